@@ -1,0 +1,3 @@
+module github.com/ukiboot/ukiboot
+
+go 1.24

@@ -1,0 +1,175 @@
+// Package ukitest builds PE32+ images (UKIs, addons, malformed files) for
+// tests, so that no binary fixture has to be checked in.
+package ukitest
+
+import (
+	"encoding/binary"
+)
+
+// Section is one section to lay out.
+type Section struct {
+	Name string
+	Data []byte
+	// VirtualSize defaults to len(Data).
+	VirtualSize uint32
+	// RawSize defaults to len(Data) rounded up to the file alignment.
+	RawSize uint32
+}
+
+// Image describes a PE32+ file.
+type Image struct {
+	Machine          uint16 // default 0x8664
+	Magic            uint16 // default 0x20b
+	SectionAlignment uint32 // default 0x1000
+	FileAlignment    uint32 // default 0x200
+	Sections         []Section
+	// Trailer is appended after the last section (data that no section
+	// covers, as some signing tools leave).
+	Trailer []byte
+	// CertTable, when set, is appended 8-byte aligned after everything
+	// else and named by data directory 4.
+	CertTable []byte
+}
+
+// Layout says where things ended up, for tests that patch bytes.
+type Layout struct {
+	PEOffset           int
+	OptOffset          int
+	SectionTableOffset int
+	SectionHeaders     []int // offset of each section header
+	SectionData        []int // PointerToRawData of each section
+	CertDirOffset      int
+	SizeOfImage        uint32
+}
+
+const (
+	peOffset = 0x80
+	optSize  = 240
+)
+
+func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
+
+// Build lays out the image and returns its bytes.
+func (im Image) Build() ([]byte, Layout) {
+	if im.Machine == 0 {
+		im.Machine = 0x8664
+	}
+	if im.Magic == 0 {
+		im.Magic = 0x20b
+	}
+	if im.SectionAlignment == 0 {
+		im.SectionAlignment = 0x1000
+	}
+	if im.FileAlignment == 0 {
+		im.FileAlignment = 0x200
+	}
+	le := binary.LittleEndian
+	var l Layout
+	l.PEOffset = peOffset
+	l.OptOffset = peOffset + 4 + 20
+	l.SectionTableOffset = l.OptOffset + optSize
+	l.CertDirOffset = l.OptOffset + 112 + 4*8
+	headersEnd := uint32(l.SectionTableOffset + 40*len(im.Sections))
+	sizeOfHeaders := align(headersEnd, im.FileAlignment)
+
+	// Assign file offsets and virtual addresses.
+	fileOff := sizeOfHeaders
+	va := align(sizeOfHeaders, im.SectionAlignment)
+	type placed struct {
+		vs, va, raw, ptr uint32
+	}
+	pl := make([]placed, len(im.Sections))
+	for i, s := range im.Sections {
+		vs := s.VirtualSize
+		if vs == 0 {
+			vs = uint32(len(s.Data))
+		}
+		raw := s.RawSize
+		if raw == 0 {
+			raw = align(uint32(len(s.Data)), im.FileAlignment)
+		}
+		p := placed{vs: vs, va: va, raw: raw}
+		if raw > 0 {
+			p.ptr = fileOff
+			fileOff += align(raw, im.FileAlignment)
+		}
+		pl[i] = p
+		va = align(va+max(vs, 1), im.SectionAlignment)
+	}
+	sizeOfImage := va
+	l.SizeOfImage = sizeOfImage
+
+	out := make([]byte, fileOff)
+	out[0], out[1] = 'M', 'Z'
+	le.PutUint32(out[0x3c:], peOffset)
+	copy(out[peOffset:], "PE\x00\x00")
+	coff := out[peOffset+4:]
+	le.PutUint16(coff[0:], im.Machine)
+	le.PutUint16(coff[2:], uint16(len(im.Sections)))
+	le.PutUint16(coff[16:], optSize)
+	le.PutUint16(coff[18:], 0x0206) // executable, line numbers and debug info stripped
+	opt := out[l.OptOffset:]
+	le.PutUint16(opt[0:], im.Magic)
+	le.PutUint32(opt[32:], im.SectionAlignment)
+	le.PutUint32(opt[36:], im.FileAlignment)
+	le.PutUint16(opt[44:], 1) // MajorImageVersion: Linux EFI stub >= 1.0
+	le.PutUint32(opt[56:], sizeOfImage)
+	le.PutUint32(opt[60:], sizeOfHeaders)
+	le.PutUint16(opt[68:], 10) // EFI application
+	le.PutUint32(opt[108:], 16)
+	for i, s := range im.Sections {
+		h := out[l.SectionTableOffset+40*i:]
+		l.SectionHeaders = append(l.SectionHeaders, l.SectionTableOffset+40*i)
+		l.SectionData = append(l.SectionData, int(pl[i].ptr))
+		copy(h[:8], s.Name)
+		le.PutUint32(h[8:], pl[i].vs)
+		le.PutUint32(h[12:], pl[i].va)
+		le.PutUint32(h[16:], pl[i].raw)
+		le.PutUint32(h[20:], pl[i].ptr)
+		le.PutUint32(h[36:], 0x40000040) // initialized data, readable
+		if pl[i].raw > 0 {
+			copy(out[pl[i].ptr:pl[i].ptr+pl[i].raw], s.Data)
+		}
+	}
+	out = append(out, im.Trailer...)
+	if im.CertTable != nil {
+		for len(out)%8 != 0 {
+			out = append(out, 0)
+		}
+		le.PutUint32(out[l.CertDirOffset:], uint32(len(out)))
+		le.PutUint32(out[l.CertDirOffset+4:], uint32(len(im.CertTable)))
+		out = append(out, im.CertTable...)
+	}
+	return out, l
+}
+
+// Bytes is Build without the layout.
+func (im Image) Bytes() []byte {
+	b, _ := im.Build()
+	return b
+}
+
+// UKI returns a UKI with the given sections in order.
+func UKI(sections ...Section) []byte {
+	return Image{Sections: sections}.Bytes()
+}
+
+// S is shorthand for a section with string data.
+func S(name, data string) Section { return Section{Name: name, Data: []byte(data)} }
+
+// B is shorthand for a section with binary data.
+func B(name string, data []byte) Section { return Section{Name: name, Data: data} }
+
+// WinCert wraps data in a WIN_CERTIFICATE entry of the given type, padded
+// to 8 bytes.
+func WinCert(typ uint16, data []byte) []byte {
+	b := make([]byte, 8, 8+len(data)+7)
+	binary.LittleEndian.PutUint32(b, uint32(8+len(data)))
+	binary.LittleEndian.PutUint16(b[4:], 0x0200)
+	binary.LittleEndian.PutUint16(b[6:], typ)
+	b = append(b, data...)
+	for len(b)%8 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}

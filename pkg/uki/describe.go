@@ -1,0 +1,106 @@
+package uki
+
+// Info describes a file for people and for JSON output (snake_case names
+// are a stable interface).
+type Info struct {
+	Kind         string            `json:"kind"`
+	Machine      string            `json:"machine"`
+	Size         int64             `json:"size"`
+	Sections     []SectionInfo     `json:"sections"`
+	Profiles     []ProfileInfo     `json:"profiles"`
+	OSRelease    map[string]string `json:"os_release,omitempty"`
+	Uname        string            `json:"uname,omitempty"`
+	Cmdline      string            `json:"cmdline,omitempty"`
+	Signatures   int               `json:"signatures"`
+	Certificates []CertInfo        `json:"certificates,omitempty"`
+
+	// OSReleaseFields keeps os-release in file order for text output.
+	OSReleaseFields []Field `json:"-"`
+}
+
+// SectionInfo describes one section-table entry.
+type SectionInfo struct {
+	Index          int    `json:"index"`
+	Name           string `json:"name"`
+	Offset         uint32 `json:"offset"`
+	VirtualSize    uint32 `json:"virtual_size"`
+	RawSize        uint32 `json:"raw_size"`
+	VirtualAddress uint32 `json:"virtual_address"`
+	// Profile is -1 for base sections.
+	Profile int `json:"profile"`
+}
+
+// ProfileInfo describes one profile.
+type ProfileInfo struct {
+	Number   int      `json:"number"`
+	ID       string   `json:"id,omitempty"`
+	Title    string   `json:"title,omitempty"`
+	Cmdline  string   `json:"cmdline,omitempty"`
+	Sections []string `json:"sections"`
+}
+
+// CertInfo describes one WIN_CERTIFICATE entry.
+type CertInfo struct {
+	Offset int64  `json:"offset"`
+	Length uint32 `json:"length"`
+	Type   string `json:"type"`
+}
+
+// Describe collects what -inspect shows. It reads headers and the small
+// text sections only.
+func (f *File) Describe() (*Info, error) {
+	in := &Info{
+		Kind:    f.Kind.String(),
+		Machine: f.Header.Machine.String(),
+		Size:    f.Size,
+	}
+	for _, s := range f.Sections {
+		in.Sections = append(in.Sections, SectionInfo{
+			Index: s.Index, Name: s.Name, Offset: s.PointerToRawData, VirtualSize: s.VirtualSize,
+			RawSize: s.SizeOfRawData, VirtualAddress: s.VirtualAddress, Profile: s.Profile,
+		})
+	}
+	for _, p := range f.profiles {
+		pi := ProfileInfo{Number: p.Number, ID: p.ID, Title: p.Title, Sections: []string{}}
+		for _, s := range p.Sections {
+			if IsKnownSection(s.Name) {
+				pi.Sections = append(pi.Sections, s.Name)
+			}
+		}
+		cl, err := f.Cmdline(p)
+		if err != nil {
+			return nil, err
+		}
+		pi.Cmdline = cl
+		in.Profiles = append(in.Profiles, pi)
+	}
+	p := f.profiles[0]
+	o, err := f.OSRelease(p)
+	if err != nil {
+		return nil, err
+	}
+	if o != nil {
+		in.OSReleaseFields = o.Fields
+		in.OSRelease = map[string]string{}
+		for _, fl := range o.Fields {
+			in.OSRelease[fl.Key] = fl.Value
+		}
+	}
+	if in.Uname, err = f.Uname(p); err != nil {
+		return nil, err
+	}
+	if in.Cmdline, err = f.Cmdline(p); err != nil {
+		return nil, err
+	}
+	certs, err := f.Certificates()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range certs {
+		in.Certificates = append(in.Certificates, CertInfo{Offset: c.Offset, Length: c.Length, Type: CertTypeName(c.Type)})
+		if c.Type == CertTypePKCSSignedData {
+			in.Signatures++
+		}
+	}
+	return in, nil
+}
