@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ukiboot/ukiboot/pkg/uki"
+)
+
+type inspectOutput struct {
+	File string `json:"file"`
+	*uki.Info
+}
+
+func inspect(w io.Writer, path string, asJSON bool) error {
+	f, err := uki.Open(path, uki.KindAuto)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Describe()
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		e := json.NewEncoder(w)
+		e.SetIndent("", "  ")
+		return e.Encode(inspectOutput{File: path, Info: info})
+	}
+	printInfo(w, path, info)
+	return nil
+}
+
+func printInfo(w io.Writer, path string, in *uki.Info) {
+	fmt.Fprintf(w, "file:       %s\n", path)
+	fmt.Fprintf(w, "kind:       %s\n", in.Kind)
+	fmt.Fprintf(w, "machine:    %s\n", in.Machine)
+	fmt.Fprintf(w, "size:       %d bytes\n", in.Size)
+	if in.Uname != "" {
+		fmt.Fprintf(w, "uname:      %s\n", in.Uname)
+	}
+	if in.Cmdline != "" {
+		fmt.Fprintf(w, "cmdline:    %s\n", in.Cmdline)
+	}
+	fmt.Fprintf(w, "signatures: %d\n", in.Signatures)
+	for _, c := range in.Certificates {
+		fmt.Fprintf(w, "  %s at offset %d, %d bytes\n", c.Type, c.Offset, c.Length)
+	}
+
+	fmt.Fprintf(w, "\nsections:\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  IDX\tNAME\tFILE OFFSET\tVIRTUAL SIZE\tRAW SIZE\tVIRTUAL ADDR\tPROFILE\n")
+	for _, s := range in.Sections {
+		prof := "base"
+		if s.Profile >= 0 {
+			prof = fmt.Sprint(s.Profile)
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t0x%08x\t0x%08x\t0x%08x\t0x%08x\t%s\n", s.Index, s.Name, s.Offset, s.VirtualSize, s.RawSize, s.VirtualAddress, prof)
+	}
+	tw.Flush()
+
+	if len(in.Profiles) > 1 || in.Profiles[0].ID != "" || in.Profiles[0].Title != "" {
+		fmt.Fprintf(w, "\nprofiles:\n")
+		for _, p := range in.Profiles {
+			fmt.Fprintf(w, "  @%d  id=%s title=%q\n", p.Number, p.ID, p.Title)
+			fmt.Fprintf(w, "       sections: %s\n", strings.Join(p.Sections, " "))
+			if p.Cmdline != "" {
+				fmt.Fprintf(w, "       cmdline: %s\n", p.Cmdline)
+			}
+		}
+	}
+	if len(in.OSReleaseFields) > 0 {
+		fmt.Fprintf(w, "\nos-release:\n")
+		for _, f := range in.OSReleaseFields {
+			fmt.Fprintf(w, "  %s=%q\n", f.Key, f.Value)
+		}
+	}
+}
