@@ -40,7 +40,7 @@ vet:
 	$(GO) vet ./...
 
 lint: vet
-	@[ -x $(GOBIN)/staticcheck ] && $(GOBIN)/staticcheck -version | grep -q "$(STATICCHECK_VERSION)" || \
+	@[ -x $(GOBIN)/staticcheck ] && $(GOBIN)/staticcheck -version | grep -qF "($(STATICCHECK_VERSION:v%=%))" || \
 		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN)/staticcheck ./...
 
