@@ -1,0 +1,116 @@
+package bls
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"unicode/utf16"
+)
+
+// LoaderVendorGUID is the vendor GUID of systemd-boot's variables.
+const LoaderVendorGUID = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+
+// Variables of the Boot Loader Interface that pick the default entry.
+const (
+	VarEntryOneShot   = "LoaderEntryOneShot"
+	VarEntryDefault   = "LoaderEntryDefault"
+	VarEntryLastBoot  = "LoaderEntryLastBooted"
+	VarConfigTimeout  = "LoaderConfigTimeout"
+	DefaultEFIVarsDir = "/sys/firmware/efi/efivars"
+)
+
+// Vars reads the boot loader's EFI variables. Machines without UEFI
+// (coreboot) have none; tests use a map.
+type Vars interface {
+	// Get returns the variable's string value; an error wrapping
+	// fs.ErrNotExist when it is not set.
+	Get(name string) (string, error)
+}
+
+// NoVars is the Vars of a machine without EFI variables.
+type NoVars struct{}
+
+func (NoVars) Get(name string) (string, error) {
+	return "", fmt.Errorf("EFI variable %s: %w", name, fs.ErrNotExist)
+}
+
+// MapVars is a Vars held in memory.
+type MapVars map[string]string
+
+func (m MapVars) Get(name string) (string, error) {
+	if v, ok := m[name]; ok {
+		return v, nil
+	}
+	return "", fmt.Errorf("EFI variable %s: %w", name, fs.ErrNotExist)
+}
+
+// EFIVarFS reads systemd-boot's variables from a mounted efivarfs.
+type EFIVarFS struct {
+	Dir string // "" means /sys/firmware/efi/efivars
+}
+
+// Available reports whether the efivarfs directory exists.
+func (e EFIVarFS) Available() bool {
+	st, err := os.Stat(e.dir())
+	return err == nil && st.IsDir()
+}
+
+func (e EFIVarFS) dir() string {
+	if e.Dir == "" {
+		return DefaultEFIVarsDir
+	}
+	return e.Dir
+}
+
+// Get reads NAME-<loader GUID>: a 4-byte attribute header, then UTF-16LE,
+// normally NUL-terminated.
+func (e EFIVarFS) Get(name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(e.dir(), name+"-"+LoaderVendorGUID))
+	if err != nil {
+		return "", err
+	}
+	return DecodeVarString(name, b)
+}
+
+// DecodeVarString decodes an efivarfs file holding a UTF-16LE string.
+func DecodeVarString(name string, b []byte) (string, error) {
+	if len(b) < 4 || (len(b)-4)%2 != 0 {
+		return "", fmt.Errorf("EFI variable %s: %d bytes is not an attribute header plus UTF-16", name, len(b))
+	}
+	u := make([]uint16, 0, (len(b)-4)/2)
+	for i := 4; i+1 < len(b); i += 2 {
+		c := binary.LittleEndian.Uint16(b[i:])
+		if c == 0 {
+			break
+		}
+		u = append(u, c)
+	}
+	return string(utf16.Decode(u)), nil
+}
+
+// EncodeVarString is the inverse of DecodeVarString, with the attributes
+// systemd-boot uses (non-volatile, boot service and runtime access).
+func EncodeVarString(s string) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, 0x7)
+	for _, c := range utf16.Encode([]rune(s)) {
+		b = binary.LittleEndian.AppendUint16(b, c)
+	}
+	return binary.LittleEndian.AppendUint16(b, 0)
+}
+
+func getVar(v Vars, name string) (string, bool, error) {
+	if v == nil {
+		return "", false, nil
+	}
+	s, err := v.Get(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return s, true, nil
+}

@@ -1,0 +1,186 @@
+// Package bls finds boot entries on ESP and XBOOTLDR partitions and orders
+// them as systemd-boot does (UAPI.1, the Boot Loader Specification):
+// type #1 entries (/loader/entries/*.conf) and type #2 entries
+// (/EFI/Linux/*.efi UKIs, one entry per profile), boot counting,
+// loader.conf, and the default entry.
+//
+// It only reads: files are opened through os.Root, relative to the
+// partition that names them, so no entry can reach outside its partition.
+package bls
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Type is the kind of entry.
+type Type int
+
+const (
+	Type1 Type = 1 // /loader/entries/*.conf
+	Type2 Type = 2 // /EFI/Linux/*.efi
+)
+
+func (t Type) String() string { return fmt.Sprintf("type%d", int(t)) }
+
+// Status says whether an entry can be booted.
+type Status string
+
+const (
+	StatusOK      Status = "ok"
+	StatusInvalid Status = "invalid" // broken, missing files, not a UKI, ...
+)
+
+// Entry is one menu entry.
+type Entry struct {
+	// ID is the file name with the boot counter removed, lower case (as
+	// systemd-boot makes it); for profiles > 0 of a UKI, "<id>@<profile>".
+	ID string
+	// IDWithoutProfile is the UKI's id for profiles > 0, else "".
+	IDWithoutProfile string
+	Type             Type
+
+	Title     string // "title", or from os-release for type #2; may be ""
+	ShowTitle string // what the menu shows: unique among the entries
+	Version   string
+	SortKey   string
+	MachineID string
+
+	// Type #1 keys.
+	Architecture      string
+	Linux             string   // kernel path on the partition
+	Initrd            []string // in order
+	EFI               string   // "efi" key
+	UKIKey            string   // "uki" key
+	Options           []string // every "options" line, in order
+	Devicetree        string
+	DevicetreeOverlay []string
+	// Unknown keys, kept for display.
+	Other []KeyValue
+
+	// UKI is the path of the UKI this entry boots (type #2, or type #1 with
+	// "uki" or an "efi" pointing at a UKI); "" for a kernel entry.
+	UKI string
+	// Profile is the UKI profile number (0 unless the UKI has profiles).
+	Profile      int
+	ProfileID    string
+	ProfileTitle string
+	// Cmdline is the command line the entry implies: type #1 options, or
+	// the UKI profile's .cmdline (display only; the boot plan decides).
+	Cmdline string
+
+	// Partition holds the entry file; Path is the entry file's path on it
+	// ("/loader/entries/x.conf" or "/EFI/Linux/x.efi").
+	Partition *Partition
+	Path      string
+	// FileName is the entry file's name as found (with the counter).
+	FileName string
+
+	// Counter is the boot counter; TriesLeft is -1 without one, TriesDone
+	// is -1 when not written.
+	Counter   *Counter
+	TriesLeft int
+	TriesDone int
+
+	Status Status
+	Err    error
+}
+
+// Bad reports whether the entry has used up its boot attempts.
+func (e *Entry) Bad() bool { return e.TriesLeft == 0 }
+
+// Bootable reports whether the entry can be chosen.
+func (e *Entry) Bootable() bool { return e.Status == StatusOK }
+
+// FullPath is the entry file's path on the host (partition mount + Path).
+func (e *Entry) FullPath() string {
+	if e.Partition == nil {
+		return e.Path
+	}
+	return path.Join(e.Partition.Path, e.Path)
+}
+
+func (e *Entry) invalid(format string, args ...any) {
+	if e.Status == StatusInvalid {
+		return // keep the first reason
+	}
+	e.Status = StatusInvalid
+	e.Err = fmt.Errorf("%s: %s", e.FullPath(), fmt.Sprintf(format, args...))
+}
+
+// normalizePath makes an entry's path absolute on its partition and rejects
+// paths that are not normalized ("." or ".." components, a trailing '/'),
+// as bootctl does.
+func normalizePath(p string) (string, error) {
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	if strings.HasSuffix(p, "/") {
+		return "", fmt.Errorf("path %q names a directory", p)
+	}
+	for _, c := range strings.Split(p[1:], "/") {
+		if c == "." || c == ".." {
+			return "", fmt.Errorf("path %q is not normalized: %q would leave or loop on the partition", p, c)
+		}
+	}
+	return path.Clean(p), nil
+}
+
+// parseType1 reads the keys of a type #1 entry file into e.
+func parseType1(e *Entry, data []byte) {
+	setPath := func(key, v string, dst *string) {
+		p, err := normalizePath(v)
+		if err != nil {
+			e.invalid("%s: %v", key, err)
+			return
+		}
+		*dst = p
+	}
+	forEachKeyValue(data, func(line int, key, value string) {
+		switch key {
+		case "title":
+			e.Title = value
+		case "version":
+			e.Version = value
+		case "machine-id":
+			e.MachineID = value
+		case "sort-key":
+			e.SortKey = value
+		case "architecture":
+			e.Architecture = value
+		case "options":
+			e.Options = append(e.Options, value)
+		case "linux":
+			setPath(key, value, &e.Linux)
+		case "efi":
+			setPath(key, value, &e.EFI)
+		case "uki":
+			setPath(key, value, &e.UKIKey)
+		case "initrd":
+			var p string
+			setPath(key, value, &p)
+			if p != "" {
+				e.Initrd = append(e.Initrd, p)
+			}
+		case "devicetree":
+			setPath(key, value, &e.Devicetree)
+		case "devicetree-overlay":
+			for _, f := range strings.Fields(value) {
+				var p string
+				setPath(key, f, &p)
+				if p != "" {
+					e.DevicetreeOverlay = append(e.DevicetreeOverlay, p)
+				}
+			}
+		case "profile":
+			var n int
+			if _, err := fmt.Sscanf(value, "%d", &n); err == nil && n >= 0 {
+				e.Profile = n
+			}
+		default:
+			e.Other = append(e.Other, KeyValue{key, value})
+		}
+	}, nil)
+	e.Cmdline = strings.Join(e.Options, " ")
+}

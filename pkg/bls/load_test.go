@@ -1,0 +1,264 @@
+package bls_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/bls"
+)
+
+func write(t *testing.T, root, name string, data []byte) {
+	t.Helper()
+	p := filepath.Join(root, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func load(t *testing.T, o bls.Options, roots ...string) *bls.Config {
+	t.Helper()
+	c, err := bls.Load(roots, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func byID(c *bls.Config) map[string]*bls.Entry {
+	m := map[string]*bls.Entry{}
+	for _, e := range c.Entries {
+		m[e.ID] = e
+	}
+	return m
+}
+
+func ids(c *bls.Config) string {
+	var s []string
+	for _, e := range c.Entries {
+		s = append(s, e.ID)
+	}
+	return strings.Join(s, " ")
+}
+
+func osrelUKI(osrel, cmdline string, more ...ukitest.Section) []byte {
+	secs := []ukitest.Section{ukitest.S(".osrel", osrel), ukitest.S(".cmdline", cmdline), ukitest.S(".linux", "MZ kernel")}
+	return ukitest.UKI(append(secs, more...)...)
+}
+
+// TestBrokenEntriesDoNotHideOthers puts every kind of broken entry next to
+// good ones: each broken one is listed invalid with its own reason, the
+// good ones are listed ok, nothing panics.
+func TestBrokenEntriesDoNotHideOthers(t *testing.T) {
+	esp := t.TempDir()
+	outside := t.TempDir()
+	write(t, outside, "secret", []byte("outside the partition"))
+	write(t, esp, "vmlinuz", []byte("kernel"))
+	write(t, esp, "loader/entries/good.conf", []byte("title Good\nlinux /vmlinuz\n"))
+	write(t, esp, "loader/entries/dotdot.conf", []byte("title DotDot\nlinux /../../etc/passwd\n"))
+	write(t, esp, "loader/entries/missing.conf", []byte("title Missing\nlinux /vmlinuz-gone\n"))
+	write(t, esp, "loader/entries/noinitrd.conf", []byte("linux /vmlinuz\ninitrd /nope.img\n"))
+	write(t, esp, "loader/entries/nothing.conf", []byte("title Nothing\n"))
+	write(t, esp, "loader/entries/both.conf", []byte("linux /vmlinuz\nefi /EFI/Linux/good.efi\n"))
+	write(t, esp, "loader/entries/symlink.conf", []byte("linux /escape\n"))
+	if err := os.Symlink(filepath.Join(outside, "secret"), filepath.Join(esp, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, esp, "loader/entries/relsymlink.conf", []byte("linux /escape2\n"))
+	if err := os.Symlink("../../"+filepath.Base(outside)+"/secret", filepath.Join(esp, "escape2")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, esp, "loader/entries/notuki.conf", []byte("efi /EFI/tools/shell.efi\n"))
+	write(t, esp, "EFI/tools/shell.efi", ukitest.UKI(ukitest.S(".text", "shell")))
+	write(t, esp, "loader/entries/ukikey.conf", []byte("uki /EFI/Linux/good.efi\nprofile 0\n"))
+	write(t, esp, "loader/entries/big.conf", make([]byte, 100<<10))
+	write(t, esp, "loader/entries/other-arch.conf", []byte("linux /vmlinuz\narchitecture aa64\n"))
+	write(t, esp, "loader/entries/.hidden.conf", []byte("linux /vmlinuz\n"))
+	write(t, esp, "loader/entries/auto-windows.conf", []byte("linux /vmlinuz\n"))
+	write(t, esp, "loader/entries/readme.txt", []byte("linux /vmlinuz\n"))
+	write(t, esp, "EFI/Linux/good.efi", osrelUKI("ID=debian\nPRETTY_NAME=\"Debian 12\"\nVERSION_ID=12\n", "quiet"))
+	write(t, esp, "EFI/Linux/garbage.efi", []byte("MZ not really"))
+	write(t, esp, "EFI/Linux/noosrel.efi", ukitest.UKI(ukitest.S(".linux", "K")))
+	write(t, esp, "EFI/Linux/noname.efi", osrelUKI("VERSION_ID=1\n", ""))
+	write(t, esp, "EFI/Linux/auto-fw.efi", osrelUKI("ID=x\n", ""))
+
+	c := load(t, bls.Options{Arch: "x64"}, esp)
+	got := byID(c)
+	wantOK := []string{"good.conf", "good.efi", "ukikey.conf"}
+	wantBad := map[string]string{
+		"dotdot.conf":     "not normalized",
+		"missing.conf":    "linux /vmlinuz-gone: no such file",
+		"noinitrd.conf":   "initrd /nope.img: no such file",
+		"nothing.conf":    "no linux, efi or uki key",
+		"both.conf":       "more than one of linux, efi and uki",
+		"symlink.conf":    "escapes",
+		"relsymlink.conf": "escapes",
+		"notuki.conf":     "not a bootable UKI",
+		"big.conf":        "more than the",
+		"garbage.efi":     "too short for a DOS header",
+		"noosrel.efi":     "no .osrel",
+		"noname.efi":      "none of PRETTY_NAME",
+	}
+	for _, id := range wantOK {
+		if e := got[id]; e == nil || !e.Bootable() {
+			t.Errorf("%s: %+v", id, e)
+		}
+	}
+	for id, reason := range wantBad {
+		e := got[id]
+		if e == nil {
+			t.Errorf("%s is not listed", id)
+			continue
+		}
+		if e.Bootable() || e.Err == nil || !strings.Contains(e.Err.Error(), reason) {
+			t.Errorf("%s: status %s err %v; want invalid with %q", id, e.Status, e.Err, reason)
+		}
+		if !strings.Contains(e.Err.Error(), esp) {
+			t.Errorf("%s: error %q does not name the file", id, e.Err)
+		}
+	}
+	if len(c.Entries) != len(wantOK)+len(wantBad) {
+		t.Errorf("listed %s", ids(c))
+	}
+	if e := got["ukikey.conf"]; e.UKI != "/EFI/Linux/good.efi" {
+		t.Errorf("uki key: UKI %q", e.UKI)
+	}
+	if c.Default < 0 || !c.Entries[c.Default].Bootable() {
+		t.Errorf("default %d", c.Default)
+	}
+}
+
+func TestProfilesAreEntries(t *testing.T) {
+	esp := t.TempDir()
+	write(t, esp, "EFI/Linux/multi+3.efi", osrelUKI("ID=fedora\nNAME=Fedora\nVERSION_ID=40\n", "quiet",
+		ukitest.S(".profile", "ID=default\n"),
+		ukitest.S(".profile", "ID=Rescue\nTITLE=Rescue Mode\n"),
+		ukitest.S(".cmdline", "rescue\x01 \n"),
+		ukitest.S(".profile", ""),
+		ukitest.S(".cmdline", "third"),
+	))
+	c := load(t, bls.Options{}, esp)
+	if got := ids(c); got != "multi.efi multi.efi@rescue multi.efi@2" {
+		t.Fatalf("ids %q", got)
+	}
+	e := c.Entries
+	wantTitles := []string{"Fedora", "Fedora (Rescue Mode)", "Fedora (Profile #3)"}
+	wantCmd := []string{"quiet", "rescue", "third"}
+	for i := range e {
+		if e[i].Title != wantTitles[i] || e[i].Cmdline != wantCmd[i] || e[i].Profile != i || e[i].TriesLeft != 3 {
+			t.Errorf("profile %d: title %q cmdline %q profile %d tries %d", i, e[i].Title, e[i].Cmdline, e[i].Profile, e[i].TriesLeft)
+		}
+	}
+	if e[1].IDWithoutProfile != "multi.efi" || e[0].IDWithoutProfile != "" {
+		t.Errorf("IDWithoutProfile %q %q", e[0].IDWithoutProfile, e[1].IDWithoutProfile)
+	}
+}
+
+func TestDefaultChoice(t *testing.T) {
+	esp := t.TempDir()
+	write(t, esp, "vmlinuz", []byte("k"))
+	for _, n := range []string{"a-1", "a-2", "b-1", "c-1+0-3"} {
+		write(t, esp, "loader/entries/"+n+".conf", []byte("linux /vmlinuz\n"))
+	}
+	write(t, esp, "loader/entries/broken.conf", []byte("linux /none\n"))
+	// Order: broken ("broken" is newer than "b" as a version), b-1, a-2,
+	// a-1, then c-1 (out of tries) last.
+	cases := []struct {
+		name    string
+		conf    string
+		vars    bls.MapVars
+		want    string
+		source  string
+		oneshot string
+	}{
+		{"first", "", nil, "b-1.conf", "first entry", ""},
+		{"loader.conf glob", "default A-*\n", nil, "a-2.conf", "loader.conf", ""},
+		{"loader.conf no match", "default zzz*\n", nil, "b-1.conf", "first entry", ""},
+		{"broken never default", "default broken*\n", nil, "b-1.conf", "first entry", ""},
+		{"bad can be chosen explicitly", "default c-1.conf\n", nil, "c-1.conf", "loader.conf", ""},
+		{"LoaderEntryDefault wins", "default a-2.conf\n", bls.MapVars{"LoaderEntryDefault": "a-1.conf"}, "a-1.conf", "LoaderEntryDefault", ""},
+		{"oneshot wins", "default a-2.conf\n", bls.MapVars{"LoaderEntryDefault": "a-1.conf", "LoaderEntryOneShot": "B-1.CONF"}, "b-1.conf", "LoaderEntryOneShot", "B-1.CONF"},
+		{"oneshot no match", "", bls.MapVars{"LoaderEntryOneShot": "x", "LoaderEntryDefault": "a-1.conf"}, "a-1.conf", "LoaderEntryDefault", ""},
+		{"@saved in loader.conf", "default @saved\n", bls.MapVars{"LoaderEntryLastBooted": "a-1.conf"}, "a-1.conf", "LoaderEntryLastBooted", ""},
+		{"@saved in variable", "", bls.MapVars{"LoaderEntryDefault": "@saved", "LoaderEntryLastBooted": "a-2.conf"}, "a-2.conf", "LoaderEntryLastBooted", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			os.Remove(filepath.Join(esp, "loader/loader.conf"))
+			if c.conf != "" {
+				write(t, esp, "loader/loader.conf", []byte(c.conf))
+			}
+			o := bls.Options{}
+			if c.vars != nil {
+				o.Vars = c.vars
+			}
+			cfg := load(t, o, esp)
+			if got := ids(cfg); got != "broken.conf b-1.conf a-2.conf a-1.conf c-1.conf" {
+				t.Fatalf("order %q", got)
+			}
+			if cfg.Default < 0 || cfg.Entries[cfg.Default].ID != c.want || cfg.DefaultSource != c.source || cfg.OneShot != c.oneshot {
+				t.Errorf("default %d (%s) from %q oneshot %q", cfg.Default, cfg.Entries[max(cfg.Default, 0)].ID, cfg.DefaultSource, cfg.OneShot)
+			}
+		})
+	}
+}
+
+func TestNothingBootable(t *testing.T) {
+	esp := t.TempDir()
+	write(t, esp, "loader/entries/x.conf", []byte("title X\n"))
+	c := load(t, bls.Options{}, esp)
+	if c.Default != -1 || len(c.Entries) != 1 {
+		t.Errorf("default %d entries %d", c.Default, len(c.Entries))
+	}
+	empty := load(t, bls.Options{}, t.TempDir())
+	if empty.Default != -1 || len(empty.Entries) != 0 {
+		t.Errorf("empty: %+v", empty)
+	}
+}
+
+func TestMergedPartitions(t *testing.T) {
+	esp, xb := t.TempDir(), t.TempDir()
+	write(t, esp, "loader/loader.conf", []byte("default xb*\ntimeout menu-force\n"))
+	write(t, xb, "loader/loader.conf", []byte("default esp*\n")) // ignored: loader.conf comes from the ESP
+	write(t, esp, "k", []byte("k"))
+	write(t, xb, "k", []byte("k"))
+	write(t, esp, "loader/entries/esp.conf", []byte("linux /k\n"))
+	write(t, xb, "loader/entries/xb.conf", []byte("linux /k\n"))
+	c := load(t, bls.Options{}, esp, xb, esp) // the second esp is skipped
+	if ids(c) != "xb.conf esp.conf" || c.Entries[c.Default].ID != "xb.conf" || c.Loader.Timeout.Kind != bls.TimeoutMenuForce {
+		t.Errorf("ids %q default %d timeout %+v", ids(c), c.Default, c.Loader.Timeout)
+	}
+	if e := byID(c)["xb.conf"]; e.Partition.Path != xb {
+		t.Errorf("xb.conf on %s", e.Partition.Path)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "same directory") {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+	if _, err := bls.Load([]string{filepath.Join(esp, "missing")}, bls.Options{}); err == nil {
+		t.Error("a missing partition directory is not an error")
+	}
+}
+
+func TestEFIVarFS(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "LoaderEntryDefault-"+bls.LoaderVendorGUID, bls.EncodeVarString("fedora-*.conf"))
+	v := bls.EFIVarFS{Dir: dir}
+	if !v.Available() {
+		t.Fatal("not available")
+	}
+	if s, err := v.Get("LoaderEntryDefault"); err != nil || s != "fedora-*.conf" {
+		t.Errorf("Get = %q, %v", s, err)
+	}
+	if _, err := v.Get("LoaderEntryOneShot"); !os.IsNotExist(err) {
+		t.Errorf("missing variable: %v", err)
+	}
+	if _, err := bls.DecodeVarString("x", []byte{1, 2, 3}); err == nil {
+		t.Error("short variable accepted")
+	}
+}
