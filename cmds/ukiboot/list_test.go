@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ukiboot/ukiboot/internal/blstest"
+	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/bls"
+)
+
+// TestList50MatchesBootctl: `ukiboot -list -json` on a 50-entry tree over
+// an ESP and an XBOOTLDR prints bootctl's order.
+func TestList50MatchesBootctl(t *testing.T) {
+	esp, xb := t.TempDir(), t.TempDir()
+	g := &blstest.Generator{R: rand.New(rand.NewSource(50)), NoBad: true}
+	g.Tree(esp, xb, 50)
+	want := blstest.Bootctl(t, esp, xb)
+	if len(want) != 50 {
+		t.Fatalf("bootctl lists %d entries", len(want))
+	}
+	var stdout, stderr bytes.Buffer
+	if rc := run([]string{"-list", "-json", "-root", esp, "-root", xb}, &stdout, &stderr); rc != 0 {
+		t.Fatalf("rc %d: %s", rc, stderr.String())
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 50 {
+		t.Fatalf("%d entries", len(got))
+	}
+	for i := range want {
+		if got[i]["id"] != want[i].ID || got[i]["title"] != want[i].Title || got[i]["path"] != want[i].Path {
+			t.Errorf("entry %d: ukiboot %v %v, bootctl %s %s", i, got[i]["id"], got[i]["title"], want[i].ID, want[i].Title)
+		}
+	}
+	// The text form lists the same ids in the same order.
+	stdout.Reset()
+	if rc := run([]string{"-list", "-root", esp, "-root", xb}, &stdout, &stderr); rc != 0 {
+		t.Fatalf("rc %d: %s", rc, stderr.String())
+	}
+	text := stdout.String()
+	last := 0
+	for _, w := range want {
+		i := strings.Index(text[last:], " "+w.ID+" ")
+		if i < 0 {
+			t.Fatalf("text output lacks %s after byte %d", w.ID, last)
+		}
+		last += i + len(w.ID)
+	}
+}
+
+func TestListJSONFields(t *testing.T) {
+	esp := t.TempDir()
+	os.MkdirAll(filepath.Join(esp, "loader/entries"), 0o755)
+	os.MkdirAll(filepath.Join(esp, "EFI/Linux"), 0o755)
+	os.WriteFile(filepath.Join(esp, "vmlinuz"), []byte("k"), 0o644)
+	os.WriteFile(filepath.Join(esp, "loader/loader.conf"), []byte("default rescue*\ntimeout 3\n"), 0o644)
+	os.WriteFile(filepath.Join(esp, "loader/entries/rescue+2-1.conf"), []byte("title Rescue\nversion 1\nsort-key zz\nmachine-id abc\nlinux /vmlinuz\noptions single\n"), 0o644)
+	os.WriteFile(filepath.Join(esp, "loader/entries/broken.conf"), []byte("title Broken\nlinux /nope\n"), 0o644)
+	os.WriteFile(filepath.Join(esp, "EFI/Linux/deb.efi"), ukitest.UKI(ukitest.S(".osrel", "ID=debian\nPRETTY_NAME=Debian\nVERSION_ID=12\n"), ukitest.S(".cmdline", "quiet"), ukitest.S(".linux", "K")), 0o644)
+	var stdout, stderr bytes.Buffer
+	if rc := run([]string{"-list", "-json", "-root", esp}, &stdout, &stderr); rc != 0 {
+		t.Fatalf("rc %d: %s", rc, stderr.String())
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d entries: %s", len(got), stdout.String())
+	}
+	for _, e := range got {
+		for _, k := range []string{"id", "type", "title", "version", "sort_key", "machine_id", "path", "profile", "cmdline", "tries_left", "tries_done", "default", "status"} {
+			if _, ok := e[k]; !ok {
+				t.Errorf("%v lacks %q", e["id"], k)
+			}
+		}
+	}
+	want := []map[string]any{
+		{"id": "deb.efi", "type": "type2", "title": "Debian", "version": "12", "sort_key": "debian", "cmdline": "quiet", "default": false, "status": "ok", "tries_left": nil},
+		{"id": "rescue.conf", "type": "type1", "sort_key": "zz", "machine_id": "abc", "cmdline": "single", "default": true, "default_source": "loader.conf", "tries_left": 2.0, "tries_done": 1.0, "status": "ok"},
+		{"id": "broken.conf", "status": "invalid", "default": false},
+	}
+	for i, w := range want {
+		for k, v := range w {
+			if got[i][k] != v {
+				t.Errorf("entry %d %s = %#v, want %#v", i, k, got[i][k], v)
+			}
+		}
+	}
+	if e, _ := got[2]["error"].(string); !strings.Contains(e, "linux /nope: no such file") {
+		t.Errorf("error %q", e)
+	}
+
+	stdout.Reset()
+	run([]string{"-list", "-root", esp}, &stdout, &stderr)
+	for _, s := range []string{"* 2  rescue.conf", "default: rescue.conf (chosen by loader.conf)", "timeout: 3", "broken.conf: " + esp} {
+		if !strings.Contains(stdout.String(), s) {
+			t.Errorf("text lacks %q:\n%s", s, stdout.String())
+		}
+	}
+}
+
+func TestListUsesEFIVars(t *testing.T) {
+	esp := t.TempDir()
+	vars := t.TempDir()
+	os.MkdirAll(filepath.Join(esp, "loader/entries"), 0o755)
+	os.WriteFile(filepath.Join(esp, "k"), []byte("k"), 0o644)
+	for _, n := range []string{"a", "b"} {
+		os.WriteFile(filepath.Join(esp, "loader/entries", n+".conf"), []byte("linux /k\n"), 0o644)
+	}
+	os.WriteFile(filepath.Join(vars, "LoaderEntryDefault-"+bls.LoaderVendorGUID), bls.EncodeVarString("a.conf"), 0o644)
+	t.Setenv("UKIBOOT_EFIVARS", vars)
+	var stdout, stderr bytes.Buffer
+	run([]string{"-list", "-root", esp}, &stdout, &stderr)
+	if !strings.Contains(stdout.String(), "default: a.conf (chosen by LoaderEntryDefault)") {
+		t.Errorf("output:\n%s", stdout.String())
+	}
+}
+
+func TestListErrors(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if rc := run([]string{"-list"}, &stdout, &stderr); rc != 2 || !strings.Contains(stderr.String(), "-root") {
+		t.Errorf("rc %d %q", rc, stderr.String())
+	}
+	stderr.Reset()
+	if rc := run([]string{"-list", "-root", "/nonexistent/esp"}, &stdout, &stderr); rc != 1 || !strings.Contains(stderr.String(), "/nonexistent/esp") {
+		t.Errorf("rc %d %q", rc, stderr.String())
+	}
+}
