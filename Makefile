@@ -10,12 +10,14 @@ STATICCHECK_VERSION := v0.8.2
 FUZZTIME ?= 10s
 
 # Debian packages the tests use: objcopy/objdump (binutils), the real
-# systemd-stub (systemd-boot-efi), signing oracles (sbsigntool,
-# osslsigncode).
-DEBS := binutils systemd-boot-efi sbsigntool osslsigncode
+# systemd-stub (systemd-boot-efi), bootctl (systemd-boot) and
+# systemd-analyze (systemd) as ordering oracles, signing oracles
+# (sbsigntool, osslsigncode).
+DEBS := binutils systemd-boot-efi systemd-boot systemd sbsigntool osslsigncode
 
 # Fuzz targets run by `make test`, as package:Target.
-FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease
+FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
+	./pkg/bls:FuzzParseType1 ./pkg/bls:FuzzParseLoaderConf ./pkg/bls:FuzzCompareVersions
 
 .PHONY: all build deps vet lint unit fuzz test demo clean
 
