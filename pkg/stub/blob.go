@@ -1,0 +1,102 @@
+package stub
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Blob is data in a sealed memfd: private memory that no one can change
+// after it was written (and that never lives in the Go heap).
+type Blob struct {
+	File   *os.File
+	Size   int64
+	SHA256 [32]byte
+}
+
+// Close releases the memory.
+func (b *Blob) Close() error {
+	if b == nil || b.File == nil {
+		return nil
+	}
+	return b.File.Close()
+}
+
+// blobWriter fills a new memfd and hashes what it writes.
+type blobWriter struct {
+	f    *os.File
+	h    hashWriter
+	size int64
+}
+
+type hashWriter interface {
+	io.Writer
+	Sum([]byte) []byte
+}
+
+func newBlob(name string) (*blobWriter, error) {
+	fd, err := unix.MemfdCreate("ukiboot-"+name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create %s: %w", name, err)
+	}
+	return &blobWriter{f: os.NewFile(uintptr(fd), "memfd:"+name), h: sha256.New()}, nil
+}
+
+func (w *blobWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.h.Write(p[:n])
+	w.size += int64(n)
+	return n, err
+}
+
+// pad writes zeros up to a multiple of 4.
+func (w *blobWriter) pad() error {
+	if r := w.size % 4; r != 0 {
+		_, err := w.Write(make([]byte, 4-r))
+		return err
+	}
+	return nil
+}
+
+// seal forbids any further change and rewinds the file.
+func (w *blobWriter) seal() (*Blob, error) {
+	const seals = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE | unix.F_SEAL_SEAL
+	if _, err := unix.FcntlInt(w.f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		w.f.Close()
+		return nil, fmt.Errorf("sealing %s: %w", w.f.Name(), err)
+	}
+	if _, err := w.f.Seek(0, io.SeekStart); err != nil {
+		w.f.Close()
+		return nil, err
+	}
+	b := &Blob{File: w.f, Size: w.size}
+	copy(b.SHA256[:], w.h.Sum(nil))
+	return b, nil
+}
+
+func (w *blobWriter) abort() { w.f.Close() }
+
+// snapshot copies exactly size bytes of r into a sealed memfd, in one read
+// pass; extra writers (hashes for verification) see the same bytes.
+func snapshot(name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
+	w, err := newBlob(name)
+	if err != nil {
+		return nil, err
+	}
+	dst := io.Writer(w)
+	if len(also) > 0 {
+		dst = io.MultiWriter(append([]io.Writer{w}, also...)...)
+	}
+	n, err := io.Copy(dst, io.LimitReader(r, size))
+	if err == nil && n != size {
+		err = fmt.Errorf("read %d bytes, expected %d (file changed while read?)", n, size)
+	}
+	if err != nil {
+		w.abort()
+		return nil, fmt.Errorf("copying %s: %w", name, err)
+	}
+	return w.seal()
+}

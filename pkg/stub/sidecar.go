@@ -1,0 +1,196 @@
+package stub
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/ukiboot/ukiboot/pkg/bls"
+	"github.com/ukiboot/ukiboot/pkg/cpio"
+	"github.com/ukiboot/ukiboot/pkg/uki"
+)
+
+// Directories systemd-stub reads next to the UKI and on its partition.
+const (
+	globalAddons      = "/loader/addons"
+	globalCredentials = "/loader/credentials"
+	globalExtensions  = "/loader/extensions"
+)
+
+// extraDir is "<uki>.extra.d" with the boot counter removed from the name:
+// foo+3-0.efi uses foo.efi.extra.d.
+func extraDir(ukiPath string) string {
+	dir, file := path.Split(ukiPath)
+	if stripped, _, ok := bls.ParseCounter(file, ".efi"); ok {
+		file = stripped
+	}
+	return dir + file + ".extra.d"
+}
+
+// sidecarFiles lists the regular files of dir whose names end in suffix
+// (case-insensitive) and not in exclude, skipping what systemd-stub skips
+// (names starting with '.', non-ASCII names, names over 255 bytes), sorted
+// by byte order. A missing directory is no files.
+func (b *builder) sidecarFiles(dir, suffix, exclude string) ([]string, error) {
+	f, err := b.part.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.IsDir() {
+		return nil, nil
+	}
+	des, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("%s%s: %w", b.part.Path, dir, err)
+	}
+	var names []string
+	for _, de := range des {
+		n := de.Name()
+		if !de.Type().IsRegular() || strings.HasPrefix(n, ".") || len(n) > 255 || !isASCII(n) {
+			continue
+		}
+		if !hasSuffixFold(n, suffix) || (exclude != "" && hasSuffixFold(n, exclude)) {
+			continue
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+type addon struct {
+	name string // path on the partition
+	blob *Blob
+	file *uki.File
+}
+
+// loadAddons reads /loader/addons/*.addon.efi, then <uki>.extra.d/*.addon.efi.
+// An addon that is broken or built for another kernel (.uname differs) is
+// skipped with a note, as systemd-stub does.
+func (b *builder) loadAddons(uname string) ([]addon, error) {
+	var out []addon
+	for _, dir := range []string{globalAddons, extraDir(b.entry.UKI)} {
+		names, err := b.sidecarFiles(dir, ".addon.efi", "")
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			p := dir + "/" + n
+			blob, err := b.openFile(p, "addon")
+			if err != nil {
+				b.note("addon %s skipped: %v", p, err)
+				continue
+			}
+			f, err := uki.Read(blob.File, blob.Size, b.part.Path+p, uki.KindAddon)
+			if err != nil {
+				blob.Close()
+				b.note("addon skipped: %v", err)
+				continue
+			}
+			if au, err := f.Uname(mustProfile(f)); err == nil && au != "" && uname != "" && au != uname {
+				blob.Close()
+				b.note("addon %s skipped: built for kernel %s, the UKI's is %s", p, au, uname)
+				continue
+			}
+			out = append(out, addon{name: p, blob: blob, file: f})
+		}
+	}
+	return out, nil
+}
+
+// sidecar describes one generated cpio archive (systemd-stub's table).
+type sidecar struct {
+	dir             string // "" for the UKI's .extra.d
+	suffix, exclude string
+	target          string // directory inside the initrd
+	dirMode         uint32
+	fileMode        uint32
+	pcr             int
+	description     string
+}
+
+var sidecars = []sidecar{
+	{"", ".cred", "", ".extra/credentials", 0o500, 0o400, PCRKernelConfig, "Credentials initrd"},
+	{globalCredentials, ".cred", "", ".extra/global_credentials", 0o500, 0o400, PCRKernelConfig, "Global credentials initrd"},
+	{"", ".raw", ".confext.raw", ".extra/sysext", 0o555, 0o444, PCRSysexts, "System extension initrd"},
+	{globalExtensions, ".raw", ".confext.raw", ".extra/global_sysext", 0o555, 0o444, PCRSysexts, "Global system extension initrd"},
+	{"", ".confext.raw", "", ".extra/confext", 0o555, 0o444, PCRKernelConfig, "Configuration extension initrd"},
+	{globalExtensions, ".confext.raw", "", ".extra/global_confext", 0o555, 0o444, PCRKernelConfig, "Global configuration extension initrd"},
+}
+
+// sidecars packs credentials and extensions into cpio archives, each
+// measured as a whole into its PCR.
+func (b *builder) sidecars() error {
+	for _, sc := range sidecars {
+		dir := sc.dir
+		if dir == "" {
+			dir = extraDir(b.entry.UKI)
+		}
+		names, err := b.sidecarFiles(dir, sc.suffix, sc.exclude)
+		if err != nil {
+			return err
+		}
+		if len(names) == 0 {
+			continue
+		}
+		start := b.initrd.size
+		h := sha256.New()
+		w := cpio.NewWriter(io.MultiWriter(b.initrd, h))
+		if err := w.Prefix(sc.target, sc.dirMode); err != nil {
+			return err
+		}
+		for _, n := range names {
+			if err := b.packFile(w, dir+"/"+n, sc.target+"/"+n, sc.fileMode); err != nil {
+				return err
+			}
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+		p := Piece{Description: sc.description + " (/" + sc.target + ")", Offset: start, Size: w.Len()}
+		copy(p.SHA256[:], h.Sum(nil))
+		b.plan.Pieces = append(b.plan.Pieces, p)
+		b.measureDigest(sc.pcr, sc.description, p.SHA256, p.Size)
+		if err := b.initrd.pad(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// packFile streams one file from the partition into the archive.
+func (b *builder) packFile(w *cpio.Writer, src, dst string, mode uint32) error {
+	f, err := b.part.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return w.File(dst, mode, st.Size(), f)
+}

@@ -1,0 +1,467 @@
+// Package stub does what systemd-stub does before it starts the kernel,
+// in user space: from a boot entry it builds the kernel image, the initrd
+// (with .ucode first, the UKI's .initrd, generated cpio archives of
+// credentials, system and configuration extensions and /.extra files, and
+// addon initrds last) and the command line that systemd-stub would hand
+// the kernel, and lists the TPM measurements that implies.
+//
+// Everything is copied into sealed memfds first, so what is hashed,
+// measured and loaded is the same private copy, which no one can change.
+package stub
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"path"
+	"runtime"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/ukiboot/ukiboot/pkg/bls"
+	"github.com/ukiboot/ukiboot/pkg/cpio"
+	"github.com/ukiboot/ukiboot/pkg/uki"
+)
+
+// PCRs systemd-stub measures into.
+const (
+	PCRKernelBoot   = 11 // UKI sections
+	PCRKernelConfig = 12 // command lines, credentials, confexts, addons
+	PCRSysexts      = 13 // system extensions
+)
+
+// pcr11Order is the order in which systemd-stub measures sections (the
+// order systemd-measure and ukify use for .pcrsig). .pcrsig is never
+// measured.
+var pcr11Order = []string{
+	uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionUcode,
+	uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey,
+	uki.SectionProfile, uki.SectionDTBAuto, uki.SectionHWIDs, uki.SectionEFIFW,
+}
+
+// Policy is what the caller decides.
+type Policy struct {
+	// Append is extra command line (-append). It goes after the UKI's and
+	// the addons' command lines and is measured into PCR 12.
+	Append string
+	// Enforce is set when verification is enforced: like systemd-stub under
+	// Secure Boot, caller-supplied command lines are then refused for UKIs
+	// that carry a .cmdline.
+	Enforce bool
+}
+
+// Measurement is one TPM event the boot implies.
+type Measurement struct {
+	PCR         int
+	Description string
+	SHA256      [32]byte // digest of the measured bytes
+	Size        int64
+}
+
+// Piece is one part of the initrd, in order.
+type Piece struct {
+	Description string
+	Offset      int64
+	Size        int64 // without padding
+	SHA256      [32]byte
+}
+
+// Plan is what the kernel will be handed.
+type Plan struct {
+	Entry        *bls.Entry
+	Kernel       *Blob
+	Initrd       *Blob // nil without initrd
+	Cmdline      string
+	Pieces       []Piece
+	Measurements []Measurement
+	// Notes are things a person should know (ignored devicetrees, refused
+	// -append, skipped addons).
+	Notes []string
+}
+
+// Close frees the plan's memory.
+func (p *Plan) Close() {
+	p.Kernel.Close()
+	p.Initrd.Close()
+}
+
+// PlanError says why an entry cannot be booted.
+type PlanError struct {
+	Entry  string
+	Reason error
+}
+
+func (e *PlanError) Error() string { return fmt.Sprintf("entry %s: %v", e.Entry, e.Reason) }
+func (e *PlanError) Unwrap() error { return e.Reason }
+
+// Build makes the plan for a bootable entry.
+func Build(e *bls.Entry, pol Policy) (*Plan, error) {
+	if !e.Bootable() {
+		return nil, &PlanError{e.ID, e.Err}
+	}
+	b := &builder{entry: e, part: e.Partition, pol: pol, plan: &Plan{Entry: e}}
+	var err error
+	if e.UKI != "" {
+		err = b.uki()
+	} else {
+		err = b.type1()
+	}
+	if err != nil {
+		b.plan.Close()
+		return nil, &PlanError{e.ID, err}
+	}
+	return b.plan, nil
+}
+
+type builder struct {
+	entry  *bls.Entry
+	part   *bls.Partition
+	pol    Policy
+	plan   *Plan
+	initrd *blobWriter
+}
+
+func (b *builder) note(format string, args ...any) {
+	b.plan.Notes = append(b.plan.Notes, fmt.Sprintf(format, args...))
+}
+
+func (b *builder) measure(pcr int, desc string, data []byte) {
+	b.plan.Measurements = append(b.plan.Measurements, Measurement{PCR: pcr, Description: desc, SHA256: sha256.Sum256(data), Size: int64(len(data))})
+}
+
+func (b *builder) measureDigest(pcr int, desc string, sum [32]byte, size int64) {
+	b.plan.Measurements = append(b.plan.Measurements, Measurement{PCR: pcr, Description: desc, SHA256: sum, Size: size})
+}
+
+// measureCmdline records a command line measurement: UTF-16LE including
+// the terminating NUL, as systemd's code does.
+func (b *builder) measureCmdline(desc, s string) {
+	u := utf16.Encode([]rune(s + "\x00"))
+	buf := make([]byte, 2*len(u))
+	for i, c := range u {
+		binary.LittleEndian.PutUint16(buf[2*i:], c)
+	}
+	b.measure(PCRKernelConfig, desc, buf)
+}
+
+// openFile snapshots a file named by the entry into a sealed memfd.
+func (b *builder) openFile(name, what string) (*Blob, error) {
+	f, err := b.part.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s %s%s: not a regular file", what, b.part.Path, name)
+	}
+	return snapshot(path.Base(name), f, st.Size())
+}
+
+// type1 builds a plan for a "linux" entry: kernel, initrds in order
+// (4-byte aligned between them, as systemd-boot does), options.
+func (b *builder) type1() error {
+	e := b.entry
+	k, err := b.openFile(e.Linux, "linux")
+	if err != nil {
+		return err
+	}
+	b.plan.Kernel = k
+	if err := b.startInitrd(); err != nil {
+		return err
+	}
+	for i, name := range e.Initrd {
+		if i > 0 {
+			if err := b.initrd.pad(); err != nil {
+				return err
+			}
+		}
+		blob, err := b.openFile(name, "initrd")
+		if err != nil {
+			return err
+		}
+		err = b.addPiece(name, blob.File, blob.Size, false)
+		blob.Close()
+		if err != nil {
+			return err
+		}
+	}
+	b.plan.Cmdline = joinCmdline(e.Cmdline, b.pol.Append)
+	if b.plan.Cmdline != "" {
+		// systemd-boot measures an explicit command line into PCR 12.
+		b.measureCmdline(b.plan.Cmdline, b.plan.Cmdline)
+	}
+	return b.finishInitrd()
+}
+
+func joinCmdline(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func (b *builder) startInitrd() error {
+	w, err := newBlob("initrd")
+	if err != nil {
+		return err
+	}
+	b.initrd = w
+	return nil
+}
+
+// addPiece appends size bytes of r to the initrd; pad says whether to
+// align the end to 4 bytes.
+func (b *builder) addPiece(desc string, r io.Reader, size int64, pad bool) error {
+	start := b.initrd.size
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(b.initrd, h), io.LimitReader(r, size))
+	if err == nil && n != size {
+		err = fmt.Errorf("%s: read %d of %d bytes", desc, n, size)
+	}
+	if err != nil {
+		return fmt.Errorf("initrd piece %s: %w", desc, err)
+	}
+	p := Piece{Description: desc, Offset: start, Size: size}
+	copy(p.SHA256[:], h.Sum(nil))
+	b.plan.Pieces = append(b.plan.Pieces, p)
+	if pad {
+		return b.initrd.pad()
+	}
+	return nil
+}
+
+func (b *builder) finishInitrd() error {
+	w := b.initrd
+	b.initrd = nil
+	if w.size == 0 {
+		w.abort()
+		return nil
+	}
+	blob, err := w.seal()
+	if err != nil {
+		return err
+	}
+	b.plan.Initrd = blob
+	return nil
+}
+
+// uki builds the plan for a UKI: systemd-stub's steps, in its order.
+func (b *builder) uki() error {
+	e := b.entry
+	img, err := b.openFile(e.UKI, "uki")
+	if err != nil {
+		return err
+	}
+	defer img.Close()
+	full := strings.TrimSuffix(b.part.Path, "/") + e.UKI
+	u, err := uki.Read(img.File, img.Size, full, uki.KindUKI)
+	if err != nil {
+		return err
+	}
+	if want := u.Header.Machine.GOARCH(); want != runtime.GOARCH {
+		return fmt.Errorf("%s is built for %s, this machine is %s", full, u.Header.Machine, runtime.GOARCH)
+	}
+	prof, err := u.Profile(e.Profile)
+	if err != nil {
+		return err
+	}
+
+	// 1. PCR 11: every present section, in systemd's order.
+	for _, name := range pcr11Order {
+		s := prof.Section(name)
+		if s == nil {
+			continue
+		}
+		if uki.IsRepeatable(name) {
+			// .dtbauto/.efifw are chosen by matching the firmware's
+			// devicetree or hardware ids; nothing matches on a kexec boot.
+			b.note("%s: %s not used (matched against firmware devicetree/HWIDs, which a kexec boot does not have)", full, name)
+			continue
+		}
+		b.measure(PCRKernelBoot, name, append([]byte(name), 0))
+		sum, err := hashSection(s)
+		if err != nil {
+			return err
+		}
+		b.measureDigest(PCRKernelBoot, name, sum, s.Size())
+	}
+
+	// 2. The command line: caller-supplied options replace .cmdline
+	// (dropped under enforcement when the UKI has one), else .cmdline.
+	hasCmdline := prof.Section(uki.SectionCmdline) != nil
+	embedded, err := u.Text(prof, uki.SectionCmdline)
+	if err != nil {
+		return err
+	}
+	cmdline := uki.MangleCmdline(embedded)
+	if opts := uki.MangleCmdline(loadOptions(e)); opts != "" {
+		if b.pol.Enforce && hasCmdline {
+			b.note("entry options %q ignored: verification is enforced and the UKI has its own .cmdline", opts)
+		} else {
+			cmdline = opts
+			b.measureCmdline(opts, opts)
+		}
+	}
+
+	// 3. Addons: global, then per-UKI.
+	uname, err := u.Uname(prof)
+	if err != nil {
+		return err
+	}
+	addons, err := b.loadAddons(uname)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, a := range addons {
+			a.blob.Close()
+		}
+	}()
+	var addonCmd []string
+	for _, a := range addons {
+		if s := a.file.Section(uki.SectionCmdline); s != nil {
+			t, err := a.file.Text(mustProfile(a.file), uki.SectionCmdline)
+			if err != nil {
+				return err
+			}
+			if t = uki.MangleCmdline(t); t != "" {
+				addonCmd = append(addonCmd, t)
+			}
+		}
+		if a.file.Section(uki.SectionDTB) != nil || a.file.Section(uki.SectionDTBAuto) != nil {
+			b.note("addon %s: devicetree not applicable (kexec_file_load takes no devicetree)", a.name)
+		}
+	}
+	if len(addonCmd) > 0 {
+		extra := strings.Join(addonCmd, " ")
+		b.measureCmdline(extra, extra)
+		cmdline = joinCmdline(cmdline, extra)
+	}
+
+	// 4. -append, last ("most dynamic"), measured like an addon.
+	if app := uki.MangleCmdline(b.pol.Append); app != "" {
+		if b.pol.Enforce && hasCmdline {
+			return fmt.Errorf("-append refused: verification is enforced and %s has its own .cmdline", full)
+		}
+		b.measureCmdline(app, app)
+		cmdline = joinCmdline(cmdline, app)
+	}
+	b.plan.Cmdline = cmdline
+
+	// 5. Devicetree.
+	if prof.Section(uki.SectionDTB) != nil {
+		b.note("%s: .dtb present but not applicable: kexec_file_load passes no devicetree on %s", full, runtime.GOARCH)
+	}
+
+	// 6. The kernel.
+	linux := prof.Section(uki.SectionLinux)
+	k, err := snapshot("linux", linux.Open(), linux.Size())
+	if err != nil {
+		return err
+	}
+	b.plan.Kernel = k
+
+	// 7. The initrd, piece by piece.
+	if err := b.startInitrd(); err != nil {
+		return err
+	}
+	for i := len(addons) - 1; i >= 0; i-- {
+		if s := addons[i].file.Section(uki.SectionUcode); s != nil {
+			if err := b.addSection("addon "+addons[i].name+" .ucode", s); err != nil {
+				return err
+			}
+			b.measureDigest(PCRKernelConfig, addons[i].name, b.lastPiece().SHA256, s.Size())
+		}
+	}
+	for _, name := range []string{uki.SectionUcode, uki.SectionInitrd} {
+		if s := prof.Section(name); s != nil {
+			if err := b.addSection(name, s); err != nil {
+				return err
+			}
+		}
+	}
+	if err := b.sidecars(); err != nil {
+		return err
+	}
+	for _, lit := range []struct{ section, file string }{
+		{uki.SectionPCRSig, "tpm2-pcr-signature.json"},
+		{uki.SectionPCRPKey, "tpm2-pcr-public-key.pem"},
+		{uki.SectionOSRel, "os-release"},
+		{uki.SectionProfile, "profile"},
+	} {
+		if s := prof.Section(lit.section); s != nil {
+			if err := b.literal(lit.section, lit.file, s); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range addons {
+		if s := a.file.Section(uki.SectionInitrd); s != nil {
+			if err := b.addSection("addon "+a.name+" .initrd", s); err != nil {
+				return err
+			}
+			b.measureDigest(PCRKernelConfig, a.name, b.lastPiece().SHA256, s.Size())
+		}
+	}
+	return b.finishInitrd()
+}
+
+func (b *builder) lastPiece() Piece { return b.plan.Pieces[len(b.plan.Pieces)-1] }
+
+func mustProfile(f *uki.File) *uki.Profile {
+	p, _ := f.Profile(0)
+	return p
+}
+
+// loadOptions are the arguments a boot loader would pass to the UKI: the
+// options of a type #1 entry that names a UKI.
+func loadOptions(e *bls.Entry) string {
+	if e.Type == bls.Type1 {
+		return e.Cmdline
+	}
+	return ""
+}
+
+func hashSection(s *uki.Section) ([32]byte, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, s.Open()); err != nil {
+		return [32]byte{}, fmt.Errorf("reading %s: %w", s.Name, err)
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return sum, nil
+}
+
+func (b *builder) addSection(desc string, s *uki.Section) error {
+	return b.addPiece(desc, s.Open(), s.Size(), true)
+}
+
+// literal wraps one section as /.extra/<file> (not measured: the section
+// itself was, or must not be).
+func (b *builder) literal(section, file string, s *uki.Section) error {
+	start := b.initrd.size
+	h := sha256.New()
+	w := cpio.NewWriter(io.MultiWriter(b.initrd, h))
+	err := w.Prefix(".extra", 0o555)
+	if err == nil {
+		err = w.File(".extra/"+file, 0o444, s.Size(), s.Open())
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("/.extra/%s from %s: %w", file, section, err)
+	}
+	p := Piece{Description: "/.extra/" + file + " (" + section + ")", Offset: start, Size: w.Len()}
+	copy(p.SHA256[:], h.Sum(nil))
+	b.plan.Pieces = append(b.plan.Pieces, p)
+	return b.initrd.pad()
+}
