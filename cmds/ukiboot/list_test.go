@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -127,7 +128,10 @@ func TestListUsesEFIVars(t *testing.T) {
 
 func TestListErrors(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if rc := run([]string{"-list"}, &stdout, &stderr); rc != 2 || !strings.Contains(stderr.String(), "-root") {
+	noDisks := system{roots: func(*options, func(string, ...any)) ([]string, func(), error) {
+		return nil, nil, errors.New("no ESP found on any disk")
+	}}
+	if rc := runWith([]string{"-list"}, &stdout, &stderr, noDisks); rc != 1 || !strings.Contains(stderr.String(), "no ESP found") {
 		t.Errorf("rc %d %q", rc, stderr.String())
 	}
 	stderr.Reset()

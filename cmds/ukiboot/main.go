@@ -6,13 +6,21 @@
 //
 // Synopsis:
 //
-//	ukiboot -list -root DIR [-root DIR] [-json]
+//	ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-dry-run [-json] [-extract DIR]]
+//	ukiboot -list [-root DIR]... [-json]
 //	ukiboot -inspect FILE [-json]
 //
 // Options:
 //
+//	-auto          boot the default entry; if it fails, the next ones
+//	-dry-run       do everything but load and reboot; print the boot plan
+//	-extract DIR   with -dry-run: write kernel, initrd and cmdline to DIR
+//	-entry ID      boot the entry with this id (or glob)
+//	-append STR    add to the kernel command line
 //	-list          print the boot entries in menu order and exit
-//	-root DIR      a mounted ESP or XBOOTLDR (repeatable; ESP first)
+//	-root DIR      a mounted ESP or XBOOTLDR instead of scanning disks
+//	               (repeatable; ESP first)
+//	-wait DUR      how long to wait for disks to appear (default 10s)
 //	-inspect FILE  describe one UKI or addon: sections, profiles,
 //	               os-release, .uname, .cmdline, signatures
 //	-json          print JSON instead of text
@@ -25,6 +33,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/ukiboot/ukiboot/pkg/bls"
 )
@@ -36,7 +45,13 @@ func main() {
 type options struct {
 	inspect string
 	list    bool
+	auto    bool
+	dryRun  bool
+	extract string
+	entry   string
+	append  string
 	roots   stringList
+	wait    time.Duration
 	json    bool
 	verbose bool
 }
@@ -49,16 +64,26 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // run is main without the process: it returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWith(args, stdout, stderr, realSystem())
+}
+
+func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs := flag.NewFlagSet("ukiboot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
 	fs.StringVar(&o.inspect, "inspect", "", "describe the UKI or addon `FILE` and exit")
+	fs.BoolVar(&o.auto, "auto", false, "boot the default entry without a menu; on failure try the next entries")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "do everything except kexec_file_load and reboot; print the boot plan")
+	fs.StringVar(&o.extract, "extract", "", "with -dry-run: write kernel, initrd and cmdline of the plan into `DIR`")
+	fs.StringVar(&o.entry, "entry", "", "boot the entry with this `ID` (or glob)")
+	fs.StringVar(&o.append, "append", "", "add `STR` to the kernel command line")
+	fs.DurationVar(&o.wait, "wait", 10*time.Second, "how long to wait for an ESP to appear when scanning disks")
 	fs.BoolVar(&o.list, "list", false, "print the boot entries in menu order and exit")
 	fs.Var(&o.roots, "root", "use the mounted ESP or XBOOTLDR `DIR` instead of scanning disks (repeatable, ESP first)")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of text")
 	fs.BoolVar(&o.verbose, "v", false, "verbose log")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: ukiboot -list -root DIR [-root DIR] [-json]\n       ukiboot -inspect FILE [-json]\n")
+		fmt.Fprintf(stderr, "usage: ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-dry-run [-json] [-extract DIR]]\n       ukiboot -list [-root DIR]... [-json]\n       ukiboot -inspect FILE [-json]\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -76,12 +101,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case o.extract != "" && !o.dryRun:
+		fmt.Fprintln(stderr, "ukiboot: -extract needs -dry-run")
+		return 2
 	case o.list:
-		if len(o.roots) == 0 {
-			fmt.Fprintln(stderr, "ukiboot: -list needs -root DIR (scanning disks is not implemented yet)")
-			return 2
+		roots, unmount, err := sys.roots(&o, func(f string, a ...any) { fmt.Fprintf(stderr, "ukiboot: "+f+"\n", a...) })
+		if err != nil {
+			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
+			return 1
 		}
-		c, err := bls.Load(o.roots, bls.Options{Vars: efiVars()})
+		defer unmount()
+		c, err := bls.Load(roots, bls.Options{Vars: efiVars()})
 		if err != nil {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
 			return 1
@@ -97,7 +127,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case o.auto || o.dryRun:
+		return boot(&o, sys, stdout, stderr)
 	default:
+		fmt.Fprintln(stderr, "ukiboot: the interactive menu is not available yet: use -auto, -dry-run or -list")
 		fs.Usage()
 		return 2
 	}

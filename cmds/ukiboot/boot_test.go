@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/kexec"
+	"golang.org/x/sys/unix"
+)
+
+type loaded struct {
+	kernel, initrd []byte
+	cmdline        string
+}
+
+// fakeSystem records what would be loaded; load fails for the kernels
+// listed in refuse.
+type fakeSystem struct {
+	loads  []loaded
+	refuse map[string]error
+	booted int
+}
+
+func (f *fakeSystem) sys(roots ...string) system {
+	return system{
+		roots: func(o *options, _ func(string, ...any)) ([]string, func(), error) {
+			if len(o.roots) > 0 {
+				return o.roots, func() {}, nil
+			}
+			return roots, func() {}, nil
+		},
+		load: func(k, i *os.File, cmdline string) error {
+			kb, _ := io.ReadAll(k)
+			var ib []byte
+			if i != nil {
+				ib, _ = io.ReadAll(i)
+			}
+			f.loads = append(f.loads, loaded{kb, ib, cmdline})
+			return f.refuse[string(kb)]
+		},
+		boot: func() error { f.booted++; return nil },
+	}
+}
+
+func ukiFile(t *testing.T, esp, name, id, version, cmdline, kernel string) {
+	t.Helper()
+	p := filepath.Join(esp, "EFI/Linux", name)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	img := ukitest.UKI(ukitest.S(".osrel", "ID="+id+"\nVERSION_ID="+version+"\n"), ukitest.S(".cmdline", cmdline), ukitest.S(".linux", kernel), ukitest.S(".initrd", "INITRD-"+kernel))
+	if err := os.WriteFile(p, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAutoFallsBack(t *testing.T) {
+	esp := t.TempDir()
+	// Order by version: v4 (corrupt), v3 (kernel refused), v2 (boots), v1.
+	ukiFile(t, esp, "os-4.efi", "os", "4", "c4", "K4")
+	os.WriteFile(filepath.Join(esp, "EFI/Linux/os-4.efi"), []byte("MZ corrupt"), 0o644)
+	ukiFile(t, esp, "os-3.efi", "os", "3", "c3", "K3")
+	ukiFile(t, esp, "os-2.efi", "os", "2", "c2", "K2")
+	ukiFile(t, esp, "os-1.efi", "os", "1", "c1", "K1")
+	f := &fakeSystem{refuse: map[string]error{"K3": &kexec.Error{Errno: unix.ENOKEY, InnerSignature: true}}}
+	var stdout, stderr bytes.Buffer
+	rc := runWith([]string{"-auto", "-root", esp}, &stdout, &stderr, f.sys())
+	if rc != 0 || f.booted != 1 {
+		t.Fatalf("rc %d booted %d\n%s", rc, f.booted, stderr.String())
+	}
+	if len(f.loads) != 2 || string(f.loads[0].kernel) != "K3" || string(f.loads[1].kernel) != "K2" {
+		t.Fatalf("loads %+v", f.loads)
+	}
+	l := f.loads[1]
+	if l.cmdline != "c2" || !bytes.HasPrefix(l.initrd, []byte("INITRD-K2\x00\x00\x00070701")) || !bytes.Contains(l.initrd, []byte(".extra/os-release\x00ID=os\n")) {
+		t.Errorf("loaded %q %q", l.cmdline, l.initrd)
+	}
+	log := stderr.String()
+	for _, want := range []string{"cannot boot os-4.efi", "not a PE/COFF image", "cannot load os-3.efi", "ENOKEY", "not trusted by the running kernel", "loaded os-2.efi"} {
+		if !strings.Contains(log, want) && !strings.Contains(log, strings.ToLower(want)) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+func TestAutoNothingBoots(t *testing.T) {
+	esp := t.TempDir()
+	ukiFile(t, esp, "a.efi", "a", "1", "c", "KA")
+	f := &fakeSystem{refuse: map[string]error{"KA": &kexec.Error{Errno: unix.EPERM}}}
+	var stdout, stderr bytes.Buffer
+	if rc := runWith([]string{"-auto", "-root", esp}, &stdout, &stderr, f.sys()); rc == 0 || f.booted != 0 {
+		t.Errorf("rc %d booted %d", rc, f.booted)
+	}
+	if !strings.Contains(stderr.String(), "locked down") || !strings.Contains(stderr.String(), "nothing could be booted") {
+		t.Errorf("log:\n%s", stderr.String())
+	}
+	empty := t.TempDir()
+	stderr.Reset()
+	if rc := runWith([]string{"-auto", "-root", empty}, &stdout, &stderr, f.sys()); rc != 1 || !strings.Contains(stderr.String(), "no bootable entry") {
+		t.Errorf("empty: rc %d %s", rc, stderr.String())
+	}
+}
+
+func TestDryRunAndExtract(t *testing.T) {
+	esp := t.TempDir()
+	ukiFile(t, esp, "a.efi", "a", "1", "console=ttyS0", "KA")
+	ukiFile(t, esp, "b.efi", "b", "1", "quiet", "KB")
+	out := t.TempDir()
+	f := &fakeSystem{}
+	var stdout, stderr bytes.Buffer
+	rc := runWith([]string{"-dry-run", "-json", "-entry", "B*", "-append", "x=1", "-extract", out, "-root", esp}, &stdout, &stderr, f.sys())
+	if rc != 0 || len(f.loads) != 0 || f.booted != 0 {
+		t.Fatalf("rc %d loads %d booted %d: %s", rc, len(f.loads), f.booted, stderr.String())
+	}
+	var plan map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &plan); err != nil {
+		t.Fatal(err)
+	}
+	if plan["entry"] != "b.efi" || plan["cmdline"] != "quiet x=1" {
+		t.Errorf("plan %v", plan)
+	}
+	for _, k := range []string{"kernel", "initrd", "verification", "measurements"} {
+		if plan[k] == nil {
+			t.Errorf("plan lacks %s", k)
+		}
+	}
+	ms := plan["measurements"].([]any)
+	first := ms[0].(map[string]any)
+	if first["pcr"] != 11.0 || first["description"] != ".linux" || len(first["sha256"].(string)) != 64 {
+		t.Errorf("first measurement %v", first)
+	}
+	for name, want := range map[string]string{"kernel": "KB", "cmdline": "quiet x=1\n"} {
+		b, _ := os.ReadFile(filepath.Join(out, name))
+		if string(b) != want {
+			t.Errorf("%s = %q", name, b)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "initrd")); !strings.HasPrefix(string(b), "INITRD-KB") {
+		t.Errorf("initrd %q", b)
+	}
+	stderr.Reset()
+	if rc := runWith([]string{"-extract", out, "-root", esp}, &stdout, &stderr, f.sys()); rc != 2 {
+		t.Errorf("-extract without -dry-run: rc %d", rc)
+	}
+	stdout.Reset()
+	if rc := runWith([]string{"-dry-run", "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 || !strings.Contains(stdout.String(), "cmdline:  console=ttyS0") {
+		t.Errorf("text plan: rc %d\n%s", rc, stdout.String())
+	}
+}
