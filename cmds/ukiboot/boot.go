@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
+	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/kexec"
 	"github.com/ukiboot/ukiboot/pkg/stub"
@@ -22,10 +23,13 @@ type system struct {
 	roots func(o *options, log func(string, ...any)) ([]string, func(), error)
 	load  func(kernel, initrd *os.File, cmdline string) error
 	boot  func() error
+	// platform says whether the kernel is locked down and where the trust
+	// stores are.
+	platform platform
 }
 
 func realSystem() system {
-	return system{roots: scanDisks, load: kexec.Load, boot: kexec.Reboot}
+	return system{roots: scanDisks, load: kexec.Load, boot: kexec.Reboot, platform: realPlatform()}
 }
 
 // candidates returns the entries to try, in order: with -entry the
@@ -86,7 +90,13 @@ func boot(o *options, sys system, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	pol := stub.Policy{Append: o.append}
+	ver, why, err := sys.platform.policy(o)
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
+	logf("verification: %s (%s)", ver.Mode, why)
+	pol := stub.Policy{Append: o.append, Verify: ver}
 	for _, e := range list {
 		if !e.Bootable() {
 			continue
@@ -114,11 +124,20 @@ func boot(o *options, sys system, stdout, stderr io.Writer) int {
 		}
 		err = sys.load(plan.Kernel.File, initrdFile(plan), plan.Cmdline)
 		plan.Close()
+		if v := plan.Verdict; err == nil && v != nil {
+			logf("%s: %s", e.ID, v)
+		}
 		if err != nil {
 			logf("cannot load %s: %v", e.ID, err)
 			var ke *kexec.Error
 			if errors.As(err, &ke) && ke.InnerSignature {
-				logf("the UKI's kernel (.linux) is not trusted by the running kernel's keyrings")
+				envelope := "the UKI's signature was not checked"
+				if v := plan.Verdict; v != nil && v.Status == authenticode.Trusted {
+					envelope = "ukiboot trusted the UKI's signature (signed by " + v.Signer + ")"
+				}
+				logf("%s, but the running kernel's keyrings do not trust the kernel inside it (.linux): "+
+					"sign .linux itself with a key the running kernel trusts (its builtin or secondary keyring, "+
+					"or the platform keyring filled from UEFI db), or build the ROM kernel with that key", envelope)
 			}
 			continue
 		}
@@ -178,7 +197,7 @@ func toPlanJSON(p *stub.Plan) planJSON {
 		Entry: p.Entry.ID, Title: p.Entry.ShowTitle, Path: p.Entry.FullPath(),
 		Kernel:  blobJSON{p.Kernel.Size, hex.EncodeToString(p.Kernel.SHA256[:])},
 		Cmdline: p.Cmdline, Notes: p.Notes,
-		Verification: map[string]string{"verdict": "unverified", "signer": ""},
+		Verification: verificationJSON(p.Verdict),
 		Pieces:       []pieceJSON{}, Measurements: []measureJSON{},
 	}
 	if j.Notes == nil {
@@ -259,4 +278,11 @@ func extract(p *stub.Plan, dir string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "cmdline"), []byte(p.Cmdline+"\n"), 0o644)
+}
+
+func verificationJSON(v *authenticode.Verdict) map[string]string {
+	if v == nil {
+		return map[string]string{"verdict": "unverified", "signer": "", "reason": "verification is off"}
+	}
+	return map[string]string{"verdict": string(v.Status), "signer": v.Signer, "anchor": v.Anchor, "reason": v.Reason}
 }

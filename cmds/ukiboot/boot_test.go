@@ -22,9 +22,10 @@ type loaded struct {
 // fakeSystem records what would be loaded; load fails for the kernels
 // listed in refuse.
 type fakeSystem struct {
-	loads  []loaded
-	refuse map[string]error
-	booted int
+	loads    []loaded
+	refuse   map[string]error
+	booted   int
+	platform platform
 }
 
 func (f *fakeSystem) sys(roots ...string) system {
@@ -44,7 +45,8 @@ func (f *fakeSystem) sys(roots ...string) system {
 			f.loads = append(f.loads, loaded{kb, ib, cmdline})
 			return f.refuse[string(kb)]
 		},
-		boot: func() error { f.booted++; return nil },
+		boot:     func() error { f.booted++; return nil },
+		platform: f.platform,
 	}
 }
 
@@ -80,7 +82,7 @@ func TestAutoFallsBack(t *testing.T) {
 		t.Errorf("loaded %q %q", l.cmdline, l.initrd)
 	}
 	log := stderr.String()
-	for _, want := range []string{"cannot boot os-4.efi", "not a PE/COFF image", "cannot load os-3.efi", "ENOKEY", "not trusted by the running kernel", "loaded os-2.efi"} {
+	for _, want := range []string{"cannot boot os-4.efi", "not a PE/COFF image", "cannot load os-3.efi", "ENOKEY", "keyrings do not trust the kernel inside it", "loaded os-2.efi"} {
 		if !strings.Contains(log, want) && !strings.Contains(log, strings.ToLower(want)) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}

@@ -7,15 +7,18 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ukiboot/ukiboot/pkg/authenticode"
+	"github.com/ukiboot/ukiboot/pkg/stub"
 	"github.com/ukiboot/ukiboot/pkg/uki"
 )
 
 type inspectOutput struct {
 	File string `json:"file"`
 	*uki.Info
+	Verification map[string]string `json:"verification"`
 }
 
-func inspect(w io.Writer, path string, asJSON bool) error {
+func inspect(w io.Writer, path string, pol stub.Verification, asJSON bool) error {
 	f, err := uki.Open(path, uki.KindAuto)
 	if err != nil {
 		return err
@@ -25,12 +28,26 @@ func inspect(w io.Writer, path string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
+	var verdict *authenticode.Verdict
+	if pol.Mode != stub.VerifyOff {
+		verdict = authenticode.VerifyFile(f, f.ReaderAt(), pol.Store)
+	}
 	if asJSON {
 		e := json.NewEncoder(w)
 		e.SetIndent("", "  ")
-		return e.Encode(inspectOutput{File: path, Info: info})
+		return e.Encode(inspectOutput{File: path, Info: info, Verification: verificationJSON(verdict)})
 	}
 	printInfo(w, path, info)
+	if verdict != nil {
+		fmt.Fprintf(w, "\nverdict:    %s\n", verdict)
+		for _, s := range verdict.Signatures {
+			if s.Err != nil {
+				fmt.Fprintf(w, "  signature %d (%s): %v\n", s.Index+1, s.Signer, s.Err)
+			} else {
+				fmt.Fprintf(w, "  signature %d (%s): ok\n", s.Index+1, s.Signer)
+			}
+		}
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
 )
 
@@ -32,9 +33,11 @@ type entryJSON struct {
 	DefaultSource string   `json:"default_source,omitempty"`
 	Status        string   `json:"status"`
 	Error         string   `json:"error,omitempty"`
+	Verdict       string   `json:"verdict,omitempty"`
+	Signer        string   `json:"signer,omitempty"`
 }
 
-func toJSON(c *bls.Config, i int) entryJSON {
+func toJSON(c *bls.Config, i int, verdicts map[*bls.Entry]*authenticode.Verdict) entryJSON {
 	e := c.Entries[i]
 	j := entryJSON{
 		ID: e.ID, Type: e.Type.String(), Title: e.Title, ShowTitle: e.ShowTitle, Version: e.Version,
@@ -56,14 +59,17 @@ func toJSON(c *bls.Config, i int) entryJSON {
 	if e.Err != nil {
 		j.Error = e.Err.Error()
 	}
+	if v := verdicts[e]; v != nil {
+		j.Verdict, j.Signer = string(v.Status), v.Signer
+	}
 	return j
 }
 
-func printList(w io.Writer, c *bls.Config, asJSON bool) error {
+func printList(w io.Writer, c *bls.Config, verdicts map[*bls.Entry]*authenticode.Verdict, asJSON bool) error {
 	if asJSON {
 		out := make([]entryJSON, 0, len(c.Entries))
 		for i := range c.Entries {
-			out = append(out, toJSON(c, i))
+			out = append(out, toJSON(c, i, verdicts))
 		}
 		e := json.NewEncoder(w)
 		e.SetIndent("", "  ")
@@ -88,6 +94,9 @@ func printList(w io.Writer, c *bls.Config, asJSON bool) error {
 			}
 		}
 		status := string(e.Status)
+		if v := verdicts[e]; v != nil && v.Status == authenticode.Trusted {
+			status += " (signed by " + v.Signer + ")"
+		}
 		if e.Bad() {
 			status += " (no tries left)"
 		}

@@ -35,6 +35,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
 )
 
@@ -52,6 +53,8 @@ type options struct {
 	append  string
 	roots   stringList
 	wait    time.Duration
+	verify  string
+	db, dbx stringList
 	json    bool
 	verbose bool
 }
@@ -78,6 +81,9 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.StringVar(&o.entry, "entry", "", "boot the entry with this `ID` (or glob)")
 	fs.StringVar(&o.append, "append", "", "add `STR` to the kernel command line")
 	fs.DurationVar(&o.wait, "wait", 10*time.Second, "how long to wait for an ESP to appear when scanning disks")
+	fs.StringVar(&o.verify, "verify", "auto", "signature policy: `auto` (enforce when locked down, with Secure Boot or a trust store), enforce, off")
+	fs.Var(&o.db, "db", "trusted certificates or EFI signature lists: a `PATH` to a file or directory (repeatable)")
+	fs.Var(&o.dbx, "dbx", "revoked certificates or hashes: a `PATH` to a file or directory (repeatable)")
 	fs.BoolVar(&o.list, "list", false, "print the boot entries in menu order and exit")
 	fs.Var(&o.roots, "root", "use the mounted ESP or XBOOTLDR `DIR` instead of scanning disks (repeatable, ESP first)")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of text")
@@ -96,7 +102,12 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	}
 	switch {
 	case o.inspect != "":
-		if err := inspect(stdout, o.inspect, o.json); err != nil {
+		pol, _, err := sys.platform.policy(&o)
+		if err != nil {
+			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
+			return 1
+		}
+		if err := inspect(stdout, o.inspect, pol, o.json); err != nil {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
 			return 1
 		}
@@ -111,7 +122,13 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 			return 1
 		}
 		defer unmount()
-		c, err := bls.Load(roots, bls.Options{Vars: efiVars()})
+		pol, why, err := sys.platform.policy(&o)
+		if err != nil {
+			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
+			return 1
+		}
+		verdicts := map[*bls.Entry]*authenticode.Verdict{}
+		c, err := bls.Load(roots, bls.Options{Vars: efiVars(), Check: checkEntry(pol, verdicts)})
 		if err != nil {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
 			return 1
@@ -122,7 +139,10 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 				fmt.Fprintf(stderr, "ukiboot: warning: %s\n", w)
 			}
 		}
-		if err := printList(stdout, c, o.json); err != nil {
+		if !o.json {
+			fmt.Fprintf(stdout, "verification: %s (%s)\n", pol.Mode, why)
+		}
+		if err := printList(stdout, c, verdicts, o.json); err != nil {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
 			return 1
 		}

@@ -76,6 +76,10 @@ type Options struct {
 	// Arch is the EFI architecture name ("x64", "aa64", ...) that an
 	// entry's "architecture" must match; "" means this machine's.
 	Arch string
+	// Check, when set, is called for every bootable entry before the
+	// default is chosen (signature verification); it may return
+	// StatusUntrusted or StatusUnverified with the reason.
+	Check func(e *Entry) (Status, error)
 }
 
 // EFIArch returns the EFI architecture name of a Go GOARCH.
@@ -172,6 +176,15 @@ func Load(paths []string, o Options) (*Config, error) {
 	}
 	if c.Loader == nil {
 		c.Loader = &LoaderConf{Editor: true}
+	}
+	if o.Check != nil {
+		for _, e := range c.Entries {
+			if e.Bootable() {
+				if st, err := o.Check(e); st != "" && st != StatusOK {
+					e.Status, e.Err = st, err
+				}
+			}
+		}
 	}
 	Sort(c.Entries)
 	MakeShowTitles(c.Entries)

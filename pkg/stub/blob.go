@@ -100,3 +100,6 @@ func snapshot(name string, r io.Reader, size int64, also ...io.Writer) (*Blob, e
 	}
 	return w.seal()
 }
+
+// sectionFrom reads f from its start regardless of its offset.
+func sectionFrom(f io.ReaderAt, size int64) io.Reader { return io.NewSectionReader(f, 0, size) }

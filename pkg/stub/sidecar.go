@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/cpio"
 	"github.com/ukiboot/ukiboot/pkg/uki"
@@ -99,16 +100,18 @@ func (b *builder) loadAddons(uname string) ([]addon, error) {
 		}
 		for _, n := range names {
 			p := dir + "/" + n
-			blob, err := b.openFile(p, "addon")
+			blob, f, verdict, err := b.openPE(p, uki.KindAddon)
 			if err != nil {
-				b.note("addon %s skipped: %v", p, err)
-				continue
-			}
-			f, err := uki.Read(blob.File, blob.Size, b.part.Path+p, uki.KindAddon)
-			if err != nil {
-				blob.Close()
 				b.note("addon skipped: %v", err)
 				continue
+			}
+			if verdict != nil && verdict.Status != authenticode.Trusted {
+				if b.pol.enforce() {
+					blob.Close()
+					b.note("addon %s skipped: %s", p, verdict)
+					continue
+				}
+				b.note("addon %s is %s; used because verification is not enforced", p, verdict)
 			}
 			if au, err := f.Uname(mustProfile(f)); err == nil && au != "" && uname != "" && au != uname {
 				blob.Close()

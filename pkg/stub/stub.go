@@ -19,6 +19,7 @@ import (
 	"strings"
 	"unicode/utf16"
 
+	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/cpio"
 	"github.com/ukiboot/ukiboot/pkg/uki"
@@ -45,11 +46,19 @@ type Policy struct {
 	// Append is extra command line (-append). It goes after the UKI's and
 	// the addons' command lines and is measured into PCR 12.
 	Append string
-	// Enforce is set when verification is enforced: like systemd-stub under
-	// Secure Boot, caller-supplied command lines are then refused for UKIs
-	// that carry a .cmdline.
-	Enforce bool
+	// Verify says whether and against what signatures are checked. Under
+	// VerifyEnforce, like systemd-stub under Secure Boot, caller-supplied
+	// command lines are also refused for UKIs that carry a .cmdline.
+	Verify Verification
 }
+
+// Verification is the signature policy.
+type Verification struct {
+	Mode  VerifyMode
+	Store *authenticode.Store
+}
+
+func (p Policy) enforce() bool { return p.Verify.Mode == VerifyEnforce }
 
 // Measurement is one TPM event the boot implies.
 type Measurement struct {
@@ -75,6 +84,9 @@ type Plan struct {
 	Cmdline      string
 	Pieces       []Piece
 	Measurements []Measurement
+	// Verdict is the signature verdict on the UKI; nil when verification
+	// is off or for type #1 kernel entries.
+	Verdict *authenticode.Verdict
 	// Notes are things a person should know (ignored devicetrees, refused
 	// -append, skipped addons).
 	Notes []string
@@ -84,6 +96,17 @@ type Plan struct {
 func (p *Plan) Close() {
 	p.Kernel.Close()
 	p.Initrd.Close()
+}
+
+// UntrustedError is returned when verification is enforced and the UKI
+// is not trusted.
+type UntrustedError struct {
+	File    string
+	Verdict *authenticode.Verdict
+}
+
+func (e *UntrustedError) Error() string {
+	return fmt.Sprintf("%s is not trusted: %s", e.File, e.Verdict)
 }
 
 // PlanError says why an entry cannot be booted.
@@ -166,6 +189,9 @@ func (b *builder) openFile(name, what string) (*Blob, error) {
 // (4-byte aligned between them, as systemd-boot does), options.
 func (b *builder) type1() error {
 	e := b.entry
+	if b.pol.enforce() {
+		return fmt.Errorf("type #1 entries cannot be verified (their kernel, initrds and options are not signed as one); verification is enforced")
+	}
 	k, err := b.openFile(e.Linux, "linux")
 	if err != nil {
 		return err
@@ -256,15 +282,18 @@ func (b *builder) finishInitrd() error {
 // uki builds the plan for a UKI: systemd-stub's steps, in its order.
 func (b *builder) uki() error {
 	e := b.entry
-	img, err := b.openFile(e.UKI, "uki")
+	img, u, verdict, err := b.openPE(e.UKI, uki.KindUKI)
 	if err != nil {
 		return err
 	}
 	defer img.Close()
-	full := strings.TrimSuffix(b.part.Path, "/") + e.UKI
-	u, err := uki.Read(img.File, img.Size, full, uki.KindUKI)
-	if err != nil {
-		return err
+	full := u.Name
+	b.plan.Verdict = verdict
+	if verdict != nil && verdict.Status != authenticode.Trusted {
+		if b.pol.enforce() {
+			return &UntrustedError{File: full, Verdict: verdict}
+		}
+		b.note("%s is %s; booting anyway because verification is not enforced", full, verdict)
 	}
 	if want := u.Header.Machine.GOARCH(); want != runtime.GOARCH {
 		return fmt.Errorf("%s is built for %s, this machine is %s", full, u.Header.Machine, runtime.GOARCH)
@@ -303,7 +332,7 @@ func (b *builder) uki() error {
 	}
 	cmdline := uki.MangleCmdline(embedded)
 	if opts := uki.MangleCmdline(loadOptions(e)); opts != "" {
-		if b.pol.Enforce && hasCmdline {
+		if b.pol.enforce() && hasCmdline {
 			b.note("entry options %q ignored: verification is enforced and the UKI has its own .cmdline", opts)
 		} else {
 			cmdline = opts
@@ -348,7 +377,7 @@ func (b *builder) uki() error {
 
 	// 4. -append, last ("most dynamic"), measured like an addon.
 	if app := uki.MangleCmdline(b.pol.Append); app != "" {
-		if b.pol.Enforce && hasCmdline {
+		if b.pol.enforce() && hasCmdline {
 			return fmt.Errorf("-append refused: verification is enforced and %s has its own .cmdline", full)
 		}
 		b.measureCmdline(app, app)

@@ -2,8 +2,10 @@ package stub_test
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -14,8 +16,10 @@ import (
 	"unicode/utf16"
 
 	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/stub"
+	"github.com/ukiboot/ukiboot/pkg/uki"
 	"golang.org/x/sys/unix"
 )
 
@@ -283,22 +287,46 @@ func TestUKIPlan(t *testing.T) {
 	}
 }
 
+// trusting returns an enforcing policy whose db lists the image digests of
+// the given files.
+func trusting(t *testing.T, files ...string) stub.Verification {
+	t.Helper()
+	s := authenticode.NewStore()
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := uki.Read(bytes.NewReader(b), int64(len(b)), p, uki.KindAuto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := authenticode.Digests(f, bytes.NewReader(b), crypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.DB.ImageHashes[hex.EncodeToString(d[crypto.SHA256])] = true
+	}
+	return stub.Verification{Mode: stub.VerifyEnforce, Store: s}
+}
+
 func TestEnforcementRefusesCommandLines(t *testing.T) {
 	esp := t.TempDir()
 	write(t, esp, "EFI/Linux/a.efi", ukitest.UKI(ukitest.S(".osrel", "ID=a\n"), ukitest.S(".cmdline", "ro"), ukitest.S(".linux", "K")))
 	write(t, esp, "EFI/Linux/nocmd.efi", ukitest.UKI(ukitest.S(".osrel", "ID=b\n"), ukitest.S(".linux", "K")))
 	write(t, esp, "loader/entries/viauki.conf", []byte("uki /EFI/Linux/a.efi\noptions init=/bin/sh\n"))
+	enforce := trusting(t, filepath.Join(esp, "EFI/Linux/a.efi"), filepath.Join(esp, "EFI/Linux/nocmd.efi"))
 
-	if _, err := stub.Build(entry(t, esp, "a.efi"), stub.Policy{Append: "init=/bin/sh", Enforce: true}); err == nil || !strings.Contains(err.Error(), "-append refused") {
+	if _, err := stub.Build(entry(t, esp, "a.efi"), stub.Policy{Append: "init=/bin/sh", Verify: enforce}); err == nil || !strings.Contains(err.Error(), "-append refused") {
 		t.Errorf("-append under enforcement: %v", err)
 	}
-	p, err := stub.Build(entry(t, esp, "nocmd.efi"), stub.Policy{Append: "console=ttyS0", Enforce: true})
+	p, err := stub.Build(entry(t, esp, "nocmd.efi"), stub.Policy{Append: "console=ttyS0", Verify: enforce})
 	if err != nil || p.Cmdline != "console=ttyS0" {
 		t.Errorf("no .cmdline: %v %q", err, p.Cmdline)
 	} else {
 		p.Close()
 	}
-	p, err = stub.Build(entry(t, esp, "viauki.conf"), stub.Policy{Enforce: true})
+	p, err = stub.Build(entry(t, esp, "viauki.conf"), stub.Policy{Verify: enforce})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ukiboot/ukiboot/pkg/authenticode"
+	"github.com/ukiboot/ukiboot/pkg/bls"
+	"github.com/ukiboot/ukiboot/pkg/stub"
+	"github.com/ukiboot/ukiboot/pkg/uki"
+)
+
+// RomTrustDir is where a trust store built into the firmware image lives:
+// db/ and dbx/ hold certificates or EFI signature lists.
+const RomTrustDir = "/etc/ukiboot"
+
+// platform is what the running system says about its security state.
+type platform struct {
+	lockdownPath string // /sys/kernel/security/lockdown
+	efivarsDir   string // /sys/firmware/efi/efivars
+	trustDir     string // RomTrustDir
+}
+
+func realPlatform() platform {
+	return platform{lockdownPath: "/sys/kernel/security/lockdown", efivarsDir: bls.DefaultEFIVarsDir, trustDir: RomTrustDir}
+}
+
+// lockdown returns the active lockdown mode: "none", "integrity",
+// "confidentiality", or "" when the LSM is absent.
+func (p platform) lockdown() string {
+	b, err := os.ReadFile(p.lockdownPath)
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	if i, j := strings.IndexByte(s, '['), strings.IndexByte(s, ']'); i >= 0 && j > i {
+		return s[i+1 : j]
+	}
+	return ""
+}
+
+// secureBoot reports whether the firmware says Secure Boot is on.
+func (p platform) secureBoot() bool {
+	b, err := os.ReadFile(filepath.Join(p.efivarsDir, "SecureBoot-"+authenticode.GlobalVariableGUID))
+	return err == nil && len(b) >= 5 && b[4] == 1
+}
+
+// policy works out the verification policy from -verify, -db, -dbx, the
+// trust store built into the ROM, the firmware's db/dbx and the kernel's
+// lockdown state. It returns the policy and why it is what it is.
+func (p platform) policy(o *options) (stub.Verification, string, error) {
+	v := stub.Verification{Store: authenticode.NewStore()}
+	if o.verify == "off" {
+		return v, "-verify off", nil
+	}
+	configured := false
+	for _, d := range o.db {
+		if err := v.Store.AddFile(d, false); err != nil {
+			return v, "", fmt.Errorf("-db %s: %w", d, err)
+		}
+		configured = true
+	}
+	for _, d := range o.dbx {
+		if err := v.Store.AddFile(d, true); err != nil {
+			return v, "", fmt.Errorf("-dbx %s: %w", d, err)
+		}
+	}
+	for _, side := range []struct {
+		dir    string
+		forbid bool
+	}{{"db", false}, {"dbx", true}} {
+		d := filepath.Join(p.trustDir, side.dir)
+		if _, err := os.Stat(d); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := v.Store.AddFile(d, side.forbid); err != nil {
+			return v, "", fmt.Errorf("trust store %s: %w", d, err)
+		}
+		if !side.forbid {
+			configured = true
+		}
+	}
+	if _, err := v.Store.AddEFIVars(p.efivarsDir); err != nil {
+		return v, "", fmt.Errorf("firmware trust store: %w", err)
+	}
+	lock, sb := p.lockdown(), p.secureBoot()
+	switch o.verify {
+	case "enforce":
+		v.Mode = stub.VerifyEnforce
+		return v, "-verify enforce", nil
+	case "auto", "":
+		switch {
+		case lock == "integrity" || lock == "confidentiality":
+			v.Mode = stub.VerifyEnforce
+			return v, "the kernel is locked down (" + lock + ")", nil
+		case sb:
+			v.Mode = stub.VerifyEnforce
+			return v, "Secure Boot is enabled", nil
+		case configured:
+			v.Mode = stub.VerifyEnforce
+			return v, "a trust store is configured", nil
+		}
+		v.Mode = stub.VerifyReport
+		return v, "no lockdown, no Secure Boot, no trust store configured: verify and report only", nil
+	}
+	return v, "", fmt.Errorf("-verify %q: want auto, enforce or off", o.verify)
+}
+
+// checkEntry is the bls.Options.Check used for -list: it verifies the
+// entry's UKI from disk.
+func checkEntry(v stub.Verification, verdicts map[*bls.Entry]*authenticode.Verdict) func(e *bls.Entry) (bls.Status, error) {
+	return func(e *bls.Entry) (bls.Status, error) {
+		if v.Mode == stub.VerifyOff {
+			return bls.StatusOK, nil
+		}
+		if e.UKI == "" {
+			if v.Mode == stub.VerifyEnforce {
+				return bls.StatusUntrusted, fmt.Errorf("%s: type #1 kernel entries cannot be verified and verification is enforced", e.FullPath())
+			}
+			return bls.StatusUnverified, nil
+		}
+		f, err := e.Partition.Open(e.UKI)
+		if err != nil {
+			return bls.StatusInvalid, err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return bls.StatusInvalid, err
+		}
+		u, err := uki.Read(f, st.Size(), strings.TrimSuffix(e.Partition.Path, "/")+e.UKI, uki.KindUKI)
+		if err != nil {
+			return bls.StatusInvalid, err
+		}
+		verdict := authenticode.VerifyFile(u, f, v.Store)
+		verdicts[e] = verdict
+		if verdict.Status == authenticode.Trusted {
+			return bls.StatusOK, nil
+		}
+		err = fmt.Errorf("%s: %s", e.FullPath(), verdict)
+		if v.Mode == stub.VerifyEnforce {
+			return bls.StatusUntrusted, err
+		}
+		return bls.StatusUnverified, err
+	}
+}
