@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
@@ -59,18 +60,20 @@ func candidates(c *bls.Config, pattern string) []*bls.Entry {
 // load it, and reboot into the first that loads.
 func boot(o *options, sys system, stdout, stderr io.Writer) int {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
-	roots, unmount, err := sys.roots(o, logf)
+	roots, unmountOnce, err := sys.roots(o, logf)
 	if err != nil {
 		logf("%v", err)
 		return 1
 	}
+	unmount := sync.OnceFunc(unmountOnce)
 	defer unmount()
 	c, err := bls.Load(roots, bls.Options{Vars: efiVars()})
 	if err != nil {
 		logf("%v", err)
 		return 1
 	}
-	defer c.Close()
+	closeConfig := sync.OnceFunc(func() { c.Close() })
+	defer closeConfig()
 	if o.verbose {
 		for _, w := range c.Warnings {
 			logf("warning: %s", w)
@@ -142,7 +145,7 @@ func boot(o *options, sys system, stdout, stderr io.Writer) int {
 			continue
 		}
 		logf("loaded %s; starting it", e.ID)
-		c.Close()
+		closeConfig()
 		unmount()
 		if err := sys.boot(); err != nil {
 			logf("%v", err)

@@ -139,3 +139,22 @@ func TestListErrors(t *testing.T) {
 		t.Errorf("rc %d %q", rc, stderr.String())
 	}
 }
+
+func TestFlagConflicts(t *testing.T) {
+	for _, args := range [][]string{
+		{"-inspect", "x", "-list"},
+		{"-list", "-auto"},
+		{"-list", "-entry", "x"},
+		{"-inspect", "x", "-append", "y"},
+		{"-auto", "-extract", "/tmp/x"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if rc := run(args, &stdout, &stderr); rc != 2 {
+			t.Errorf("%q: rc %d, want 2 (%s)", args, rc, stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if rc := run([]string{"-h"}, &stdout, &stderr); rc != 0 || !strings.Contains(stderr.String(), "-auto") {
+		t.Errorf("-h: rc %d", rc)
+	}
+}

@@ -28,6 +28,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -93,11 +94,18 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "ukiboot: unexpected arguments: %q\n", fs.Args())
 		fs.Usage()
+		return 2
+	}
+	if msg := conflicts(&o); msg != "" {
+		fmt.Fprintf(stderr, "ukiboot: %s\n", msg)
 		return 2
 	}
 	switch {
@@ -112,9 +120,6 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 			return 1
 		}
 		return 0
-	case o.extract != "" && !o.dryRun:
-		fmt.Fprintln(stderr, "ukiboot: -extract needs -dry-run")
-		return 2
 	case o.list:
 		roots, unmount, err := sys.roots(&o, func(f string, a ...any) { fmt.Fprintf(stderr, "ukiboot: "+f+"\n", a...) })
 		if err != nil {
@@ -165,4 +170,23 @@ func efiVars() bls.Vars {
 		return e
 	}
 	return bls.NoVars{}
+}
+
+// conflicts rejects flag combinations that would silently ignore a flag.
+func conflicts(o *options) string {
+	modes := 0
+	for _, on := range []bool{o.inspect != "", o.list, o.auto || o.dryRun} {
+		if on {
+			modes++
+		}
+	}
+	switch {
+	case modes > 1:
+		return "-inspect, -list and -auto/-dry-run are separate modes: use one"
+	case o.extract != "" && !o.dryRun:
+		return "-extract needs -dry-run"
+	case (o.list || o.inspect != "") && (o.entry != "" || o.append != ""):
+		return "-entry and -append go with -auto or -dry-run"
+	}
+	return ""
 }

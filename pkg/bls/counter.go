@@ -24,7 +24,7 @@ const maxTries = 1<<31 - 1
 // the counter follows the last '+' and must run up to the suffix.
 func ParseCounter(file, suffix string) (stripped string, c Counter, ok bool) {
 	plus := strings.LastIndexByte(file, '+')
-	if plus < 0 || len(file) < len(suffix) || !strings.EqualFold(file[len(file)-len(suffix):], suffix) {
+	if plus < 0 || plus+1 > len(file)-len(suffix) || !strings.EqualFold(file[len(file)-len(suffix):], suffix) {
 		return file, Counter{}, false
 	}
 	rest := file[plus+1 : len(file)-len(suffix)]

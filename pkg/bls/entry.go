@@ -11,6 +11,7 @@ package bls
 import (
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -180,9 +181,10 @@ func parseType1(e *Entry, data []byte) {
 				}
 			}
 		case "profile":
-			var n int
-			if _, err := fmt.Sscanf(value, "%d", &n); err == nil && n >= 0 {
-				e.Profile = n
+			// Digits only, as systemd-boot parses it; anything else
+			// leaves profile 0.
+			if n, err := strconv.ParseUint(value, 10, 31); err == nil && value[0] != '+' {
+				e.Profile = int(n)
 			}
 		default:
 			e.Other = append(e.Other, KeyValue{key, value})

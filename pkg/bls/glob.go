@@ -3,75 +3,64 @@ package bls
 import "strings"
 
 // MatchID reports whether an entry id matches a loader.conf or EFI variable
-// pattern: '*', '?', '[...]' (ranges, '!' or '^' to negate) and '\' to
-// quote, compared case-insensitively, as systemd-boot's efi_fnmatch does.
+// pattern the way systemd-boot's efi_fnmatch does: '*' and '?', '[...]'
+// sets with ranges (no negation: '!' and '^' are ordinary members; a set
+// without ']' matches nothing) and '\' to quote, compared
+// case-insensitively. It runs in time linear in len(pattern)*len(id).
 func MatchID(pattern, id string) bool {
-	return match(strings.ToLower(pattern), strings.ToLower(id))
-}
-
-func match(p, s string) bool {
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			for len(p) > 0 && p[0] == '*' {
-				p = p[1:]
-			}
-			if p == "" {
-				return true
-			}
-			for i := 0; i <= len(s); i++ {
-				if match(p, s[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if s == "" {
-				return false
-			}
-			p, s = p[1:], s[1:]
-		case '[':
-			if s == "" {
-				return false
-			}
-			ok, rest, valid := matchSet(p[1:], s[0])
-			if !valid { // no closing ']': a literal '['
-				if s[0] != '[' {
+	p, s := strings.ToLower(pattern), strings.ToLower(id)
+	pi, si := 0, 0
+	starP, starS := -1, 0 // where to resume after the last '*'
+	for si < len(s) {
+		if pi < len(p) {
+			switch p[pi] {
+			case '*':
+				starP, starS = pi, si
+				pi++
+				continue
+			case '?':
+				pi, si = pi+1, si+1
+				continue
+			case '[':
+				ok, next, valid := matchSet(p[pi+1:], s[si])
+				if !valid {
 					return false
 				}
-				p, s = p[1:], s[1:]
-				continue
+				if ok {
+					pi, si = len(p)-len(next), si+1
+					continue
+				}
+			default:
+				c, n := p[pi], 1
+				if c == '\\' && pi+1 < len(p) {
+					c, n = p[pi+1], 2
+				}
+				if c == s[si] {
+					pi, si = pi+n, si+1
+					continue
+				}
 			}
-			if !ok {
-				return false
-			}
-			p, s = rest, s[1:]
-		case '\\':
-			if len(p) > 1 {
-				p = p[1:]
-			}
-			fallthrough
-		default:
-			if s == "" || s[0] != p[0] {
-				return false
-			}
-			p, s = p[1:], s[1:]
 		}
+		if starP < 0 {
+			return false
+		}
+		// Let the last '*' take one more character.
+		starS++
+		pi, si = starP+1, starS
 	}
-	return s == ""
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
 }
 
 // matchSet matches c against the set that starts after '['; it returns the
-// pattern after ']'.
+// pattern after ']', and valid=false when the set is not closed.
 func matchSet(p string, c byte) (matched bool, rest string, valid bool) {
-	negate := false
-	if len(p) > 0 && (p[0] == '!' || p[0] == '^') {
-		negate, p = true, p[1:]
-	}
 	first := true
 	for len(p) > 0 {
 		if p[0] == ']' && !first {
-			return matched != negate, p[1:], true
+			return matched, p[1:], true
 		}
 		first = false
 		lo := p[0]

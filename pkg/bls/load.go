@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/ukiboot/ukiboot/pkg/uki"
 )
@@ -27,9 +28,20 @@ func (p *Partition) Open(name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := p.root.Open(strings.TrimPrefix(clean, "/"))
+	full := strings.TrimSuffix(p.Path, "/") + clean
+	// O_NONBLOCK: opening a FIFO or device must not hang the boot.
+	f, err := p.root.OpenFile(strings.TrimPrefix(clean, "/"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: strings.TrimSuffix(p.Path, "/") + clean, Err: unwrapPathError(err)}
+		return nil, &fs.PathError{Op: "open", Path: full, Err: unwrapPathError(err)}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() && !st.IsDir() {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: full, Err: errors.New("not a regular file or directory")}
 	}
 	return f, nil
 }
@@ -446,8 +458,10 @@ func Compare(a, b *Entry) int {
 	if r := -CompareVersions(a.idForSort(), b.idForSort()); r != 0 {
 		return r
 	}
-	if r := cmpInt(a.Profile, b.Profile); r != 0 && a.UKI != "" && b.UKI != "" {
-		return r
+	if a.IDWithoutProfile != "" && b.IDWithoutProfile != "" {
+		if r := cmpInt(a.Profile, b.Profile); r != 0 {
+			return r
+		}
 	}
 	if a.TriesLeft < 0 || b.TriesLeft < 0 {
 		return 0

@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/bls"
@@ -260,5 +262,56 @@ func TestEFIVarFS(t *testing.T) {
 	}
 	if _, err := bls.DecodeVarString("x", []byte{1, 2, 3}); err == nil {
 		t.Error("short variable accepted")
+	}
+}
+
+// TestFIFONeverHangs: a named pipe where an entry expects a file (or as
+// loader.conf) is refused at once instead of blocking the boot.
+func TestFIFONeverHangs(t *testing.T) {
+	esp := t.TempDir()
+	write(t, esp, "vmlinuz", []byte("k"))
+	write(t, esp, "loader/entries/good.conf", []byte("linux /vmlinuz\n"))
+	write(t, esp, "loader/entries/pipe.conf", []byte("linux /loader/fifo\n"))
+	for _, p := range []string{"loader/fifo", "loader/loader.conf"} {
+		if err := syscall.Mkfifo(filepath.Join(esp, p), 0o644); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+	}
+	done := make(chan *bls.Config)
+	go func() {
+		c, err := bls.Load([]string{esp}, bls.Options{})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- c
+	}()
+	select {
+	case c := <-done:
+		defer c.Close()
+		e := byID(c)["pipe.conf"]
+		if e == nil || e.Bootable() || !strings.Contains(e.Err.Error(), "not a regular file") {
+			t.Errorf("pipe.conf: %+v", e)
+		}
+		if !byID(c)["good.conf"].Bootable() {
+			t.Error("good.conf not bootable")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load hangs on a FIFO")
+	}
+}
+
+func TestQuotesAndProfileKey(t *testing.T) {
+	esp := t.TempDir()
+	write(t, esp, "vmlinuz", []byte("k"))
+	write(t, esp, "loader/loader.conf", []byte("default \"b.conf\"\n"))
+	write(t, esp, "loader/entries/a.conf", []byte("title \"Quoted Title\"\nlinux /vmlinuz\nprofile 1x\n"))
+	write(t, esp, "loader/entries/b.conf", []byte("title B\nlinux /vmlinuz\nprofile 2\n"))
+	c := load(t, bls.Options{}, esp)
+	if c.Entries[c.Default].ID != "b.conf" {
+		t.Errorf("quoted default: %s", c.Entries[c.Default].ID)
+	}
+	m := byID(c)
+	if m["a.conf"].Title != "Quoted Title" || m["a.conf"].Profile != 0 || m["b.conf"].Profile != 2 {
+		t.Errorf("a: %q profile %d; b profile %d", m["a.conf"].Title, m["a.conf"].Profile, m["b.conf"].Profile)
 	}
 }

@@ -120,10 +120,11 @@ func parseBoolean(v string) (bool, bool) {
 	return false, false
 }
 
-// forEachKeyValue splits BLS-style text into "key value" pairs the way
-// bootctl does: each line is trimmed, empty and '#' lines are skipped, the
-// key is the first word and the value the rest (inner blanks kept). A key
-// without a value goes to empty.
+// forEachKeyValue splits BLS-style text into "key value" pairs: each line
+// is trimmed, empty and '#' lines are skipped, the key is the first word
+// and the value the rest (inner blanks kept), without one pair of
+// surrounding double quotes (as systemd-boot reads it; bootctl keeps
+// them). A key without a value goes to empty.
 func forEachKeyValue(data []byte, kv func(line int, key, value string), empty func(line int, key string)) {
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		data = data[:i]
@@ -145,7 +146,12 @@ func forEachKeyValue(data []byte, kv func(line int, key, value string), empty fu
 			}
 			continue
 		}
-		kv(line, l[:k], strings.TrimLeft(l[k:], " \t"))
+		v := strings.TrimLeft(l[k:], " \t")
+		// systemd-boot strips one pair of surrounding double quotes.
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		kv(line, l[:k], v)
 	}
 }
 

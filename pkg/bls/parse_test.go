@@ -28,6 +28,7 @@ func TestParseCounter(t *testing.T) {
 		{"foo+3.conf.bak", ".conf", "foo+3.conf.bak", false, 0, 0, false, ""},
 		{"foo.conf", ".conf", "foo.conf", false, 0, 0, false, ""},
 		{"foo+99999999999.conf", ".conf", "foo+99999999999.conf", false, 0, 0, false, ""},
+		{"x.a+b", "+b", "x.a+b", false, 0, 0, false, ""},
 		{"a+1.x+2.conf", ".conf", "a+1.x.conf", true, 2, 0, false, "a+1.x+1-1.conf"},
 	}
 	for _, c := range cases {
@@ -142,12 +143,17 @@ func TestMatchID(t *testing.T) {
 		{"debian", "debian.efi", false},
 		{"deb?an.efi", "debian.efi", true},
 		{"deb[a-j]an*", "debian.efi", true},
-		{"deb[!a-j]an*", "debian.efi", false},
-		{"deb[^i]an*", "debian.efi", false},
+		{"deb[!a-j]an*", "debian.efi", true}, // no negation in efi_fnmatch
+		{"deb[!]an*", "deb!an.efi", true},
+		{"deb[^x]an*", "debian.efi", false},
 		{"*[0-9].conf", "x9.conf", true},
 		{"a\\*", "a*", true},
 		{"a\\*", "ab", false},
-		{"[", "[", true},
+		{"[", "[", false}, // an unclosed set matches nothing
+		{"a[b", "a[b", false},
+		{strings.Repeat("*a", 12) + "*b", strings.Repeat("a", 60) + ".conf", false},
+		{"*.conf", strings.Repeat("a", 60) + ".conf", true},
+		{"f*o*.c?nf", "fedora-40.conf", true},
 		{"*", "", true},
 		{"?", "", false},
 		{"**x", "abx", true},

@@ -66,7 +66,13 @@ func TestMalformed(t *testing.T) {
 		{"section past EOF", patch(func(b []byte) { le.PutUint32(b[sec(2, fRawPtr):], uint32(len(base))) }), uki.KindUKI, uki.ErrSectionBounds, "past the end"},
 		{"section raw size huge", patch(func(b []byte) { le.PutUint32(b[sec(1, fRawSize):], 0xffffff00) }), uki.KindUKI, uki.ErrSectionBounds, ".linux"},
 		{"section inside headers", patch(func(b []byte) { le.PutUint32(b[sec(0, fRawPtr):], 0x10) }), uki.KindUKI, uki.ErrSectionBounds, "headers"},
-		{"huge VirtualSize", patch(func(b []byte) { le.PutUint32(b[sec(1, fVirtualSize):], 0xfffffff0) }), uki.KindUKI, uki.ErrSectionSize, "SizeOfImage"},
+		{"huge VirtualSize", patch(func(b []byte) { le.PutUint32(b[sec(1, fVirtualSize):], 0xfffffff0) }), uki.KindUKI, uki.ErrSectionSize, "not zero-filled"},
+		{"tiny file, 4 GiB .linux", ukitest.UKI(ukitest.Section{Name: ".linux", Data: []byte("K"), VirtualSize: 0xf0000000}), uki.KindUKI, uki.ErrSectionSize, "not zero-filled"},
+		{"VirtualSize beyond SizeOfImage", func() []byte {
+			b, l := ukitest.Image{Sections: []ukitest.Section{ukitest.S(".linux", "K"), ukitest.S(".bss", "x")}}.Build()
+			le.PutUint32(b[l.SectionHeaders[1]+fVirtualSize:], 0xfffffff0)
+			return b
+		}(), uki.KindUKI, uki.ErrSectionSize, "SizeOfImage"},
 		{"overlapping file ranges", patch(func(b []byte) {
 			le.PutUint32(b[sec(2, fRawPtr):], le.Uint32(b[sec(1, fRawPtr):]))
 		}), uki.KindUKI, uki.ErrSectionOverlap, "file ranges"},
@@ -112,12 +118,12 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
-// TestHugeZeroFillStreams checks a legitimately large zero-filled section is
-// streamed, not allocated.
+// TestHugeZeroFillStreams checks a large zero-filled section (allowed for
+// sections UKIs do not use, like a stub's .bss) is streamed, not allocated.
 func TestHugeZeroFillStreams(t *testing.T) {
-	img := ukitest.UKI(ukitest.S(".linux", "K"), ukitest.Section{Name: ".initrd", Data: []byte("x"), VirtualSize: 1 << 30})
+	img := ukitest.UKI(ukitest.S(".linux", "K"), ukitest.Section{Name: ".bss", Data: []byte("x"), VirtualSize: 1 << 30})
 	f := read(t, img, uki.KindUKI)
-	s := f.Section(".initrd")
+	s := f.Sections[1]
 	if s.Size() != 1<<30 {
 		t.Fatalf("size %d", s.Size())
 	}

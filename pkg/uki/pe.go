@@ -276,6 +276,10 @@ func parseHeaders(r io.ReaderAt, size int64) (*Header, []SectionHeader, error) {
 					i, name, start, headersEnd)
 			}
 		}
+		if tail := int64(s.VirtualSize) - int64(s.SizeOfRawData); tail > int64(max(h.SectionAlignment, 4096)) && isSpecSection(name) {
+			return nil, nil, errorf(ErrSectionSize, "section %d (%s): VirtualSize 0x%x is 0x%x bytes beyond its 0x%x bytes of data; UKI sections are not zero-filled",
+				i, name, s.VirtualSize, tail, s.SizeOfRawData)
+		}
 		if vend := uint64(s.VirtualAddress) + uint64(s.VirtualSize); vend > uint64(h.SizeOfImage) {
 			return nil, nil, errorf(ErrSectionSize, "section %d (%s): VirtualAddress 0x%x + VirtualSize 0x%x is beyond SizeOfImage 0x%x",
 				i, name, s.VirtualAddress, s.VirtualSize, h.SizeOfImage)

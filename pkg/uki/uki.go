@@ -18,7 +18,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"unicode/utf8"
 )
 
 // Section names of the UKI specification.
@@ -56,6 +55,8 @@ func IsKnownSection(name string) bool {
 	}
 	return false
 }
+
+func isSpecSection(name string) bool { return IsKnownSection(name) }
 
 // IsRepeatable reports whether a section may appear more than once in one
 // profile (.dtbauto and .efifw).
@@ -443,8 +444,10 @@ func (f *File) Profiles() []*Profile { return f.profiles }
 // Section returns the effective section called name of profile 0, or nil.
 func (f *File) Section(name string) *Section { return f.profiles[0].Section(name) }
 
-// readText reads a text section: at most MaxTextSize bytes, cut at the first
-// NUL, valid UTF-8.
+// readText reads a text section: at most MaxTextSize bytes, cut at the
+// first NUL. The bytes are not required to be UTF-8 (neither systemd-boot
+// nor systemd-stub require it; the os-release parser checks keys and
+// values it uses).
 func readText(s *Section) (string, error) {
 	b, err := s.ReadAll(MaxTextSize)
 	if err != nil {
@@ -452,9 +455,6 @@ func readText(s *Section) (string, error) {
 	}
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i]
-	}
-	if !utf8.Valid(b) {
-		return "", errorf(ErrTextSection, "%s is not valid UTF-8", s.Name)
 	}
 	return string(b), nil
 }
