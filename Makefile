@@ -12,12 +12,13 @@ FUZZTIME ?= 10s
 # Debian packages the tests use: objcopy/objdump (binutils), the real
 # systemd-stub (systemd-boot-efi), bootctl (systemd-boot) and
 # systemd-analyze (systemd) as ordering oracles, signing oracles
-# (sbsigntool, osslsigncode).
-DEBS := binutils systemd-boot-efi systemd-boot systemd sbsigntool osslsigncode
+# (sbsigntool, osslsigncode), GNU cpio as an independent archive reader.
+DEBS := binutils systemd-boot-efi systemd-boot systemd sbsigntool osslsigncode cpio
 
 # Fuzz targets run by `make test`, as package:Target.
 FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
-	./pkg/bls:FuzzParseType1 ./pkg/bls:FuzzParseLoaderConf ./pkg/bls:FuzzCompareVersions
+	./pkg/bls:FuzzParseType1 ./pkg/bls:FuzzParseLoaderConf ./pkg/bls:FuzzCompareVersions \
+	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList
 
 .PHONY: all build deps vet lint unit fuzz test demo clean
 
