@@ -12,13 +12,17 @@ FUZZTIME ?= 10s
 # Debian packages the tests use: objcopy/objdump (binutils), the real
 # systemd-stub (systemd-boot-efi), bootctl (systemd-boot) and
 # systemd-analyze (systemd) as ordering oracles, signing oracles
-# (sbsigntool, osslsigncode), GNU cpio as an independent archive reader.
-DEBS := binutils systemd-boot-efi systemd-boot systemd sbsigntool osslsigncode cpio
+# (sbsigntool, osslsigncode), GNU cpio as an independent archive reader,
+# partition-table oracles (fdisk, gdisk) and filesystem builders for disk
+# images made without root (dosfstools, mtools, e2fsprogs).
+DEBS := binutils systemd-boot-efi systemd-boot systemd sbsigntool osslsigncode cpio \
+	fdisk gdisk dosfstools mtools e2fsprogs
 
 # Fuzz targets run by `make test`, as package:Target.
 FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/bls:FuzzParseType1 ./pkg/bls:FuzzParseLoaderConf ./pkg/bls:FuzzCompareVersions \
-	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList
+	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList \
+	./pkg/disk:FuzzParseTable
 
 .PHONY: all build deps vet lint unit fuzz test demo clean
 

@@ -1,0 +1,158 @@
+package disk
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+)
+
+// Mounted is a partition mounted by [Mount].
+type Mounted struct {
+	// Partition is the partition that is mounted.
+	Partition Partition
+	// Dir is the mount point, a directory created for it.
+	Dir string
+	// FSType is the file system type it was mounted as.
+	FSType string
+
+	unmounted bool
+}
+
+// Mount mounts partition p (its Device) read-only, nosuid, nodev and
+// noexec on a new directory under base, which is created if needed. The
+// file system type is detected from the superblock; when it is not
+// recognised, vfat and then ext4 are tried. Errors name the device and the
+// file system type.
+func Mount(p Partition, base string) (*Mounted, error) {
+	if p.Device == "" {
+		return nil, fmt.Errorf("partition %d (%s): no device node", p.Number, p.Kind)
+	}
+	types, err := fsTypes(p.Device)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return nil, fmt.Errorf("mount %s: %w", p.Device, err)
+	}
+	prefix := string(p.Kind)
+	if prefix == "" {
+		prefix = "part"
+	}
+	dir, err := os.MkdirTemp(base, prefix+"-")
+	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", p.Device, err)
+	}
+	var errs []error
+	for _, fs := range types {
+		if err := mountRO(p.Device, dir, fs); err != nil {
+			errs = append(errs, fmt.Errorf("mount %s (%s) on %s: %w", p.Device, fs, dir, err))
+			continue
+		}
+		return &Mounted{Partition: p, Dir: dir, FSType: fs}, nil
+	}
+	os.Remove(dir)
+	return nil, errors.Join(errs...)
+}
+
+// fsTypes returns the file system types to try on dev.
+func fsTypes(dev string) ([]string, error) {
+	f, err := os.Open(dev)
+	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", dev, err)
+	}
+	defer f.Close()
+	fs, err := DetectFS(f)
+	if err != nil {
+		return nil, fmt.Errorf("mount %s: reading superblock: %w", dev, err)
+	}
+	if fs == "" {
+		return []string{FSVFAT, FSExt4}, nil
+	}
+	return []string{fs}, nil
+}
+
+// Unmount unmounts m and removes its directory. Calling it again does
+// nothing.
+func (m *Mounted) Unmount() error {
+	if m.unmounted {
+		return nil
+	}
+	if err := unmount(m.Dir); err != nil {
+		return fmt.Errorf("unmount %s from %s: %w", m.Partition.Device, m.Dir, err)
+	}
+	m.unmounted = true
+	if err := os.Remove(m.Dir); err != nil {
+		return fmt.Errorf("unmount %s: %w", m.Partition.Device, err)
+	}
+	return nil
+}
+
+// RemountRW makes m writable (still nosuid, nodev, noexec). Pair it with
+// RemountRO as soon as the write is done.
+func (m *Mounted) RemountRW() error {
+	if err := remount(m.Dir, false); err != nil {
+		return fmt.Errorf("remount %s read-write on %s: %w", m.Partition.Device, m.Dir, err)
+	}
+	return nil
+}
+
+// RemountRO makes m read-only again.
+func (m *Mounted) RemountRO() error {
+	if err := remount(m.Dir, true); err != nil {
+		return fmt.Errorf("remount %s read-only on %s: %w", m.Partition.Device, m.Dir, err)
+	}
+	return nil
+}
+
+// MountAll mounts each ESP and XBOOTLDR partition of parts with [Mount]
+// and returns them ESPs first, then XBOOTLDRs, keeping the order of parts
+// within each kind. Partitions of other kinds are ignored. A partition
+// that fails to mount is reported in errs and skipped.
+func MountAll(parts []Partition, base string) (mounted []*Mounted, errs []error) {
+	ordered := make([]Partition, 0, len(parts))
+	for _, p := range parts {
+		if p.Kind == ESP || p.Kind == XBOOTLDR {
+			ordered = append(ordered, p)
+		}
+	}
+	sort.SliceStable(ordered, func(i, j int) bool {
+		return ordered[i].Kind == ESP && ordered[j].Kind != ESP
+	})
+	for _, p := range ordered {
+		m, err := Mount(p, base)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		mounted = append(mounted, m)
+	}
+	return mounted, errs
+}
+
+// Dirs returns the mount directories of ms, ESPs first and then XBOOTLDRs,
+// each group in the order of ms. The entry loader reads loader.conf from
+// the first.
+func Dirs(ms []*Mounted) []string {
+	var dirs []string
+	for _, want := range []Kind{ESP, XBOOTLDR} {
+		for _, m := range ms {
+			if m.Partition.Kind == want {
+				dirs = append(dirs, m.Dir)
+			}
+		}
+	}
+	return dirs
+}
+
+// UnmountAll unmounts all of ms, in reverse order, and returns the errors
+// joined.
+func UnmountAll(ms []*Mounted) error {
+	var errs []error
+	for i := len(ms) - 1; i >= 0; i-- {
+		if err := ms[i].Unmount(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,223 @@
+package disk
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults of [Scanner]'s fields.
+const (
+	DefaultSysDir   = "/sys/class/block"
+	DefaultDevDir   = "/dev"
+	DefaultInterval = 100 * time.Millisecond
+)
+
+// Scanner finds ESP and XBOOTLDR partitions on the block devices listed in
+// sysfs. The zero value scans the running system.
+type Scanner struct {
+	// SysDir lists the block devices, one entry per disk or partition, as
+	// /sys/class/block does (DefaultSysDir when empty).
+	SysDir string
+	// DevDir holds the device nodes (DefaultDevDir when empty). Tests may
+	// point it at a directory of image files.
+	DevDir string
+	// Interval is how often WaitScan scans again (DefaultInterval when
+	// zero).
+	Interval time.Duration
+}
+
+// ScanResult is what one scan found.
+type ScanResult struct {
+	// Partitions are the ESP and XBOOTLDR partitions, ordered by disk name
+	// and then by partition number, with Disk and Device set.
+	Partitions []Partition
+	// Errors has one entry for each disk that could not be read or whose
+	// partition table is broken; each names the device. Disks without any
+	// partition table are not errors.
+	Errors []error
+}
+
+// Has reports whether r holds a partition of each of the kinds.
+func (r *ScanResult) Has(kinds ...Kind) bool {
+	for _, k := range kinds {
+		found := false
+		for _, p := range r.Partitions {
+			if p.Kind == k {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Scanner) sysDir() string {
+	if s.SysDir == "" {
+		return DefaultSysDir
+	}
+	return s.SysDir
+}
+
+func (s *Scanner) devDir() string {
+	if s.DevDir == "" {
+		return DefaultDevDir
+	}
+	return s.DevDir
+}
+
+// Scan reads the partition table of every whole disk once. A disk that
+// cannot be read is reported in the result's Errors and the others are
+// still scanned; the error return is only for an unreadable SysDir.
+//
+// Entries of SysDir that have a "partition" file are partitions, not
+// disks, and devices whose size is 0 (unused loop devices, empty drives)
+// are skipped.
+func (s *Scanner) Scan() (*ScanResult, error) {
+	sys := s.sysDir()
+	ents, err := os.ReadDir(sys)
+	if err != nil {
+		return nil, fmt.Errorf("listing block devices: %w", err)
+	}
+	res := &ScanResult{}
+	for _, e := range ents {
+		dir := filepath.Join(sys, e.Name())
+		if exists(filepath.Join(dir, "partition")) {
+			continue
+		}
+		if sz, err := readInt(filepath.Join(dir, "size")); err == nil && sz == 0 {
+			continue
+		}
+		disk := filepath.Join(s.devDir(), devName(dir, e.Name()))
+		t, err := ReadTable(disk)
+		if errors.Is(err, ErrNoTable) {
+			continue
+		}
+		if err != nil {
+			res.Errors = append(res.Errors, fmt.Errorf("disk %w", err))
+			continue
+		}
+		nodes := partitionNodes(dir)
+		for _, p := range t.Boot() {
+			p.Disk = disk
+			name, ok := nodes[p.Number]
+			if !ok {
+				name = PartitionName(devName(dir, e.Name()), p.Number)
+			}
+			p.Device = filepath.Join(s.devDir(), name)
+			res.Partitions = append(res.Partitions, p)
+		}
+	}
+	return res, nil
+}
+
+// WaitScan scans every Interval until partitions of all the wanted kinds
+// (ESP when none is given) have been found, or ctx is done. Devices appear
+// late on real hardware, and virtio disks only after their module loads.
+//
+// When ctx ends first, WaitScan returns the last result together with an
+// error that says what is missing and wraps ctx.Err(). The error return is
+// also used, at once, when SysDir cannot be read.
+func (s *Scanner) WaitScan(ctx context.Context, want ...Kind) (*ScanResult, error) {
+	if len(want) == 0 {
+		want = []Kind{ESP}
+	}
+	interval := s.Interval
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		res, err := s.Scan()
+		if err != nil {
+			return nil, err
+		}
+		if res.Has(want...) {
+			return res, nil
+		}
+		select {
+		case <-ctx.Done():
+			missing := []string{}
+			for _, k := range want {
+				if !res.Has(k) {
+					missing = append(missing, string(k))
+				}
+			}
+			msg := fmt.Sprintf("no %s partition found", strings.Join(missing, " or "))
+			if len(res.Errors) > 0 {
+				msg += fmt.Sprintf(" (%d disk errors, first: %v)", len(res.Errors), res.Errors[0])
+			}
+			return res, fmt.Errorf("%s: %w", msg, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// PartitionName returns the usual Linux device name of partition n of disk:
+// "sda1" for "sda", and "nvme0n1p1", "mmcblk0p1", "loop0p1" for disks
+// whose names end in a digit.
+func PartitionName(disk string, n int) string {
+	if disk != "" && disk[len(disk)-1] >= '0' && disk[len(disk)-1] <= '9' {
+		return disk + "p" + strconv.Itoa(n)
+	}
+	return disk + strconv.Itoa(n)
+}
+
+// partitionNodes maps partition numbers to device names using the child
+// directories of a disk's sysfs directory that have a "partition" file.
+func partitionNodes(dir string) map[int]string {
+	m := map[int]string{}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return m
+	}
+	for _, e := range ents {
+		child := filepath.Join(dir, e.Name())
+		n, err := readInt(filepath.Join(child, "partition"))
+		if err != nil || n <= 0 {
+			continue
+		}
+		m[int(n)] = devName(child, e.Name())
+	}
+	return m
+}
+
+// devName returns the device node name (relative to /dev) of a sysfs block
+// device directory: DEVNAME from its uevent file, or its directory name
+// with '!' standing for '/' as the kernel writes it.
+func devName(dir, name string) string {
+	if f, err := os.Open(filepath.Join(dir, "uevent")); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "DEVNAME="); ok && v != "" && !strings.Contains(v, "..") {
+				return v
+			}
+		}
+	}
+	return strings.ReplaceAll(name, "!", "/")
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// readInt reads a sysfs file holding one decimal number.
+func readInt(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+}
