@@ -1,0 +1,241 @@
+// Command testinit is the uinit of the first-stage test initramfs
+// (make out/stage1.cpio): u-root's init runs it, and it prepares the
+// machine the way LinuxBoot firmware would before ukiboot starts.
+//
+// It loads every kernel module listed in /lib/modules/$(uname -r)/modules.dep
+// in dependency order, optionally waits for disks, runs /bbin/ukiboot with
+// its own arguments, and powers the machine off when ukiboot exits, so that
+// qemu exits instead of waiting at a shell.
+//
+// Kernel command line options:
+//
+//	testinit.waitdisk=N  wait up to 10 s until N disks are listed in
+//	                     /sys/class/block (1 when given without a number)
+//	testinit.shell=1     when ukiboot exits, run u-root's gosh on the
+//	                     console, and power off when it exits: for a person
+//	                     debugging at a terminal (gosh waits for answers to
+//	                     terminal queries, which the test harness does not
+//	                     give)
+//
+// Lines it prints, which tests match:
+//
+//	testinit: loaded N modules
+//	testinit: block devices: vda vda1 ...  (or "none")
+//	testinit: ukiboot exited: exit status 0
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ukiboot/ukiboot/integration/internal/kmod"
+)
+
+const ukiboot = "/bbin/ukiboot"
+
+// out is where testinit and ukiboot print, and ukiboot reads keys from:
+// the console itself rather than the pipe u-root's init gives its
+// children for output, so that nothing is left in that pipe when the
+// machine powers off.
+var out = os.Stdout
+
+func main() {
+	args := os.Args[1:]
+	if c, err := os.OpenFile("/dev/console", os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
+		out = c
+	}
+	cmdline, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		logf("reading /proc/cmdline: %v", err)
+	}
+	opts := parseCmdline(string(cmdline))
+
+	n, err := loadModules()
+	if err != nil {
+		logf("modules: %v", err)
+	}
+	logf("loaded %d modules", n)
+
+	if s, ok := opts["testinit.waitdisk"]; ok {
+		want := 1
+		if s != "" {
+			if want, err = strconv.Atoi(s); err != nil {
+				logf("testinit.waitdisk=%s: %v", s, err)
+				want = 1
+			}
+		}
+		waitDisks(want, 10*time.Second)
+	}
+	devs := blockDevices()
+	if len(devs) == 0 {
+		logf("block devices: none")
+	} else {
+		logf("block devices: %s", strings.Join(devs, " "))
+	}
+
+	c := exec.Command(ukiboot, args...)
+	c.Args[0] = "ukiboot"
+	c.Stdin, c.Stdout, c.Stderr = out, out, out
+	if out == os.Stdout {
+		c.Stdin = os.Stdin
+	}
+	logf("running ukiboot %s", strings.Join(args, " "))
+	status := "exit status 0"
+	if err := c.Run(); err != nil {
+		status = err.Error()
+	}
+	logf("ukiboot exited: %s", status)
+
+	if opts["testinit.shell"] == "1" {
+		sh := exec.Command("/bbin/gosh")
+		sh.Stdin, sh.Stdout, sh.Stderr = out, out, out
+		logf("testinit.shell=1: starting gosh; exit it to power off")
+		if err := sh.Run(); err != nil {
+			logf("gosh: %v", err)
+		}
+	}
+	unix.Sync()
+	// Wait until the serial port has sent all that was written (tcdrain):
+	// power off does not.
+	unix.IoctlSetInt(int(out.Fd()), unix.TCSBRK, 1)
+	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
+		logf("power off: %v", err)
+	}
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+func logf(format string, a ...any) {
+	fmt.Fprintf(out, "testinit: "+format+"\n", a...)
+}
+
+// parseCmdline returns the key=value words of a kernel command line (a
+// word without "=" maps to ""). Quotes around values are removed.
+func parseCmdline(s string) map[string]string {
+	m := map[string]string{}
+	var word strings.Builder
+	quoted := false
+	flush := func() {
+		if word.Len() > 0 {
+			k, v, _ := strings.Cut(word.String(), "=")
+			m[k] = v
+			word.Reset()
+		}
+	}
+	for _, r := range s {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case !quoted && (r == ' ' || r == '\t' || r == '\n'):
+			flush()
+		default:
+			word.WriteRune(r)
+		}
+	}
+	flush()
+	return m
+}
+
+// loadModules loads the modules of modules.dep, dependencies first. It
+// goes on past errors, and returns how many modules are loaded.
+func loadModules() (int, error) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return 0, err
+	}
+	dir := filepath.Join("/lib/modules", unix.ByteSliceToString(u.Release[:]))
+	f, err := os.Open(filepath.Join(dir, "modules.dep"))
+	if err != nil {
+		return 0, err
+	}
+	dep, err := kmod.ParseDep(f)
+	f.Close()
+	if err != nil {
+		return 0, err
+	}
+	order, err := dep.LoadOrder()
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	n := 0
+	for _, m := range order {
+		if err := loadModule(filepath.Join(dir, m)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", kmod.Name(m), err))
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+func loadModule(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	flags := 0
+	if !strings.HasSuffix(path, ".ko") {
+		flags = unix.MODULE_INIT_COMPRESSED_FILE
+	}
+	err = unix.FinitModule(int(f.Fd()), "", flags)
+	if errors.Is(err, unix.EEXIST) {
+		return nil
+	}
+	return err
+}
+
+// disks returns the whole disks in /sys/class/block: not partitions, loop
+// or ram devices.
+func disks() []string {
+	var d []string
+	for _, n := range blockDevices() {
+		if strings.HasPrefix(n, "loop") || strings.HasPrefix(n, "ram") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/sys/class/block", n, "partition")); err == nil {
+			continue
+		}
+		d = append(d, n)
+	}
+	return d
+}
+
+func waitDisks(want int, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for {
+		d := disks()
+		if len(d) >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			logf("waited %v for %d disks, have %d", timeout, want, len(d))
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func blockDevices() []string {
+	ents, err := os.ReadDir("/sys/class/block")
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,126 @@
+package integration
+
+import (
+	"bytes"
+	"io"
+	"io/fs"
+	"testing"
+
+	"github.com/u-root/u-root/pkg/cpio"
+)
+
+// Tests of the harness itself; they need no VM.
+
+func TestNewc(t *testing.T) {
+	b, err := Newc([]File{
+		{Name: "/init", Data: []byte("#!/bin/sh\n"), Mode: 0o755},
+		{Name: "a/b/c.txt", Data: []byte("hello")},
+		{Name: "a/link", Data: []byte("b/c.txt"), Mode: fs.ModeSymlink | 0o777},
+		{Name: "dev/console", Data: []byte("5:1"), Mode: fs.ModeDevice | fs.ModeCharDevice | 0o600},
+		{Name: "empty", Mode: fs.ModeDir | 0o700},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b)%4 != 0 {
+		t.Errorf("archive length %d is not a multiple of 4", len(b))
+	}
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rec struct {
+		name string
+		mode uint64
+		data string
+	}
+	want := []rec{
+		{"init", cpio.S_IFREG | 0o755, "#!/bin/sh\n"},
+		{"a", cpio.S_IFDIR | 0o755, ""},
+		{"a/b", cpio.S_IFDIR | 0o755, ""},
+		{"a/b/c.txt", cpio.S_IFREG | 0o644, "hello"},
+		{"a/link", cpio.S_IFLNK | 0o777, "b/c.txt"},
+		{"dev", cpio.S_IFDIR | 0o755, ""},
+		{"dev/console", cpio.S_IFCHR | 0o600, ""},
+		{"empty", cpio.S_IFDIR | 0o700, ""},
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d: %v", len(recs), len(want), recs)
+	}
+	for i, w := range want {
+		r := recs[i]
+		var data []byte
+		if r.ReaderAt != nil {
+			data, _ = io.ReadAll(io.NewSectionReader(r.ReaderAt, 0, int64(r.FileSize)))
+		}
+		if r.Name != w.name || r.Mode != w.mode || string(data) != w.data {
+			t.Errorf("record %d: %s %o %q, want %s %o %q", i, r.Name, r.Mode, data, w.name, w.mode, w.data)
+		}
+	}
+	if recs[6].Rmajor != 5 || recs[6].Rminor != 1 {
+		t.Errorf("dev/console: %d:%d", recs[6].Rmajor, recs[6].Rminor)
+	}
+
+	if _, err := Newc([]File{{Name: "x"}, {Name: "/x"}}); err == nil {
+		t.Error("the same name twice: no error")
+	}
+}
+
+func TestStage1Cmdline(t *testing.T) {
+	for _, c := range []struct {
+		extra string
+		args  []string
+		want  string
+	}{
+		{"", nil, "console=ttyS0 quiet panic=-1"},
+		{"testinit.waitdisk=1", []string{"-list"}, `console=ttyS0 quiet panic=-1 testinit.waitdisk=1 uroot.uinitargs="-list"`},
+		{"", []string{"-auto", "-append", "a b", "-root", "/esp"}, `console=ttyS0 quiet panic=-1 uroot.uinitargs="-auto -append 'a b' -root /esp"`},
+	} {
+		if got := Stage1Cmdline(c.extra, c.args...); got != c.want {
+			t.Errorf("Stage1Cmdline(%q, %q) =\n%s\nwant\n%s", c.extra, c.args, got, c.want)
+		}
+	}
+}
+
+func TestParseReport(t *testing.T) {
+	console := "[    2.1] random: crng init done\n" +
+		"REPORT-BEGIN\n" +
+		"REPORT-UNAME: 6.1.0-56-amd64\n" +
+		"REPORT-CMDLINE: console=ttyS0  two  spaces\n" +
+		"REPORT-EXTRA-DIR: /.extra 0555\n" +
+		"[    2.2] kernel noise REPORT-EXTRA: /.extra/a 0444 3 abc\n" +
+		"REPORT-MARKER: marker-x first line here\n" +
+		"REPORT-ERROR: something\n" +
+		"REPORT-END\n" +
+		"REPORT-CMDLINE: after the end\n"
+	r, err := ParseReport(console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Uname != "6.1.0-56-amd64" || r.Cmdline != "console=ttyS0  two  spaces" {
+		t.Errorf("uname %q cmdline %q", r.Uname, r.Cmdline)
+	}
+	want := []ExtraFile{{Path: "/.extra", Dir: true, Mode: 0o555}, {Path: "/.extra/a", Mode: 0o444, Size: 3, SHA256: "abc"}}
+	if len(r.Extra) != 2 || r.Extra[0] != want[0] || r.Extra[1] != want[1] {
+		t.Errorf("extra %+v, want %+v", r.Extra, want)
+	}
+	if r.Extras()["/.extra/a"].Size != 3 {
+		t.Errorf("Extras: %+v", r.Extras())
+	}
+	if r.Markers["marker-x"] != "first line here" {
+		t.Errorf("markers %q", r.Markers)
+	}
+	if len(r.Errors) != 1 || len(r.Lines) != 8 {
+		t.Errorf("errors %q lines %q", r.Errors, r.Lines)
+	}
+
+	for _, bad := range []string{
+		"nothing",
+		"REPORT-BEGIN\nREPORT-CMDLINE: x\n",
+		"REPORT-BEGIN\nREPORT-EXTRA: /.extra/a 0444\nREPORT-END\n",
+	} {
+		if _, err := ParseReport(bad); err == nil {
+			t.Errorf("ParseReport(%q): no error", bad)
+		}
+	}
+}

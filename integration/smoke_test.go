@@ -1,0 +1,58 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+)
+
+// The first stage boots: testinit loads the modules, runs ukiboot with the
+// arguments of uroot.uinitargs=, and powers off when it exits.
+func TestSmokeStage1(t *testing.T) {
+	t.Parallel()
+	a := NeedAssets(t)
+	// A file that is not a UKI: -inspect fails with a one-line error.
+	// The space checks the quoting of uroot.uinitargs=.
+	vm := Boot(t, VMOptions{
+		Kernel:    a.Kernel,
+		Initramfs: a.Stage1,
+		Append:    Stage1Cmdline("", "-inspect", "/bbin/ukiboot", "-append", "a b"),
+	})
+	m := vm.Expect(`testinit: loaded (\d+) modules`, BootTimeout)
+	if m[1] != "28" {
+		// Not fatal: the set follows VM_MODULES in mk/vm.mk.
+		t.Logf("testinit loaded %s modules", m[1])
+	}
+	vm.Expect(`testinit: block devices: `, StepTimeout)
+	vm.Expect(`testinit: running ukiboot -inspect /bbin/ukiboot -append a b\n`, StepTimeout)
+	vm.Expect(`(?m)^ukiboot: .*\n`, StepTimeout)
+	vm.Expect(`testinit: ukiboot exited: exit status [12]\n`, StepTimeout)
+	if err := vm.Wait(StepTimeout); err != nil {
+		t.Errorf("qemu: %v", err)
+	}
+	if out := vm.Output(); strings.Contains(out, "testinit: modules:") {
+		t.Errorf("a module failed to load:\n%s", out)
+	}
+	t.Logf("first stage: %.1fs from qemu start to power off", vm.Elapsed().Seconds())
+}
+
+// The first stage sees disks, virtio-blk and AHCI, when asked to wait. It
+// boots the uncompressed kernel (PVH), as first stages should.
+func TestSmokeStage1Disks(t *testing.T) {
+	t.Parallel()
+	a := NeedAssets(t)
+	vda := WriteFile(t, "vda.img", make([]byte, 1<<20))
+	sda := WriteFile(t, "sda.img", make([]byte, 1<<20))
+	vm := Boot(t, VMOptions{
+		Kernel:    a.Vmlinux,
+		Initramfs: a.Stage1,
+		Append:    Stage1Cmdline("testinit.waitdisk=2", "-inspect", "/dev/vda"),
+		Disks:     []string{vda},
+		AHCIDisks: []string{sda},
+	})
+	vm.Expect(`testinit: block devices: sda vda\n`, BootTimeout)
+	vm.Expect(`testinit: ukiboot exited: `, StepTimeout)
+	if err := vm.Wait(StepTimeout); err != nil {
+		t.Errorf("qemu: %v", err)
+	}
+	t.Logf("first stage with disks: %.1fs", vm.Elapsed().Seconds())
+}

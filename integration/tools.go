@@ -1,0 +1,11 @@
+//go:build tools
+
+package integration
+
+// The first-stage initramfs (make out/stage1.cpio) is built by mkuimage from
+// these u-root commands. Importing them here makes go.mod pin the u-root
+// version that mkuimage compiles into the image.
+import (
+	_ "github.com/u-root/u-root/cmds/core/gosh"
+	_ "github.com/u-root/u-root/cmds/core/init"
+)

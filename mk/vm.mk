@@ -1,0 +1,145 @@
+# VM test assets for the integration tests (integration/, go test with
+# UKIBOOT_INTEGRATION=1). Included by the main Makefile; also works alone
+# from the top of the repository: make -f mk/vm.mk vm-assets
+#
+#   vm-deps        install qemu and the other Debian packages below (apt-get,
+#                  only what is missing)
+#   vm-assets      vm-deps, the Debian kernel and the first-stage initramfs:
+#   out/kernel/    Debian's linux-image-amd64 kernel, unpacked, not installed:
+#                  vmlinuz, version, lib/modules/VERSION/..., and vmlinux:
+#                  the same kernel uncompressed, which qemu boots through
+#                  its PVH entry without the ~4 s xz decompression of TCG
+#   out/stage1.cpio  u-root init + gosh + ukiboot + testinit (the uinit) +
+#                  the modules for virtio-blk, AHCI, vfat and ext4
+#   vm-test        the integration tests
+#   vm-clean       remove all of the above from out/
+#
+# Nothing is downloaded but Debian packages (apt) and Go modules (proxy).
+
+VM_MK_STANDALONE := $(if $(filter 1,$(words $(MAKEFILE_LIST))),1,)
+VM_MK_SAVED_GOAL := $(.DEFAULT_GOAL)
+
+VM_OUT ?= out
+VM_KERNEL_DIR := $(VM_OUT)/kernel
+VM_DEBS_DIR := $(VM_OUT)/debs
+# qemu; xz to unpack the kernel's payload; binutils and systemd-boot-efi
+# for the UKIs the tests build (ukitest.ObjcopyUKI).
+VM_APT_PACKAGES ?= qemu-system-x86 xz-utils binutils systemd-boot-efi
+# The Debian meta package whose kernel the tests boot.
+VM_KERNEL_META ?= linux-image-amd64
+# Modules the first stage loads (their dependencies come along): virtio-blk
+# (needs the virtio_pci transport), AHCI disks (ahci, sd_mod), the ESP
+# (vfat with the code page 437, iso8859-1, utf8 and ascii nls: ascii is
+# the kernel's default iocharset) and ext4 (whose checksums need crc32c).
+VM_MODULES ?= virtio_pci virtio_blk ahci sd_mod vfat nls_cp437 nls_iso8859-1 nls_utf8 nls_ascii ext4 crc32c_generic
+MKUIMAGE_VERSION ?= v0.2.0
+
+VM_GO := $(or $(shell command -v $(or $(GO),go) 2>/dev/null),/usr/local/go/bin/go)
+VM_GOBIN := $(shell $(VM_GO) env GOPATH 2>/dev/null)/bin
+VM_MKUIMAGE := $(VM_GOBIN)/mkuimage
+VM_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# mkuimage runs go itself: put this go first in its PATH.
+VM_GOENV := PATH="$(dir $(VM_GO)):$$PATH"
+
+# What the first stage is built from.
+VM_STAGE1_SRCS := go.mod go.sum $(shell find cmds pkg internal integration/cmds integration/internal \
+	-name '*.go' -not -name '*_test.go' 2>/dev/null)
+
+.PHONY: vm-deps vm-assets vm-test vm-clean vm-mkuimage
+
+vm-assets: vm-deps $(VM_KERNEL_DIR)/vmlinuz $(VM_KERNEL_DIR)/vmlinux $(VM_OUT)/stage1.cpio
+
+vm-deps:
+	@missing=$$(for p in $(VM_APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(VM_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		$(VM_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# The kernel package that $(VM_KERNEL_META) depends on, downloaded and
+# unpacked into out/kernel; depmod is not needed (kmodset reads .modinfo).
+# apt-get update runs only when apt does not know the package or the
+# download fails.
+$(VM_KERNEL_DIR)/vmlinuz:
+	@set -e; \
+	resolve() { apt-cache depends $(VM_KERNEL_META) 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\).*/\1/p' | head -n1; }; \
+	pkg=$$(resolve); \
+	if [ -z "$$pkg" ]; then $(VM_SUDO) apt-get update -q; pkg=$$(resolve); fi; \
+	if [ -z "$$pkg" ]; then echo "cannot resolve the package of $(VM_KERNEL_META)"; exit 1; fi; \
+	echo "kernel package: $$pkg"; \
+	mkdir -p $(VM_DEBS_DIR); \
+	deb=$$(ls $(VM_DEBS_DIR)/$${pkg}_*.deb 2>/dev/null | head -n1); \
+	if [ -z "$$deb" ]; then \
+		(cd $(VM_DEBS_DIR) && apt-get download $$pkg) || \
+		{ $(VM_SUDO) apt-get update -q && (cd $(VM_DEBS_DIR) && apt-get download $$pkg); }; \
+		deb=$$(ls $(VM_DEBS_DIR)/$${pkg}_*.deb | head -n1); \
+	fi; \
+	rm -rf $(VM_KERNEL_DIR).tmp; \
+	dpkg-deb -x $$deb $(VM_KERNEL_DIR).tmp; \
+	ver=$$(ls $(VM_KERNEL_DIR).tmp/lib/modules | head -n1); \
+	test -n "$$ver" && test -f $(VM_KERNEL_DIR).tmp/boot/vmlinuz-$$ver; \
+	echo $$ver > $(VM_KERNEL_DIR).tmp/version; \
+	ln -s boot/vmlinuz-$$ver $(VM_KERNEL_DIR).tmp/vmlinuz; \
+	rm -rf $(VM_KERNEL_DIR); \
+	mv $(VM_KERNEL_DIR).tmp $(VM_KERNEL_DIR); \
+	echo "kernel $$ver in $(VM_KERNEL_DIR)"
+
+$(VM_KERNEL_DIR)/version: $(VM_KERNEL_DIR)/vmlinuz
+
+# The ELF kernel inside the bzImage: its payload (x86 boot protocol:
+# setup_sects at 0x1f1, payload_offset and payload_length at 0x248, 0x24c)
+# decompressed. Debian's has the PVH note, so qemu -kernel boots it directly.
+$(VM_KERNEL_DIR)/vmlinux: $(VM_KERNEL_DIR)/vmlinuz
+	@set -e; \
+	k=$(VM_KERNEL_DIR)/vmlinuz; \
+	setup=$$(od -An -tu1 -j $$((0x1f1)) -N1 $$k | tr -d ' '); \
+	[ "$$setup" != 0 ] || setup=4; \
+	off=$$(od -An -tu4 -j $$((0x248)) -N4 $$k | tr -d ' '); \
+	len=$$(od -An -tu4 -j $$((0x24c)) -N4 $$k | tr -d ' '); \
+	start=$$(( (setup + 1) * 512 + off )); \
+	magic=$$(od -An -tx1 -j $$start -N4 $$k | tr -d ' '); \
+	case $$magic in \
+	fd377a58) dec="xz -dc --single-stream";; \
+	28b52ffd) dec="zstd -dc";; \
+	1f8b*) dec="gzip -dc";; \
+	*) echo "$$k: unknown payload compression (magic $$magic)"; exit 1;; \
+	esac; \
+	tail -c +$$((start + 1)) $$k | head -c $$len | $$dec > $@.tmp; \
+	[ "$$(od -An -tx1 -N4 $@.tmp | tr -d ' ')" = 7f454c46 ] || { echo "$@: not an ELF file"; exit 1; }; \
+	mv $@.tmp $@; \
+	echo "$@: $$(wc -c < $@) bytes"
+
+vm-mkuimage:
+	@$(VM_GO) version -m $(VM_MKUIMAGE) 2>/dev/null | grep -q "mod.*github.com/u-root/mkuimage.*$(MKUIMAGE_VERSION)" || \
+		{ echo "installing mkuimage $(MKUIMAGE_VERSION) into $(VM_GOBIN)"; \
+		  $(VM_GOENV) GOBIN=$(VM_GOBIN) $(VM_GO) install github.com/u-root/mkuimage/cmd/mkuimage@$(MKUIMAGE_VERSION); }
+
+# The first stage: u-root's init runs testinit (uinit), which loads the
+# modules and runs ukiboot with the arguments of uroot.uinitargs=.
+$(VM_OUT)/stage1.cpio: $(VM_KERNEL_DIR)/vmlinuz $(VM_STAGE1_SRCS) mk/vm.mk | vm-mkuimage
+	@set -e; \
+	ver=$$(cat $(VM_KERNEL_DIR)/version); \
+	echo "modules for $$ver:"; \
+	$(VM_GO) run ./integration/cmds/kmodset -from $(VM_KERNEL_DIR)/lib/modules/$$ver \
+		-to $(VM_OUT)/stage1-modules $(VM_MODULES) | tee $(VM_OUT)/stage1-modules.txt; \
+	$(VM_GOENV) CGO_ENABLED=0 $(VM_MKUIMAGE) -o $@.tmp -initcmd=init -uinitcmd=testinit -defaultsh=gosh \
+		-files "$(VM_OUT)/stage1-modules:lib/modules/$$ver" \
+		./cmds/ukiboot ./integration/cmds/testinit \
+		github.com/u-root/u-root/cmds/core/init github.com/u-root/u-root/cmds/core/gosh; \
+	mv $@.tmp $@; \
+	ls -l $@
+
+vm-test: vm-assets
+	UKIBOOT_INTEGRATION=1 $(VM_GO) test -count=1 -v ./integration/
+
+vm-clean:
+	rm -rf $(VM_KERNEL_DIR) $(VM_KERNEL_DIR).tmp $(VM_DEBS_DIR) $(VM_OUT)/stage1.cpio \
+		$(VM_OUT)/stage1.cpio.tmp $(VM_OUT)/stage1-modules $(VM_OUT)/stage1-modules.txt $(VM_OUT)/vmlogs
+
+# Included: leave the main Makefile's default goal alone. Alone: vm-assets.
+ifeq ($(VM_MK_STANDALONE),1)
+.DEFAULT_GOAL := vm-assets
+else
+.DEFAULT_GOAL := $(VM_MK_SAVED_GOAL)
+endif
