@@ -24,7 +24,7 @@ FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList \
 	./pkg/disk:FuzzParseTable
 
-.PHONY: all build deps vet lint unit fuzz test demo clean
+.PHONY: all build deps vet lint unit fuzz integration test demo clean
 
 all: build
 
@@ -61,11 +61,24 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x $$pkg || exit 1; \
 	done
 
+# VM tests: qemu boots Debian's kernel with a u-root first stage running
+# ukiboot, which kexecs UKIs and type #1 entries from disk images.
+integration: deps vm-assets
+	UKIBOOT_INTEGRATION=1 UKIBOOT_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 25m -v ./integration/
+
 # The test command of the README and of CI.
-test: deps lint unit fuzz
+test: deps lint unit fuzz integration
 
-demo:
-	@echo "make demo arrives with the boot path (issue: the boot path end to end)"; exit 1
+# Boot a VM on this terminal: the first stage (u-root + ukiboot -auto)
+# finds a sample disk, picks the default UKI and kexecs it; the sample OS
+# prints what it was handed and powers off. Quit qemu with Ctrl-a x.
+demo: deps vm-assets
+	UKIBOOT_INTEGRATION=1 UKIBOOT_DEMO_DIR=$(CURDIR)/out/demo $(GO) test -count=1 -run '^TestBuildDemoDisk$$' ./integration/
+	qemu-system-x86_64 -machine q35 -m 1024 -accel tcg -nographic -nodefaults -serial mon:stdio -no-reboot \
+		-kernel out/kernel/vmlinux -initrd out/stage1.cpio -append "$$(cat out/demo/cmdline)" \
+		-drive file=out/demo/disk.img,format=raw,if=none,id=vd0 -device virtio-blk-pci,drive=vd0
 
-clean:
-	rm -rf bin
+clean: vm-clean
+	rm -rf bin out/demo
+
+include mk/vm.mk
