@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto"
 	"encoding/json"
 	"encoding/pem"
 	"os"
@@ -12,21 +11,10 @@ import (
 
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
-	"github.com/ukiboot/ukiboot/pkg/uki"
 )
 
 func signedUKI(t *testing.T, key *ukitest.Key, secs ...ukitest.Section) []byte {
-	t.Helper()
-	img := ukitest.PadTo8(ukitest.UKI(secs...))
-	f, err := uki.Read(bytes.NewReader(img), int64(len(img)), "x", uki.KindAuto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := authenticode.Digests(f, bytes.NewReader(img), crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ukitest.AttachSignatures(img, ukitest.PKCS7(d[crypto.SHA256], crypto.SHA256, key))
+	return ukitest.SignedUKI(t, authenticode.ImageDigest, key, secs...)
 }
 
 // verifyTree makes an ESP with a signed UKI (newest), an unsigned one and

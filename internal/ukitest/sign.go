@@ -225,3 +225,19 @@ func AttachSignatures(img []byte, sigs ...[]byte) []byte {
 	binary.LittleEndian.PutUint32(out[certDir+4:], uint32(len(out)-start))
 	return out
 }
+
+// Digester computes an Authenticode digest of an unsigned image (the
+// package under test provides it; the oracle tests check it).
+type Digester func(img []byte, alg crypto.Hash) ([]byte, error)
+
+// SignedUKI lays out sections as a UKI, pads it and signs it with key,
+// using digest for the Authenticode digest.
+func SignedUKI(t testing.TB, digest Digester, key *Key, secs ...Section) []byte {
+	t.Helper()
+	img := PadTo8(UKI(secs...))
+	d, err := digest(img, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return AttachSignatures(img, PKCS7(d, crypto.SHA256, key))
+}

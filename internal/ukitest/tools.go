@@ -64,3 +64,15 @@ func ObjcopyUKI(t testing.TB, dir string, sections []Section) string {
 	}
 	return out
 }
+
+// WriteTree writes data to root/name, making the directories on the way.
+func WriteTree(t testing.TB, root, name string, data []byte) {
+	t.Helper()
+	p := filepath.Join(root, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -4,6 +4,7 @@
 package authenticode
 
 import (
+	"bytes"
 	"crypto"
 	_ "crypto/sha256" // digest algorithms Authenticode uses
 	_ "crypto/sha512"
@@ -163,4 +164,17 @@ func Digests(f *uki.File, r io.ReaderAt, algs ...crypto.Hash) (map[crypto.Hash][
 		return nil, err
 	}
 	return h.Digests()
+}
+
+// ImageDigest returns the Authenticode digest of a PE image held in memory.
+func ImageDigest(img []byte, alg crypto.Hash) ([]byte, error) {
+	f, err := uki.Read(bytes.NewReader(img), int64(len(img)), "", uki.KindAuto)
+	if err != nil {
+		return nil, err
+	}
+	d, err := Digests(f, bytes.NewReader(img), alg)
+	if err != nil {
+		return nil, err
+	}
+	return d[alg], nil
 }

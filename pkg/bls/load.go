@@ -1,6 +1,7 @@
 package bls
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -459,17 +460,17 @@ func Compare(a, b *Entry) int {
 		return r
 	}
 	if a.IDWithoutProfile != "" && b.IDWithoutProfile != "" {
-		if r := cmpInt(a.Profile, b.Profile); r != 0 {
+		if r := cmp.Compare(a.Profile, b.Profile); r != 0 {
 			return r
 		}
 	}
 	if a.TriesLeft < 0 || b.TriesLeft < 0 {
 		return 0
 	}
-	if r := -cmpInt(a.TriesLeft, b.TriesLeft); r != 0 {
+	if r := -cmp.Compare(a.TriesLeft, b.TriesLeft); r != 0 {
 		return r
 	}
-	return cmpInt(max(a.TriesDone, 0), max(b.TriesDone, 0))
+	return cmp.Compare(max(a.TriesDone, 0), max(b.TriesDone, 0))
 }
 
 func (e *Entry) idForSort() string {

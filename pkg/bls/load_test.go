@@ -12,16 +12,7 @@ import (
 	"github.com/ukiboot/ukiboot/pkg/bls"
 )
 
-func write(t *testing.T, root, name string, data []byte) {
-	t.Helper()
-	p := filepath.Join(root, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+func write(t *testing.T, root, name string, data []byte) { ukitest.WriteTree(t, root, name, data) }
 
 func load(t *testing.T, o bls.Options, roots ...string) *bls.Config {
 	t.Helper()

@@ -1,5 +1,7 @@
 package bls
 
+import "cmp"
+
 // CompareVersions compares two version strings the way systemd's
 // strverscmp_improved() does (UAPI.10, the Version Format Specification),
 // returning -1, 0 or +1.
@@ -35,7 +37,7 @@ func CompareVersions(a, b string) int {
 			ca, cb = at(a, i), at(b, j)
 		}
 		if ca == 0 || cb == 0 {
-			return cmpInt(int(ca), int(cb))
+			return cmp.Compare(int(ca), int(cb))
 		}
 		for _, sep := range []byte{'-', '^', '.'} {
 			if ca == sep || cb == sep {
@@ -66,10 +68,10 @@ func CompareVersions(a, b string) int {
 			for j < eb && b[j] == '0' {
 				j++
 			}
-			if r := cmpInt(ea-i, eb-j); r != 0 {
+			if r := cmp.Compare(ea-i, eb-j); r != 0 {
 				return r
 			}
-			if r := cmpString(a[i:ea], b[j:eb]); r != 0 {
+			if r := cmp.Compare(a[i:ea], b[j:eb]); r != 0 {
 				return r
 			}
 			i, j = ea, eb
@@ -82,10 +84,10 @@ func CompareVersions(a, b string) int {
 				eb++
 			}
 			n := min(ea-i, eb-j)
-			if r := cmpString(a[i:i+n], b[j:j+n]); r != 0 {
+			if r := cmp.Compare(a[i:i+n], b[j:j+n]); r != 0 {
 				return r
 			}
-			if r := cmpInt(ea-i, eb-j); r != 0 {
+			if r := cmp.Compare(ea-i, eb-j); r != 0 {
 				return r
 			}
 			i, j = ea, eb
@@ -108,24 +110,4 @@ func cmpBool(a, b bool) int {
 		return -1
 	}
 	return 1
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

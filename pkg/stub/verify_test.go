@@ -2,7 +2,6 @@ package stub_test
 
 import (
 	"bytes"
-	"crypto"
 	"errors"
 	"strings"
 	"testing"
@@ -14,17 +13,7 @@ import (
 )
 
 func signed(t *testing.T, key *ukitest.Key, secs ...ukitest.Section) []byte {
-	t.Helper()
-	img := ukitest.PadTo8(ukitest.UKI(secs...))
-	f, err := uki.Read(bytes.NewReader(img), int64(len(img)), "x", uki.KindAuto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := authenticode.Digests(f, bytes.NewReader(img), crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ukitest.AttachSignatures(img, ukitest.PKCS7(d[crypto.SHA256], crypto.SHA256, key))
+	return ukitest.SignedUKI(t, authenticode.ImageDigest, key, secs...)
 }
 
 func TestVerification(t *testing.T) {
