@@ -136,7 +136,7 @@ func boot(o *options, sys system, stdout, stderr io.Writer) int {
 			if errors.As(err, &ke) && ke.InnerSignature {
 				envelope := "the UKI's signature was not checked"
 				if v := plan.Verdict; v != nil && v.Status == authenticode.Trusted {
-					envelope = "ukiboot trusted the UKI's signature (signed by " + v.Signer + ")"
+					envelope = "the UKI's own signature is trusted (signed by " + v.Signer + ")"
 				}
 				logf("%s, but the running kernel's keyrings do not trust the kernel inside it (.linux): "+
 					"sign .linux itself with a key the running kernel trusts (its builtin or secondary keyring, "+
