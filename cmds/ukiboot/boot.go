@@ -21,7 +21,7 @@ import (
 type system struct {
 	// roots mounts the ESP/XBOOTLDR partitions and returns their
 	// directories (ESP first) and a function that unmounts them.
-	roots func(o *options, log func(string, ...any)) ([]string, func(), error)
+	roots func(o *options, log func(string, ...any)) (*partitions, error)
 	load  func(kernel, initrd *os.File, cmdline string) error
 	boot  func() error
 	// platform says whether the kernel is locked down and where the trust
@@ -60,12 +60,13 @@ func candidates(c *bls.Config, pattern string) []*bls.Entry {
 // load it, and reboot into the first that loads.
 func boot(o *options, sys system, stdout, stderr io.Writer) int {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
-	roots, unmountOnce, err := sys.roots(o, logf)
+	parts, err := sys.roots(o, logf)
 	if err != nil {
 		logf("%v", err)
 		return 1
 	}
-	unmount := sync.OnceFunc(unmountOnce)
+	roots := parts.dirs
+	unmount := sync.OnceFunc(parts.close)
 	defer unmount()
 	c, err := bls.Load(roots, bls.Options{Vars: efiVars()})
 	if err != nil {
@@ -105,6 +106,17 @@ func boot(o *options, sys system, stdout, stderr io.Writer) int {
 			continue
 		}
 		logf("booting %s (%s)", e.ID, e.ShowTitle)
+		pol.BootCountPath = ""
+		if e.Counter != nil {
+			if o.dryRun {
+				logf("boot counting: would rename %s to %s", e.FileName, e.Counter.Next())
+			} else if err := bumpCounter(e, parts); err != nil {
+				logf("boot counting: %v; booting anyway", err)
+			} else {
+				logf("boot counting: renamed to %s (%d tries left)", e.FileName, e.TriesLeft)
+				pol.BootCountPath = e.Path
+			}
+		}
 		plan, err := stub.Build(e, pol)
 		if err != nil {
 			logf("cannot boot %s: %v", e.ID, err)

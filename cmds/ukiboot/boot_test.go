@@ -30,11 +30,11 @@ type fakeSystem struct {
 
 func (f *fakeSystem) sys(roots ...string) system {
 	return system{
-		roots: func(o *options, _ func(string, ...any)) ([]string, func(), error) {
-			if len(o.roots) > 0 {
-				return o.roots, func() {}, nil
+		roots: func(o *options, logf func(string, ...any)) (*partitions, error) {
+			if len(o.roots) == 0 {
+				o.roots = roots
 			}
-			return roots, func() {}, nil
+			return scanDisks(o, logf)
 		},
 		load: func(k, i *os.File, cmdline string) error {
 			kb, _ := io.ReadAll(k)

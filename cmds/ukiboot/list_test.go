@@ -128,8 +128,8 @@ func TestListUsesEFIVars(t *testing.T) {
 
 func TestListErrors(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	noDisks := system{roots: func(*options, func(string, ...any)) ([]string, func(), error) {
-		return nil, nil, errors.New("no ESP found on any disk")
+	noDisks := system{roots: func(*options, func(string, ...any)) (*partitions, error) {
+		return nil, errors.New("no ESP found on any disk")
 	}}
 	if rc := runWith([]string{"-list"}, &stdout, &stderr, noDisks); rc != 1 || !strings.Contains(stderr.String(), "no ESP found") {
 		t.Errorf("rc %d %q", rc, stderr.String())

@@ -121,12 +121,13 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 		}
 		return 0
 	case o.list:
-		roots, unmount, err := sys.roots(&o, func(f string, a ...any) { fmt.Fprintf(stderr, "ukiboot: "+f+"\n", a...) })
+		parts, err := sys.roots(&o, func(f string, a ...any) { fmt.Fprintf(stderr, "ukiboot: "+f+"\n", a...) })
 		if err != nil {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
 			return 1
 		}
-		defer unmount()
+		defer parts.close()
+		roots := parts.dirs
 		pol, why, err := sys.platform.policy(&o)
 		if err != nil {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)

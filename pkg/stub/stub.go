@@ -46,6 +46,12 @@ type Policy struct {
 	// Append is extra command line (-append). It goes after the UKI's and
 	// the addons' command lines and is measured into PCR 12.
 	Append string
+	// BootCountPath, when set, is the entry file's path on its partition
+	// after the boot-counting rename. A kexec boot cannot set the
+	// LoaderBootCountPath EFI variable, so it is handed over as
+	// /.extra/loader-boot-count-path (backslash-separated, as the variable
+	// has it), not measured.
+	BootCountPath string
 	// Verify says whether and against what signatures are checked. Under
 	// VerifyEnforce, like systemd-stub under Secure Boot, caller-supplied
 	// command lines are also refused for UKIs that carry a .cmdline.
@@ -220,6 +226,14 @@ func (b *builder) type1() error {
 	if b.plan.Cmdline != "" {
 		// systemd-boot measures an explicit command line into PCR 12.
 		b.measureCmdline(b.plan.Cmdline, b.plan.Cmdline)
+	}
+	if len(e.Initrd) > 0 && b.pol.BootCountPath != "" {
+		if err := b.initrd.pad(); err != nil {
+			return err
+		}
+	}
+	if err := b.bootCountPath(); err != nil {
+		return err
 	}
 	return b.finishInitrd()
 }
@@ -427,7 +441,7 @@ func (b *builder) uki() error {
 		{uki.SectionProfile, "profile"},
 	} {
 		if s := prof.Section(lit.section); s != nil {
-			if err := b.literal(lit.section, lit.file, s); err != nil {
+			if err := b.literal(lit.section, lit.file, s.Size(), s.Open()); err != nil {
 				return err
 			}
 		}
@@ -440,7 +454,20 @@ func (b *builder) uki() error {
 			b.measureDigest(PCRKernelConfig, a.name, b.lastPiece().SHA256, s.Size())
 		}
 	}
+	if err := b.bootCountPath(); err != nil {
+		return err
+	}
 	return b.finishInitrd()
+}
+
+// bootCountPath adds /.extra/loader-boot-count-path when the entry was
+// renamed for boot counting.
+func (b *builder) bootCountPath() error {
+	if b.pol.BootCountPath == "" {
+		return nil
+	}
+	v := strings.ReplaceAll(b.pol.BootCountPath, "/", "\\") + "\n"
+	return b.literal("boot counting", "loader-boot-count-path", int64(len(v)), strings.NewReader(v))
 }
 
 func (b *builder) lastPiece() Piece { return b.plan.Pieces[len(b.plan.Pieces)-1] }
@@ -473,15 +500,15 @@ func (b *builder) addSection(desc string, s *uki.Section) error {
 	return b.addPiece(desc, s.Open(), s.Size(), true)
 }
 
-// literal wraps one section as /.extra/<file> (not measured: the section
-// itself was, or must not be).
-func (b *builder) literal(section, file string, s *uki.Section) error {
+// literal wraps data as /.extra/<file> (not measured: the section itself
+// was, or must not be).
+func (b *builder) literal(section, file string, size int64, r io.Reader) error {
 	start := b.initrd.size
 	h := sha256.New()
 	w := cpio.NewWriter(io.MultiWriter(b.initrd, h))
 	err := w.Prefix(".extra", 0o555)
 	if err == nil {
-		err = w.File(".extra/"+file, 0o444, s.Size(), s.Open())
+		err = w.File(".extra/"+file, 0o444, size, r)
 	}
 	if err == nil {
 		err = w.Close()
