@@ -15,6 +15,7 @@ import (
 	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/kexec"
 	"github.com/ukiboot/ukiboot/pkg/stub"
+	"golang.org/x/sys/unix"
 )
 
 // system is what ukiboot does to the machine; tests replace it.
@@ -24,13 +25,17 @@ type system struct {
 	roots func(o *options, log func(string, ...any)) (*partitions, error)
 	load  func(kernel, initrd *os.File, cmdline string) error
 	boot  func() error
+	// power reboots or powers off (reboot(2) commands).
+	power func(cmd int) error
+	// stdin is the console the menu reads keys from.
+	stdin *os.File
 	// platform says whether the kernel is locked down and where the trust
 	// stores are.
 	platform platform
 }
 
 func realSystem() system {
-	return system{roots: scanDisks, load: kexec.Load, boot: kexec.Reboot, platform: realPlatform()}
+	return system{roots: scanDisks, load: kexec.Load, boot: kexec.Reboot, platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin}
 }
 
 // candidates returns the entries to try, in order: with -entry the
@@ -101,32 +106,25 @@ func boot(o *options, sys system, stdout, stderr io.Writer) int {
 	}
 	logf("verification: %s (%s)", ver.Mode, why)
 	pol := stub.Policy{Append: o.append, Verify: ver}
+	consumeOneShot(c, logf)
 	for _, e := range list {
 		if !e.Bootable() {
 			continue
 		}
-		logf("booting %s (%s)", e.ID, e.ShowTitle)
-		pol.BootCountPath = ""
-		if e.Counter != nil {
-			if o.dryRun {
-				logf("boot counting: would rename %s to %s", e.FileName, e.Counter.Next())
-			} else if err := bumpCounter(e, parts); err != nil {
-				logf("boot counting: %v; booting anyway", err)
-			} else {
-				logf("boot counting: renamed to %s (%d tries left)", e.FileName, e.TriesLeft)
-				pol.BootCountPath = e.Path
-			}
-		}
-		plan, err := stub.Build(e, pol)
-		if err != nil {
-			logf("cannot boot %s: %v", e.ID, err)
-			continue
-		}
-		for _, n := range plan.Notes {
-			logf("note: %s", n)
-		}
 		if o.dryRun {
-			err := printPlan(stdout, plan, o.json)
+			logf("booting %s (%s)", e.ID, e.ShowTitle)
+			if e.Counter != nil {
+				logf("boot counting: would rename %s to %s", e.FileName, e.Counter.Next())
+			}
+			plan, err := stub.Build(e, pol)
+			if err != nil {
+				logf("cannot boot %s: %v", e.ID, err)
+				continue
+			}
+			for _, n := range plan.Notes {
+				logf("note: %s", n)
+			}
+			err = printPlan(stdout, plan, o.json)
 			if err == nil && o.extract != "" {
 				err = extract(plan, o.extract)
 			}
@@ -137,26 +135,9 @@ func boot(o *options, sys system, stdout, stderr io.Writer) int {
 			}
 			return 0
 		}
-		err = sys.load(plan.Kernel.File, initrdFile(plan), plan.Cmdline)
-		plan.Close()
-		if v := plan.Verdict; err == nil && v != nil {
-			logf("%s: %s", e.ID, v)
-		}
-		if err != nil {
-			logf("cannot load %s: %v", e.ID, err)
-			var ke *kexec.Error
-			if errors.As(err, &ke) && ke.InnerSignature {
-				envelope := "the UKI's signature was not checked"
-				if v := plan.Verdict; v != nil && v.Status == authenticode.Trusted {
-					envelope = "the UKI's own signature is trusted (signed by " + v.Signer + ")"
-				}
-				logf("%s, but the running kernel's keyrings do not trust the kernel inside it (.linux): "+
-					"sign .linux itself with a key the running kernel trusts (its builtin or secondary keyring, "+
-					"or the platform keyring filled from UEFI db), or build the ROM kernel with that key", envelope)
-			}
+		if err := loadEntry(e, pol, parts, sys, logf); err != nil {
 			continue
 		}
-		logf("loaded %s; starting it", e.ID)
 		closeConfig()
 		unmount()
 		if err := sys.boot(); err != nil {
@@ -167,6 +148,63 @@ func boot(o *options, sys system, stdout, stderr io.Writer) int {
 	}
 	logf("nothing could be booted")
 	return 1
+}
+
+// loadEntry tries one entry: boot counting, the plan, kexec_file_load.
+// Every failure is logged with its reason and returned.
+func loadEntry(e *bls.Entry, pol stub.Policy, parts *partitions, sys system, logf func(string, ...any)) error {
+	logf("booting %s (%s)", e.ID, e.ShowTitle)
+	pol.BootCountPath = ""
+	if e.Counter != nil {
+		if err := bumpCounter(e, parts); err != nil {
+			logf("boot counting: %v; booting anyway", err)
+		} else {
+			logf("boot counting: renamed to %s (%d tries left)", e.FileName, e.TriesLeft)
+			pol.BootCountPath = e.Path
+		}
+	}
+	plan, err := stub.Build(e, pol)
+	if err != nil {
+		logf("cannot boot %s: %v", e.ID, err)
+		return err
+	}
+	for _, n := range plan.Notes {
+		logf("note: %s", n)
+	}
+	err = sys.load(plan.Kernel.File, initrdFile(plan), plan.Cmdline)
+	plan.Close()
+	if err != nil {
+		logf("cannot load %s: %v", e.ID, err)
+		var ke *kexec.Error
+		if errors.As(err, &ke) && ke.InnerSignature {
+			envelope := "the UKI's signature was not checked"
+			if v := plan.Verdict; v != nil && v.Status == authenticode.Trusted {
+				envelope = "the UKI's own signature is trusted (signed by " + v.Signer + ")"
+			}
+			logf("%s, but the running kernel's keyrings do not trust the kernel inside it (.linux): "+
+				"sign .linux itself with a key the running kernel trusts (its builtin or secondary keyring, "+
+				"or the platform keyring filled from UEFI db), or build the ROM kernel with that key", envelope)
+		}
+		return err
+	}
+	if v := plan.Verdict; v != nil {
+		logf("%s: %s", e.ID, v)
+	}
+	logf("loaded %s; starting it", e.ID)
+	return nil
+}
+
+// consumeOneShot removes LoaderEntryOneShot once it chose the default, as
+// systemd-boot does.
+func consumeOneShot(c *bls.Config, logf func(string, ...any)) {
+	if c.OneShot == "" {
+		return
+	}
+	if v, ok := efiVars().(bls.EFIVarFS); ok {
+		if err := v.Delete(bls.VarEntryOneShot); err != nil {
+			logf("cannot remove %s: %v", bls.VarEntryOneShot, err)
+		}
+	}
 }
 
 func initrdFile(p *stub.Plan) *os.File {

@@ -54,6 +54,7 @@ type options struct {
 	append  string
 	roots   stringList
 	wait    time.Duration
+	timeout string
 	verify  string
 	db, dbx stringList
 	json    bool
@@ -82,6 +83,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.StringVar(&o.entry, "entry", "", "boot the entry with this `ID` (or glob)")
 	fs.StringVar(&o.append, "append", "", "add `STR` to the kernel command line")
 	fs.DurationVar(&o.wait, "wait", 10*time.Second, "how long to wait for an ESP to appear when scanning disks")
+	fs.StringVar(&o.timeout, "timeout", "", "menu timeout (`DURATION`, or menu-force, menu-hidden, menu-disabled); overrides loader.conf")
 	fs.StringVar(&o.verify, "verify", "auto", "signature policy: `auto` (enforce when locked down, with Secure Boot or a trust store), enforce, off")
 	fs.Var(&o.db, "db", "trusted certificates or EFI signature lists: a `PATH` to a file or directory (repeatable)")
 	fs.Var(&o.dbx, "dbx", "revoked certificates or hashes: a `PATH` to a file or directory (repeatable)")
@@ -156,9 +158,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	case o.auto || o.dryRun:
 		return boot(&o, sys, stdout, stderr)
 	default:
-		fmt.Fprintln(stderr, "ukiboot: the interactive menu is not available yet: use -auto, -dry-run or -list")
-		fs.Usage()
-		return 2
+		return runMenu(&o, sys, sys.stdin, stdout, stderr)
 	}
 }
 

@@ -114,3 +114,34 @@ func getVar(v Vars, name string) (string, bool, error) {
 	}
 	return s, true, nil
 }
+
+// Set writes a string variable (non-volatile, boot and runtime access).
+// efivarfs marks variable files immutable; the flag is cleared first.
+func (e EFIVarFS) Set(name, value string) error {
+	p := filepath.Join(e.dir(), name+"-"+LoaderVendorGUID)
+	if err := clearImmutable(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	// efivarfs wants the attributes and the data in one write.
+	_, err = f.Write(EncodeVarString(value))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Delete removes a variable; a missing one is not an error.
+func (e EFIVarFS) Delete(name string) error {
+	p := filepath.Join(e.dir(), name+"-"+LoaderVendorGUID)
+	if err := clearImmutable(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	return os.Remove(p)
+}

@@ -1,6 +1,7 @@
 package bls_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -304,5 +305,26 @@ func TestQuotesAndProfileKey(t *testing.T) {
 	m := byID(c)
 	if m["a.conf"].Title != "Quoted Title" || m["a.conf"].Profile != 0 || m["b.conf"].Profile != 2 {
 		t.Errorf("a: %q profile %d; b profile %d", m["a.conf"].Title, m["a.conf"].Profile, m["b.conf"].Profile)
+	}
+}
+
+func TestEFIVarFSSetDelete(t *testing.T) {
+	dir := t.TempDir()
+	v := bls.EFIVarFS{Dir: dir}
+	if err := v.Set("LoaderEntryDefault", "fedora.conf"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "LoaderEntryDefault-"+bls.LoaderVendorGUID))
+	if !bytes.Equal(b, bls.EncodeVarString("fedora.conf")) || b[0] != 7 {
+		t.Errorf("stored %x", b)
+	}
+	if s, err := v.Get("LoaderEntryDefault"); err != nil || s != "fedora.conf" {
+		t.Errorf("Get %q %v", s, err)
+	}
+	if err := v.Delete("LoaderEntryDefault"); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Delete("LoaderEntryDefault"); err != nil {
+		t.Errorf("deleting a missing variable: %v", err)
 	}
 }

@@ -46,6 +46,11 @@ type Policy struct {
 	// Append is extra command line (-append). It goes after the UKI's and
 	// the addons' command lines and is measured into PCR 12.
 	Append string
+	// Cmdline, when CmdlineSet, replaces the entry's own arguments (the
+	// menu's editor): a type #1 entry's options, or the arguments a UKI
+	// gets, which replace its .cmdline unless verification is enforced.
+	Cmdline    string
+	CmdlineSet bool
 	// BootCountPath, when set, is the entry file's path on its partition
 	// after the boot-counting rename. A kexec boot cannot set the
 	// LoaderBootCountPath EFI variable, so it is handed over as
@@ -222,7 +227,11 @@ func (b *builder) type1() error {
 			return err
 		}
 	}
-	b.plan.Cmdline = joinCmdline(e.Cmdline, b.pol.Append)
+	opts := e.Cmdline
+	if b.pol.CmdlineSet {
+		opts = b.pol.Cmdline
+	}
+	b.plan.Cmdline = joinCmdline(opts, b.pol.Append)
 	if b.plan.Cmdline != "" {
 		// systemd-boot measures an explicit command line into PCR 12.
 		b.measureCmdline(b.plan.Cmdline, b.plan.Cmdline)
@@ -345,7 +354,11 @@ func (b *builder) uki() error {
 		return err
 	}
 	cmdline := uki.MangleCmdline(embedded)
-	if opts := uki.MangleCmdline(loadOptions(e)); opts != "" {
+	args := loadOptions(e)
+	if b.pol.CmdlineSet {
+		args = b.pol.Cmdline
+	}
+	if opts := uki.MangleCmdline(args); opts != "" {
 		if b.pol.enforce() && hasCmdline {
 			b.note("entry options %q ignored: verification is enforced and the UKI has its own .cmdline", opts)
 		} else {

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func menuTree(t *testing.T) string {
+	esp := t.TempDir()
+	ukiFile(t, esp, "os-2.efi", "os", "2", "c2", "K2")
+	ukiFile(t, esp, "os-1.efi", "os", "1", "c1", "K1")
+	return esp
+}
+
+// runMenuWith runs ukiboot without a mode (the menu) with keys typed in.
+func runMenuWith(t *testing.T, f *fakeSystem, keys string, args ...string) (int, string, string) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	sys := f.sys()
+	sys.stdin = r
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		w.Write([]byte(keys))
+	}()
+	defer w.Close()
+	var stdout, stderr bytes.Buffer
+	rc := runWith(args, &stdout, &stderr, sys)
+	return rc, stdout.String(), stderr.String()
+}
+
+func TestMenuDownEnter(t *testing.T) {
+	esp := menuTree(t)
+	f := &fakeSystem{platform: noPlatform(t)}
+	rc, out, log := runMenuWith(t, f, "\x1b[B\r", "-timeout", "menu-force", "-verify", "off", "-root", esp)
+	if rc != 0 || len(f.loads) != 1 || string(f.loads[0].kernel) != "K1" {
+		t.Fatalf("rc %d loads %+v\n%s\n%s", rc, f.loads, out, log)
+	}
+	if !strings.Contains(out, "ukiboot: boot menu") || !strings.Contains(out, ">  2 os (1)") {
+		t.Errorf("menu:\n%s", out)
+	}
+}
+
+func TestMenuTimeoutBootsDefault(t *testing.T) {
+	esp := menuTree(t)
+	f := &fakeSystem{platform: noPlatform(t)}
+	start := time.Now()
+	rc, out, log := runMenuWith(t, f, "", "-timeout", "1s", "-verify", "off", "-root", esp)
+	if rc != 0 || len(f.loads) != 1 || string(f.loads[0].kernel) != "K2" {
+		t.Fatalf("rc %d loads %+v\n%s\n%s", rc, f.loads, out, log)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("booted after %v, before the 1 s timeout", d)
+	}
+}
+
+func TestMenuFailureComesBack(t *testing.T) {
+	esp := menuTree(t)
+	f := &fakeSystem{platform: noPlatform(t), refuse: map[string]error{"K2": os.ErrPermission}}
+	// Enter on the default fails; the menu shows why; Down, Enter boots.
+	rc, out, log := runMenuWith(t, f, "\r\x1b[B\r", "-timeout", "menu-force", "-verify", "off", "-root", esp)
+	if rc != 0 || len(f.loads) != 2 || string(f.loads[1].kernel) != "K1" {
+		t.Fatalf("rc %d loads %d\n%s\n%s", rc, len(f.loads), out, log)
+	}
+	if !strings.Contains(out, "! cannot boot os-2.efi: permission denied") {
+		t.Errorf("failure not shown:\n%s", out)
+	}
+}
+
+func TestMenuHiddenBootsAtOnce(t *testing.T) {
+	esp := menuTree(t)
+	f := &fakeSystem{platform: noPlatform(t)}
+	rc, out, _ := runMenuWith(t, f, "", "-timeout", "0", "-verify", "off", "-root", esp)
+	if rc != 0 || len(f.loads) != 1 || strings.Contains(out, "boot menu") {
+		t.Errorf("rc %d loads %d; menu shown:\n%s", rc, len(f.loads), out)
+	}
+}

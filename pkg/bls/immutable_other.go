@@ -1,0 +1,5 @@
+//go:build !linux
+
+package bls
+
+func clearImmutable(string) error { return nil }
