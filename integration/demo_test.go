@@ -26,7 +26,7 @@ func TestBuildDemoDisk(t *testing.T) {
 	s := newSecondStage(t, a)
 	cmdline := "console=ttyS0 quiet panic=-1"
 	esp := tree(t, map[string][]byte{
-		"loader/loader.conf": []byte("timeout 5\n"),
+		"loader/loader.conf": []byte("timeout 10\n"),
 		"EFI/Linux/sample-os-1.0.efi": s.uki(t, "sample-os", "1.0", cmdline+" sample.version=1.0", "sample-os-1.0",
 			ukitest.S(".ucode", "")),
 		"EFI/Linux/sample-os-2.0+3.efi":                       s.uki(t, "sample-os", "2.0", cmdline+" sample.version=2.0", "sample-os-2.0"),
@@ -46,7 +46,7 @@ func TestBuildDemoDisk(t *testing.T) {
 		{Kind: disktest.KindESP, Dir: esp},
 		{Kind: disktest.KindXBOOTLDR, Dir: xbootldr, FS: disktest.FSExt4},
 	})
-	args := Stage1Cmdline("testinit.waitdisk=1", "-auto", "-v")
+	args := Stage1Cmdline("testinit.waitdisk=1", "-v")
 	if err := os.WriteFile(filepath.Join(dir, "cmdline"), []byte(args+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

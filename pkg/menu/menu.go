@@ -139,7 +139,7 @@ func (m *Model) Tick() Action {
 	return None
 }
 
-func (m *Model) rows() int { return max(m.cfg.Height-7, 3) }
+func (m *Model) rows() int { return max(m.cfg.Height-8, 3) }
 
 func (m *Model) scroll() {
 	if m.sel < m.top {
@@ -326,11 +326,11 @@ func (m *Model) View() []string {
 	if m.message != "" {
 		lines = append(lines, m.clip("! "+m.message))
 	}
-	keys := "Up/Down/j/k/1-9 select, Enter boot, e edit, d default, p details, r rescan"
+	more := "r rescan, "
 	if m.cfg.Shell {
-		keys += ", s shell"
+		more += "s shell, "
 	}
-	lines = append(lines, m.clip(keys+", b reboot, o power off"))
+	lines = append(lines, m.clip("Up/Down/j/k/1-9 select, Enter boot, e edit, d default, p details"), m.clip(more+"b reboot, o power off"))
 	if m.counting {
 		lines = append(lines, m.Countdown())
 	}
