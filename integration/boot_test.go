@@ -174,6 +174,8 @@ func TestBootCompanionFiles(t *testing.T) {
 		"/.extra/sysext":                       {0o555, true, nil},
 		"/.extra/sysext/tools.raw":             {0o444, false, files["EFI/Linux/comp.efi.extra.d/tools.raw"]},
 		"/.extra/os-release":                   {0o444, false, []byte("ID=comp\nVERSION_ID=1\nPRETTY_NAME=\"Test comp 1\"\n")},
+		// comp+3.efi was renamed for boot counting before it booted.
+		"/.extra/loader-boot-count-path": {0o444, false, []byte("\\EFI\\Linux\\comp+2-1.efi\n")},
 	}
 	got := r.Extras()
 	for p, w := range wants {
