@@ -171,12 +171,17 @@ func (b *builder) measureDigest(pcr int, desc string, sum [32]byte, size int64) 
 // measureCmdline records a command line measurement: UTF-16LE including
 // the terminating NUL, as systemd's code does.
 func (b *builder) measureCmdline(desc, s string) {
+	b.measure(PCRKernelConfig, desc, utf16z(s))
+}
+
+// utf16z encodes s as UTF-16LE with a terminating NUL.
+func utf16z(s string) []byte {
 	u := utf16.Encode([]rune(s + "\x00"))
 	buf := make([]byte, 2*len(u))
 	for i, c := range u {
 		binary.LittleEndian.PutUint16(buf[2*i:], c)
 	}
-	b.measure(PCRKernelConfig, desc, buf)
+	return buf
 }
 
 // openFile snapshots a file named by the entry into a sealed memfd.
@@ -326,7 +331,15 @@ func (b *builder) uki() error {
 		return err
 	}
 
-	// 1. PCR 11: every present section, in systemd's order.
+	// 1. A profile other than the default is measured into PCR 12 first:
+	// its number as a UTF-16 string with the NUL (a tagged event,
+	// UKI_PROFILE_EVENT_TAG_ID 0x13aed6db, in systemd-stub).
+	if e.Profile > 0 {
+		n := fmt.Sprint(e.Profile)
+		b.measure(PCRKernelConfig, "UKI profile "+n, utf16z(n))
+	}
+
+	// 2. PCR 11: every present section, in systemd's order.
 	for _, name := range pcr11Order {
 		s := prof.Section(name)
 		if s == nil {
@@ -346,7 +359,7 @@ func (b *builder) uki() error {
 		b.measureDigest(PCRKernelBoot, name, sum, s.Size())
 	}
 
-	// 2. The command line: caller-supplied options replace .cmdline
+	// 3. The command line: caller-supplied options replace .cmdline
 	// (dropped under enforcement when the UKI has one), else .cmdline.
 	hasCmdline := prof.Section(uki.SectionCmdline) != nil
 	embedded, err := u.Text(prof, uki.SectionCmdline)
@@ -367,7 +380,7 @@ func (b *builder) uki() error {
 		}
 	}
 
-	// 3. Addons: global, then per-UKI.
+	// 4. Addons: global, then per-UKI.
 	uname, err := u.Uname(prof)
 	if err != nil {
 		return err
@@ -402,7 +415,7 @@ func (b *builder) uki() error {
 		cmdline = joinCmdline(cmdline, extra)
 	}
 
-	// 4. -append, last ("most dynamic"), measured like an addon.
+	// 5. -append, last ("most dynamic"), measured like an addon.
 	if app := uki.MangleCmdline(b.pol.Append); app != "" {
 		if b.pol.enforce() && hasCmdline {
 			return fmt.Errorf("-append refused: verification is enforced and %s has its own .cmdline", full)
@@ -412,12 +425,12 @@ func (b *builder) uki() error {
 	}
 	b.plan.Cmdline = cmdline
 
-	// 5. Devicetree.
+	// 6. Devicetree.
 	if prof.Section(uki.SectionDTB) != nil {
 		b.note("%s: .dtb present but not applicable: kexec_file_load passes no devicetree on %s", full, runtime.GOARCH)
 	}
 
-	// 6. The kernel.
+	// 7. The kernel.
 	linux := prof.Section(uki.SectionLinux)
 	k, err := snapshot("linux", linux.Open(), linux.Size())
 	if err != nil {
@@ -425,7 +438,7 @@ func (b *builder) uki() error {
 	}
 	b.plan.Kernel = k
 
-	// 7. The initrd, piece by piece.
+	// 8. The initrd, piece by piece.
 	if err := b.startInitrd(); err != nil {
 		return err
 	}

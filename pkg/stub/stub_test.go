@@ -374,3 +374,35 @@ func TestPlanErrors(t *testing.T) {
 		t.Errorf("changed file: %v", err)
 	}
 }
+
+// A profile other than 0 is measured into PCR 12 (its number in UTF-16
+// with the NUL) before the sections, and the profile's sections are used.
+func TestProfilePlan(t *testing.T) {
+	esp := t.TempDir()
+	write(t, esp, "EFI/Linux/multi.efi", ukitest.UKI(
+		ukitest.S(".osrel", "ID=multi\n"), ukitest.S(".cmdline", "base"), ukitest.S(".linux", "KERNEL"),
+		ukitest.S(".profile", "ID=default\n"),
+		ukitest.S(".profile", "ID=rescue\nTITLE=Rescue\n"), ukitest.S(".cmdline", "rescue"),
+	))
+	for id, want := range map[string]struct {
+		cmdline string
+		first   int
+		profile string
+	}{"multi.efi": {"base", 11, "ID=default\n"}, "multi.efi@rescue": {"rescue", 12, "ID=rescue\nTITLE=Rescue\n"}} {
+		p, err := stub.Build(entry(t, esp, id), stub.Policy{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := p.Measurements[0]
+		if p.Cmdline != want.cmdline || m.PCR != want.first {
+			t.Errorf("%s: cmdline %q, first measurement PCR %d %q", id, p.Cmdline, m.PCR, m.Description)
+		}
+		if want.first == 12 && (m.SHA256 != sha256.Sum256(utf16z("1")) || m.Description != "UKI profile 1") {
+			t.Errorf("%s: profile measurement %+v", id, m)
+		}
+		if ini := string(readAll(t, p.Initrd)); !strings.Contains(ini, ".extra/profile\x00") || !strings.Contains(ini, want.profile) {
+			t.Errorf("%s: /.extra/profile missing", id)
+		}
+		p.Close()
+	}
+}
