@@ -8,6 +8,17 @@ import (
 	"github.com/ukiboot/ukiboot/internal/disktest"
 )
 
+// bootMenu boots the first stage into ukiboot's menu on a disk whose
+// loader.conf is as given.
+func bootMenu(t *testing.T, a *Assets, loaderConf string) *VM {
+	return Boot(t, VMOptions{
+		Kernel:    a.Vmlinux,
+		Initramfs: a.Stage1,
+		Append:    Stage1Cmdline("testinit.waitdisk=1", "-v"),
+		Disks:     []string{menuDisk(t, a, loaderConf)},
+	})
+}
+
 func menuDisk(t *testing.T, a *Assets, loaderConf string) string {
 	s := newSecondStage(t, a)
 	esp := tree(t, map[string][]byte{
@@ -23,12 +34,7 @@ func menuDisk(t *testing.T, a *Assets, loaderConf string) string {
 func TestMenuSerialDownEnter(t *testing.T) {
 	t.Parallel()
 	a := NeedAssets(t)
-	vm := Boot(t, VMOptions{
-		Kernel:    a.Vmlinux,
-		Initramfs: a.Stage1,
-		Append:    Stage1Cmdline("testinit.waitdisk=1", "-v"),
-		Disks:     []string{menuDisk(t, a, "timeout menu-force\n")},
-	})
+	vm := bootMenu(t, a, "timeout menu-force\n")
 	vm.Expect(`ukiboot: boot menu`, BootTimeout)
 	vm.Expect(`b reboot, o power off`, StepTimeout)
 	vm.Send("\x1b[B")
@@ -47,12 +53,7 @@ func TestMenuSerialDownEnter(t *testing.T) {
 func TestMenuSerialTimeout(t *testing.T) {
 	t.Parallel()
 	a := NeedAssets(t)
-	vm := Boot(t, VMOptions{
-		Kernel:    a.Vmlinux,
-		Initramfs: a.Stage1,
-		Append:    Stage1Cmdline("testinit.waitdisk=1", "-v"),
-		Disks:     []string{menuDisk(t, a, "timeout 1\n")},
-	})
+	vm := bootMenu(t, a, "timeout 1\n")
 	vm.Expect(`Booting menu-2.efi in 1s`, BootTimeout)
 	r := vm.Report(BootTimeout)
 	if err := vm.Wait(StepTimeout); err != nil {

@@ -194,7 +194,7 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 	_, hasShell := findShell()
 	m := menu.New(menu.Config{
 		Items: s.items(ver), Default: s.config.Default, Timeout: timeout, Editor: s.config.Loader.Editor,
-		Height: term.rows, Width: term.columns, Shell: hasShell, Source: s.config.DefaultSource,
+		Height: term.rows, Width: term.columns, Shell: hasShell,
 	})
 
 	boot := func(i int, edited bool) error {

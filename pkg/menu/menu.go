@@ -55,8 +55,6 @@ type Config struct {
 	Width   int  // terminal columns; 0 means 80
 	// Shell is false when the initramfs has no shell.
 	Shell bool
-	// Source says where the default comes from, for the header.
-	Source string
 }
 
 // Model is the menu's state.

@@ -25,7 +25,6 @@ var (
 	ErrProfile         = errors.New("bad profile")
 	ErrNoProfile       = errors.New("no such profile")
 	ErrCertTable       = errors.New("bad certificate table")
-	ErrTextSection     = errors.New("bad text section")
 	ErrOSRelease       = errors.New("bad os-release data")
 	ErrSectionTooLarge = errors.New("section too large to load into memory")
 )

@@ -276,7 +276,7 @@ func parseHeaders(r io.ReaderAt, size int64) (*Header, []SectionHeader, error) {
 					i, name, start, headersEnd)
 			}
 		}
-		if tail := int64(s.VirtualSize) - int64(s.SizeOfRawData); tail > int64(max(h.SectionAlignment, 4096)) && isSpecSection(name) {
+		if tail := int64(s.VirtualSize) - int64(s.SizeOfRawData); tail > int64(max(h.SectionAlignment, 4096)) && IsKnownSection(name) {
 			return nil, nil, errorf(ErrSectionSize, "section %d (%s): VirtualSize 0x%x is 0x%x bytes beyond its 0x%x bytes of data; UKI sections are not zero-filled",
 				i, name, s.VirtualSize, tail, s.SizeOfRawData)
 		}

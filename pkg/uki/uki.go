@@ -56,8 +56,6 @@ func IsKnownSection(name string) bool {
 	return false
 }
 
-func isSpecSection(name string) bool { return IsKnownSection(name) }
-
 // IsRepeatable reports whether a section may appear more than once in one
 // profile (.dtbauto and .efifw).
 func IsRepeatable(name string) bool { return name == SectionDTBAuto || name == SectionEFIFW }
