@@ -107,6 +107,11 @@ type Signature struct {
 	sigValue   []byte
 }
 
+// MaxCertificatesPerSignature bounds the certificates one signature may
+// carry. Real Authenticode signatures carry one to four; each one costs
+// work when chains are built.
+const MaxCertificatesPerSignature = 32
+
 // ErrSignature is wrapped by every parse and verification failure.
 var ErrSignature = errors.New("bad signature")
 
@@ -152,12 +157,19 @@ func ParseSignature(der []byte) (*Signature, error) {
 	if len(s.ImageDigest) != s.DigestAlgorithm.Size() {
 		return nil, sigErr("image digest is %d bytes, %v needs %d", len(s.ImageDigest), s.DigestAlgorithm, s.DigestAlgorithm.Size())
 	}
-	if len(sd.Certificates.Bytes) > 0 {
-		certs, err := x509.ParseCertificates(sd.Certificates.Bytes)
-		if err != nil {
-			return nil, sigErr("certificates: %v", err)
+	ders, err := splitCertificates(sd.Certificates.Bytes, MaxCertificatesPerSignature)
+	if err != nil {
+		return nil, sigErr("certificates: %v", err)
+	}
+	for i, der := range ders {
+		if err := checkCanonicalCert(der); err != nil {
+			return nil, sigErr("certificate %d: %v (a re-encoded certificate could evade dbx)", i+1, err)
 		}
-		s.Certificates = certs
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, sigErr("certificate %d: %v", i+1, err)
+		}
+		s.Certificates = append(s.Certificates, c)
 	}
 	if len(sd.SignerInfos) != 1 {
 		return nil, sigErr("%d signer infos, Authenticode has exactly one", len(sd.SignerInfos))
@@ -208,6 +220,12 @@ func (s *Signature) attr(oid asn1.ObjectIdentifier) ([]byte, bool) {
 // attribute, and the signer's signature over the attributes. It does not
 // look at the image or at trust.
 func (s *Signature) CheckSignature() error {
+	return s.checkSignature(newChecker())
+}
+
+// checkSignature is CheckSignature with the public-key operation counted
+// against c's budget.
+func (s *Signature) checkSignature(c *checker) error {
 	raw, ok := s.attr(oidMessageDigest)
 	if !ok {
 		return sigErr("no messageDigest attribute")
@@ -226,6 +244,9 @@ func (s *Signature) CheckSignature() error {
 		if _, err := asn1.Unmarshal(raw, &ct); err != nil || !ct.Equal(oidSpcIndirectData) {
 			return sigErr("contentType attribute is not SpcIndirectDataContent")
 		}
+	}
+	if err := c.spend(); err != nil {
+		return err
 	}
 	h = s.signerHash.New()
 	h.Write(s.signedAttr)

@@ -47,33 +47,90 @@ func (v *Verdict) String() string {
 	}
 }
 
+// MaxSignatures bounds the entries of an image's certificate table.
+const MaxSignatures = 8
+
 // Verify decides whether image f, whose Authenticode digests are given
-// (from a Hasher fed the same bytes), is trusted by store. An image is
-// trusted when its digest is not in dbx and either its digest is in db or
-// at least one signature passes every check: the image digest it carries
-// equals the computed one, its messageDigest matches its content, its
-// signature verifies, and its signer chains to a db certificate with no
-// certificate of the chain in dbx. Validity dates are ignored, as UEFI
-// firmware ignores them.
+// (from a Hasher fed the same bytes), is trusted by store. It follows
+// EDK2's order (REFERENCE.md §7), with the stricter rules listed in the
+// README:
+//
+//  1. Every entry of the certificate table must be a PKCS#7 signature
+//     ukiboot can check; one it cannot understand makes the image
+//     untrusted, since it might be a revoked one.
+//  2. A signature is valid for this image when the digest it carries is
+//     the image's, its messageDigest matches its content and the signer's
+//     signature verifies.
+//  3. dbx first: one valid signature whose signer, or any certificate
+//     above it, is revoked denies the image, whatever else would allow it.
+//  4. The image's digest in dbx denies it.
+//  5. The image's digest in db, or a valid signature whose signer chains
+//     to a db certificate, allows it.
+//
+// Validity dates are ignored, as UEFI firmware ignores them.
 func Verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store) *Verdict {
+	return verify(f, digests, store, newChecker())
+}
+
+func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *checker) *Verdict {
 	v := &Verdict{}
-	for _, h := range hashKeys(digests) {
-		if store.DBX.ImageHashes[h] {
-			v.Status, v.Reason = Untrusted, "the image's digest is in dbx"
-			return v
-		}
-	}
-	certs, err := f.Certificates()
-	if err != nil {
-		v.Status, v.Reason = Untrusted, err.Error()
+	untrusted := func(format string, args ...any) *Verdict {
+		v.Status, v.Reason = Untrusted, fmt.Sprintf(format, args...)
 		return v
 	}
-	var sigs []uki.Certificate
-	for _, c := range certs {
-		if c.Type == uki.CertTypePKCSSignedData {
-			sigs = append(sigs, c)
+	entries, err := f.Certificates()
+	if err != nil {
+		return untrusted("%v", err)
+	}
+	if len(entries) > MaxSignatures {
+		return untrusted("the certificate table holds %d entries, ukiboot checks at most %d", len(entries), MaxSignatures)
+	}
+	// 1. Parse every signature; share identical certificates between
+	// them, so that each pair is checked once.
+	sigs := make([]*Signature, len(entries))
+	for i, e := range entries {
+		if e.Type != uki.CertTypePKCSSignedData {
+			return untrusted("signature %d: WIN_CERTIFICATE type %s is not PKCS#7 SignedData; an entry that cannot be checked could be a revoked signature", i+1, uki.CertTypeName(e.Type))
+		}
+		s, err := ParseSignature(e.Data)
+		if err != nil {
+			return untrusted("signature %d: %v", i+1, err)
+		}
+		sigs[i] = s
+	}
+	internCerts(sigs)
+	// 2. Which signatures are valid for this image.
+	valid := make([]bool, len(sigs))
+	for i, s := range sigs {
+		r := SignatureResult{Index: i, Signer: s.Signer.Subject.String()}
+		r.Err = checkValid(s, digests, chk)
+		if r.Err == errBudget {
+			return untrusted("%v", r.Err)
+		}
+		valid[i] = r.Err == nil
+		v.Signatures = append(v.Signatures, r)
+	}
+	// 3. dbx, for every valid signature.
+	for i, s := range sigs {
+		if !valid[i] {
+			continue
+		}
+		why, err := chk.revokedSignature(s, store.DBX)
+		if err != nil {
+			return untrusted("signature %d: %v", i+1, err)
+		}
+		if why != "" {
+			v.Signatures[i].Err = sigErr("revoked: %s", why)
+			return untrusted("signature %d (%s) is revoked: %s", i+1, s.Signer.Subject, why)
 		}
 	}
+	// 4. The image's digest in dbx.
+	for _, h := range hashKeys(digests) {
+		if store.DBX.ImageHashes[h] {
+			return untrusted("the image's digest is in dbx")
+		}
+	}
+	// 5. The image's digest in db, then chains to db.
 	for _, h := range hashKeys(digests) {
 		if store.DB.ImageHashes[h] {
 			v.Status, v.Anchor, v.Signer = Trusted, "db (image digest)", "-"
@@ -84,25 +141,30 @@ func Verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store) *Verdict 
 		v.Status, v.Reason = Unsigned, "no signature"
 		return v
 	}
-	for i, c := range sigs {
-		r := SignatureResult{Index: i}
-		anchor, signer, err := checkOne(c.Data, digests, store)
-		r.Signer, r.Err = signer, err
-		v.Signatures = append(v.Signatures, r)
-		if err == nil && v.Status != Trusted {
-			v.Status, v.Signer, v.Anchor = Trusted, signer, anchor
+	for i, s := range sigs {
+		if !valid[i] {
+			continue
+		}
+		anchor, err := chk.chainToDB(s.Signer, s.Certificates, store.DB, store.DBX)
+		if err == errBudget {
+			return untrusted("signature %d: %v", i+1, err)
+		}
+		if err != nil {
+			v.Signatures[i].Err = err
+			continue
+		}
+		if v.Status != Trusted {
+			v.Status, v.Signer, v.Anchor = Trusted, s.Signer.Subject.String(), anchor.Subject.String()
 		}
 	}
 	if v.Status == Trusted {
 		return v
 	}
-	v.Status = Untrusted
 	var reasons []string
 	for _, r := range v.Signatures {
 		reasons = append(reasons, fmt.Sprintf("signature %d: %v", r.Index+1, r.Err))
 	}
-	v.Reason = joinReasons(reasons)
-	return v
+	return untrusted("%s", joinReasons(reasons))
 }
 
 // VerifyFile computes f's Authenticode digests from r and verifies them.
@@ -126,60 +188,34 @@ func joinReasons(r []string) string {
 	return b.String()
 }
 
-func checkOne(der []byte, digests map[crypto.Hash][]byte, store *Store) (anchor, signer string, err error) {
-	s, err := ParseSignature(der)
-	if err != nil {
-		return "", "", err
-	}
-	signer = s.Signer.Subject.String()
+// checkValid says whether s is a valid signature of the image whose
+// digests are given.
+func checkValid(s *Signature, digests map[crypto.Hash][]byte, chk *checker) error {
 	want, ok := digests[s.DigestAlgorithm]
 	if !ok {
-		return "", signer, sigErr("image digest %v was not computed", s.DigestAlgorithm)
+		return sigErr("image digest %v was not computed", s.DigestAlgorithm)
 	}
 	if !bytes.Equal(want, s.ImageDigest) {
-		return "", signer, sigErr("the signed digest does not match this image (modified after signing, or a signature from another file)")
+		return sigErr("the signed digest does not match this image (modified after signing, or a signature from another file)")
 	}
-	if err := s.CheckSignature(); err != nil {
-		return "", signer, err
-	}
-	chain, anchor, err := buildChain(s.Signer, s.Certificates, store.DB)
-	if err != nil {
-		return "", signer, err
-	}
-	for _, c := range chain {
-		if why := store.DBX.revoked(c); why != "" {
-			return "", signer, sigErr("%s", why)
-		}
-	}
-	return anchor, signer, nil
+	return s.checkSignature(chk)
 }
 
-// buildChain walks from the signer to a db certificate, through the
-// certificates carried in the signature.
-func buildChain(leaf *x509.Certificate, pool []*x509.Certificate, db *List) ([]*x509.Certificate, string, error) {
-	chain := []*x509.Certificate{leaf}
-	cur := leaf
-	for depth := 0; depth < 8; depth++ {
-		if db.hasCert(cur) {
-			return chain, cur.Subject.String(), nil
+// internCerts makes certificates with the same bytes one object across
+// the signatures of an image.
+func internCerts(sigs []*Signature) {
+	seen := map[string]*x509.Certificate{}
+	one := func(c *x509.Certificate) *x509.Certificate {
+		if x, ok := seen[string(c.Raw)]; ok {
+			return x
 		}
-		for _, a := range db.Certs {
-			if bytes.Equal(cur.RawIssuer, a.RawSubject) && cur.CheckSignatureFrom(a) == nil {
-				return append(chain, a), a.Subject.String(), nil
-			}
-		}
-		var next *x509.Certificate
-		for _, c := range pool {
-			if c != cur && bytes.Equal(cur.RawIssuer, c.RawSubject) && cur.CheckSignatureFrom(c) == nil {
-				next = c
-				break
-			}
-		}
-		if next == nil {
-			return nil, "", sigErr("signer %s does not chain to any certificate in db", leaf.Subject)
-		}
-		chain = append(chain, next)
-		cur = next
+		seen[string(c.Raw)] = c
+		return c
 	}
-	return nil, "", sigErr("certificate chain of %s is too long", leaf.Subject)
+	for _, s := range sigs {
+		for i, c := range s.Certificates {
+			s.Certificates[i] = one(c)
+		}
+		s.Signer = one(s.Signer)
+	}
 }
