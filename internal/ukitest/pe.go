@@ -3,6 +3,7 @@
 package ukitest
 
 import (
+	"bytes"
 	"encoding/binary"
 )
 
@@ -14,7 +15,13 @@ type Section struct {
 	VirtualSize uint32
 	// RawSize defaults to len(Data) rounded up to the file alignment.
 	RawSize uint32
+	// Gap is a number of bytes that no section covers, left before this
+	// section's raw data and filled with GapByte.
+	Gap uint32
 }
+
+// GapByte fills the gaps between sections.
+const GapByte = 0xee
 
 // Image describes a PE32+ file.
 type Image struct {
@@ -90,6 +97,7 @@ func (im Image) Build() ([]byte, Layout) {
 		}
 		p := placed{vs: vs, va: va, raw: raw}
 		if raw > 0 {
+			fileOff += s.Gap
 			p.ptr = fileOff
 			fileOff += align(raw, im.FileAlignment)
 		}
@@ -100,6 +108,11 @@ func (im Image) Build() ([]byte, Layout) {
 	l.SizeOfImage = sizeOfImage
 
 	out := make([]byte, fileOff)
+	for i, s := range im.Sections {
+		if pl[i].raw > 0 {
+			copy(out[pl[i].ptr-s.Gap:pl[i].ptr], bytes.Repeat([]byte{GapByte}, int(s.Gap)))
+		}
+	}
 	out[0], out[1] = 'M', 'Z'
 	le.PutUint32(out[0x3c:], peOffset)
 	copy(out[peOffset:], "PE\x00\x00")

@@ -86,7 +86,7 @@ func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authent
 			blob.Close()
 			return nil, nil, nil, fmt.Errorf("%s changed while it was read", full)
 		}
-		d, err := hasher.Digests()
+		d, err := hasher.Digests(blob.File) // ranges hashed again come from the private copy
 		if err != nil {
 			blob.Close()
 			return nil, nil, nil, err
