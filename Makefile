@@ -22,6 +22,7 @@ DEBS := binutils systemd-boot-efi systemd-boot systemd sbsigntool osslsigncode c
 FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/bls:FuzzParseType1 ./pkg/bls:FuzzParseLoaderConf ./pkg/bls:FuzzCompareVersions \
 	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList \
+	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag \
 	./pkg/disk:FuzzParseTable
 
 .PHONY: all build deps vet lint unit fuzz integration test demo clean
