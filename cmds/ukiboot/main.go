@@ -57,8 +57,10 @@ type options struct {
 	timeout string
 	verify  string
 	db, dbx stringList
-	json    bool
-	verbose bool
+	// trustMOK adds shim's MokListRT to db.
+	trustMOK bool
+	json     bool
+	verbose  bool
 }
 
 // stringList is a repeatable string flag.
@@ -87,6 +89,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.StringVar(&o.verify, "verify", "auto", "signature policy: `auto` (enforce when locked down, with Secure Boot or a trust store), enforce, off")
 	fs.Var(&o.db, "db", "trusted certificates or EFI signature lists: a `PATH` to a file or directory (repeatable)")
 	fs.Var(&o.dbx, "dbx", "revoked certificates or hashes: a `PATH` to a file or directory (repeatable)")
+	fs.BoolVar(&o.trustMOK, "trust-mok", false, "trust shim's MokListRT (volatile, or from its MOK table) as db; MokListXRT always revokes")
 	fs.BoolVar(&o.list, "list", false, "print the boot entries in menu order and exit")
 	fs.Var(&o.roots, "root", "use the mounted ESP or XBOOTLDR `DIR` instead of scanning disks (repeatable, ESP first)")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of text")
@@ -149,6 +152,9 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 		}
 		if !o.json {
 			fmt.Fprintf(stdout, "verification: %s (%s)\n", pol.Mode, why)
+		}
+		if o.verbose {
+			printStoreSummary(stdout, stderr, pol, o.json)
 		}
 		if err := printList(stdout, c, verdicts, o.json); err != nil {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)

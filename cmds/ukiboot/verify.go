@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,11 +23,13 @@ const RomTrustDir = "/etc/ukiboot"
 type platform struct {
 	lockdownPath string // /sys/kernel/security/lockdown
 	efivarsDir   string // /sys/firmware/efi/efivars
+	mokVarsDir   string // shim's MOK configuration table: /sys/firmware/efi/mok-variables
 	trustDir     string // RomTrustDir
 }
 
 func realPlatform() platform {
-	return platform{lockdownPath: "/sys/kernel/security/lockdown", efivarsDir: bls.DefaultEFIVarsDir, trustDir: RomTrustDir}
+	return platform{lockdownPath: "/sys/kernel/security/lockdown", efivarsDir: bls.DefaultEFIVarsDir,
+		mokVarsDir: authenticode.DefaultMOKTableDir, trustDir: RomTrustDir}
 }
 
 // lockdown returns the active lockdown mode: "none", "integrity",
@@ -74,7 +77,8 @@ func (p platform) policy(o *options) (stub.Verification, string, error) {
 		forbid bool
 	}{{"db", false}, {"dbx", true}} {
 		d := filepath.Join(p.trustDir, side.dir)
-		if _, err := os.Stat(d); errors.Is(err, fs.ErrNotExist) {
+		// Lstat: a broken symbolic link is an error, not an absent store.
+		if _, err := os.Lstat(d); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err := v.Store.AddFile(d, side.forbid); err != nil {
@@ -86,6 +90,10 @@ func (p platform) policy(o *options) (stub.Verification, string, error) {
 	}
 	if _, err := v.Store.AddEFIVars(p.efivarsDir); err != nil {
 		return v, "", fmt.Errorf("firmware trust store: %w", err)
+	}
+	mok := authenticode.MOK{EFIVarsDir: p.efivarsDir, TableDir: p.mokVarsDir, Trust: o.trustMOK}
+	if err := v.Store.AddMOK(mok); err != nil {
+		return v, "", fmt.Errorf("shim's MOK lists: %w", err)
 	}
 	lock, sb := p.lockdown(), p.secureBoot()
 	switch o.verify {
@@ -108,6 +116,22 @@ func (p platform) policy(o *options) (stub.Verification, string, error) {
 		return v, "no lockdown, no Secure Boot, no trust store configured: verify and report only", nil
 	}
 	return v, "", fmt.Errorf("-verify %q: want auto, enforce or off", o.verify)
+}
+
+// printStoreSummary prints what the trust store holds (for -list -v): to
+// stdout before the list, or to stderr when stdout is JSON.
+func printStoreSummary(stdout, stderr io.Writer, v stub.Verification, asJSON bool) {
+	if v.Mode == stub.VerifyOff || v.Store == nil {
+		return
+	}
+	w := stdout
+	if asJSON {
+		w = stderr
+	}
+	fmt.Fprintln(w, "trust store:")
+	for _, l := range v.Store.Summary() {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 }
 
 // checkEntry is the bls.Options.Check used for -list: it verifies the

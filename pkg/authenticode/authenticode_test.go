@@ -275,8 +275,13 @@ func TestStoreFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "ec.der"), k.ecCA.Cert.Raw, 0o644)
 	os.WriteFile(filepath.Join(dir, "list.esl"), esl("a5c059a1-94e4-4aa7-87b5-ab155c2bf072", k.leaf.Cert.Raw), 0o644)
 	hash := bytes.Repeat([]byte{0xab}, 32)
+	// EFI_TIME, then WIN_CERTIFICATE_UEFI_GUID (dwLength, wRevision
+	// 0x0200, WIN_CERT_TYPE_EFI_GUID, CertType PKCS7) with no CertData.
 	auth := append(make([]byte, 16), binary.LittleEndian.AppendUint32(nil, 24)...)
-	auth = append(auth, make([]byte, 20)...)
+	auth = binary.LittleEndian.AppendUint16(auth, 0x0200)
+	auth = binary.LittleEndian.AppendUint16(auth, 0x0ef1)
+	pkcs7GUID := authenticode.GUIDBytes("4aafd29d-68df-49ee-8aa9-347d375665a7")
+	auth = append(auth, pkcs7GUID[:]...)
 	auth = append(auth, esl("c1c41626-504c-4092-aca9-41f936934328", hash)...)
 	os.WriteFile(filepath.Join(dir, "update.auth"), auth, 0o644)
 	s := authenticode.NewStore()
