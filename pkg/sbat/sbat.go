@@ -181,17 +181,9 @@ func componentGeneration(line int, name, gen []byte) (string, uint16, error) {
 	return string(name), g, nil
 }
 
-// parseGeneration accepts decimal digits only, with a value that fits the
-// 16 bits shim compares.
+// parseGeneration accepts decimal digits only (no sign, no blanks), with a
+// value that fits the 16 bits shim compares.
 func parseGeneration(b []byte) (uint16, error) {
-	if len(b) == 0 || len(b) > 16 {
-		return 0, strconv.ErrSyntax
-	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, strconv.ErrSyntax
-		}
-	}
 	n, err := strconv.ParseUint(string(b), 10, 16)
 	return uint16(n), err
 }
