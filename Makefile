@@ -21,7 +21,7 @@ DEBS := binutils systemd-boot-efi systemd-boot systemd sbsigntool osslsigncode c
 # Fuzz targets run by `make test`, as package:Target.
 FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/bls:FuzzParseType1 ./pkg/bls:FuzzParseLoaderConf ./pkg/bls:FuzzCompareVersions \
-	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList \
+	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList ./pkg/authenticode:FuzzTrustFile \
 	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag \
 	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel
 
