@@ -105,7 +105,7 @@ func boot(o *options, sys system, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logf("verification: %s (%s)", ver.Mode, why)
-	pol := stub.Policy{Append: o.append, Verify: ver}
+	pol := stub.Policy{Append: o.append, Verify: ver, MaxSize: o.maxSize}
 	consumeOneShot(c, logf)
 	for _, e := range list {
 		if !e.Bootable() {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -18,12 +19,28 @@ type inspectOutput struct {
 	Verification map[string]string `json:"verification"`
 }
 
-func inspect(w io.Writer, path string, pol stub.Verification, asJSON bool) error {
-	f, err := uki.Open(path, uki.KindAuto)
+// inspect describes the UKI or addon at path, refused before it is read
+// when it is larger than maxSize.
+func inspect(w io.Writer, path string, pol stub.Verification, maxSize int64, asJSON bool) error {
+	fd, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer fd.Close()
+	st, err := fd.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return &uki.FormatError{File: path, Err: uki.ErrNotPE, Detail: "not a regular file"}
+	}
+	if err := stub.CheckSize(path, st.Size(), maxSize); err != nil {
+		return err
+	}
+	f, err := uki.Read(fd, st.Size(), path, uki.KindAuto)
+	if err != nil {
+		return err
+	}
 	info, err := f.Describe()
 	if err != nil {
 		return err

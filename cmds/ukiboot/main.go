@@ -21,6 +21,7 @@
 //	-root DIR      a mounted ESP or XBOOTLDR instead of scanning disks
 //	               (repeatable; ESP first)
 //	-wait DUR      how long to wait for disks to appear (default 10s)
+//	-max-size SIZE refuse larger files before reading them (default 1G)
 //	-inspect FILE  describe one UKI or addon: sections, profiles,
 //	               os-release, .uname, .cmdline, signatures
 //	-json          print JSON instead of text
@@ -45,6 +46,9 @@ func main() {
 }
 
 type options struct {
+	// maxSize is -max-size: the largest file ukiboot reads whole.
+	maxSize int64
+
 	inspect string
 	list    bool
 	auto    bool
@@ -85,6 +89,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.StringVar(&o.entry, "entry", "", "boot the entry with this `ID` (or glob)")
 	fs.StringVar(&o.append, "append", "", "add `STR` to the kernel command line")
 	fs.DurationVar(&o.wait, "wait", 10*time.Second, "how long to wait for an ESP to appear when scanning disks")
+	fs.Var(maxSizeFlag(&o.maxSize), "max-size", "refuse UKIs, addons, kernels, initrds, credentials and extensions larger than `SIZE` (bytes, or with K, M, G, T) before reading them")
 	fs.StringVar(&o.timeout, "timeout", "", "menu timeout (`DURATION`, or menu-force, menu-hidden, menu-disabled); overrides loader.conf")
 	fs.StringVar(&o.verify, "verify", "auto", "signature policy: `auto` (enforce when locked down, with Secure Boot or a trust store), enforce, off")
 	fs.Var(&o.db, "db", "trusted certificates or EFI signature lists: a `PATH` to a file or directory (repeatable)")
@@ -120,7 +125,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
 			return 1
 		}
-		if err := inspect(stdout, o.inspect, pol, o.json); err != nil {
+		if err := inspect(stdout, o.inspect, pol, o.maxSize, o.json); err != nil {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
 			return 1
 		}
@@ -139,7 +144,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 			return 1
 		}
 		verdicts := map[*bls.Entry]*authenticode.Verdict{}
-		c, err := bls.Load(roots, bls.Options{Vars: efiVars(), Check: checkEntry(pol, verdicts)})
+		c, err := bls.Load(roots, bls.Options{Vars: efiVars(), Check: checkEntry(pol, o.maxSize, verdicts)})
 		if err != nil {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
 			return 1

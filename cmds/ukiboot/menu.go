@@ -37,7 +37,7 @@ func openSession(o *options, sys system, pol stub.Verification, logf func(string
 		return nil, err
 	}
 	s := &session{parts: parts, verdicts: map[*bls.Entry]*authenticode.Verdict{}}
-	s.config, err = bls.Load(parts.dirs, bls.Options{Vars: efiVars(), Check: checkEntry(pol, s.verdicts)})
+	s.config, err = bls.Load(parts.dirs, bls.Options{Vars: efiVars(), Check: checkEntry(pol, o.maxSize, s.verdicts)})
 	if err != nil {
 		parts.close()
 		return nil, err
@@ -177,7 +177,7 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 		return 1
 	}
 	logf("verification: %s (%s)", ver.Mode, why)
-	pol := stub.Policy{Append: o.append, Verify: ver}
+	pol := stub.Policy{Append: o.append, Verify: ver, MaxSize: o.maxSize}
 	s, err := openSession(o, sys, ver, logf)
 	if err != nil {
 		logf("%v", err)

@@ -135,8 +135,8 @@ func printStoreSummary(stdout, stderr io.Writer, v stub.Verification, asJSON boo
 }
 
 // checkEntry is the bls.Options.Check used for -list: it verifies the
-// entry's UKI from disk.
-func checkEntry(v stub.Verification, verdicts map[*bls.Entry]*authenticode.Verdict) func(e *bls.Entry) (bls.Status, error) {
+// entry's UKI from disk (refused when larger than maxSize).
+func checkEntry(v stub.Verification, maxSize int64, verdicts map[*bls.Entry]*authenticode.Verdict) func(e *bls.Entry) (bls.Status, error) {
 	return func(e *bls.Entry) (bls.Status, error) {
 		if v.Mode == stub.VerifyOff {
 			return bls.StatusOK, nil
@@ -156,7 +156,11 @@ func checkEntry(v stub.Verification, verdicts map[*bls.Entry]*authenticode.Verdi
 		if err != nil {
 			return bls.StatusInvalid, err
 		}
-		u, err := uki.Read(f, st.Size(), strings.TrimSuffix(e.Partition.Path, "/")+e.UKI, uki.KindUKI)
+		full := strings.TrimSuffix(e.Partition.Path, "/") + e.UKI
+		if err := stub.CheckSize(full, st.Size(), maxSize); err != nil {
+			return bls.StatusInvalid, err
+		}
+		u, err := uki.Read(f, st.Size(), full, uki.KindUKI)
 		if err != nil {
 			return bls.StatusInvalid, err
 		}

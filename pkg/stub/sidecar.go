@@ -186,13 +186,16 @@ func (b *builder) sidecars() error {
 
 // packFile streams one file from the partition into the archive.
 func (b *builder) packFile(w *cpio.Writer, src, dst string, mode uint32) error {
-	f, err := b.part.Open(src)
+	f, err := b.open(src)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
+		return err
+	}
+	if err := CheckSize(b.part.Path+src, st.Size(), b.pol.MaxSize); err != nil {
 		return err
 	}
 	return w.File(dst, mode, st.Size(), f)

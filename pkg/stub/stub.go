@@ -61,6 +61,10 @@ type Policy struct {
 	// VerifyEnforce, like systemd-stub under Secure Boot, caller-supplied
 	// command lines are also refused for UKIs that carry a .cmdline.
 	Verify Verification
+	// MaxSize is the largest file read whole (-max-size): the UKI, addons,
+	// type #1 kernels and initrds, credentials and extensions. A larger
+	// file is refused before any of it is read. 0 means DefaultMaxSize.
+	MaxSize int64
 }
 
 // Verification is the signature policy.
@@ -131,10 +135,15 @@ func (e *PlanError) Unwrap() error { return e.Reason }
 
 // Build makes the plan for a bootable entry.
 func Build(e *bls.Entry, pol Policy) (*Plan, error) {
+	return build(e, pol, partitionOpener(e.Partition))
+}
+
+// build is Build with the files named by the entry opened by open.
+func build(e *bls.Entry, pol Policy, open opener) (*Plan, error) {
 	if !e.Bootable() {
 		return nil, &PlanError{e.ID, e.Err}
 	}
-	b := &builder{entry: e, part: e.Partition, pol: pol, plan: &Plan{Entry: e}}
+	b := &builder{entry: e, part: e.Partition, open: open, pol: pol, plan: &Plan{Entry: e}}
 	var err error
 	if e.UKI != "" {
 		err = b.uki()
@@ -151,6 +160,7 @@ func Build(e *bls.Entry, pol Policy) (*Plan, error) {
 type builder struct {
 	entry  *bls.Entry
 	part   *bls.Partition
+	open   opener // opens files on part
 	pol    Policy
 	plan   *Plan
 	initrd *blobWriter
@@ -186,7 +196,7 @@ func utf16z(s string) []byte {
 
 // openFile snapshots a file named by the entry into a sealed memfd.
 func (b *builder) openFile(name, what string) (*Blob, error) {
-	f, err := b.part.Open(name)
+	f, err := b.open(name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -197,6 +207,9 @@ func (b *builder) openFile(name, what string) (*Blob, error) {
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s %s%s: not a regular file", what, b.part.Path, name)
+	}
+	if err := CheckSize(b.part.Path+name, st.Size(), b.pol.MaxSize); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return snapshot(path.Base(name), f, st.Size())
 }

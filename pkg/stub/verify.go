@@ -36,7 +36,7 @@ func (m VerifyMode) String() string {
 // also computes its Authenticode digests, parses the private copy and
 // returns the verdict on it (nil when verification is off).
 func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authenticode.Verdict, error) {
-	f, err := b.part.Open(name)
+	f, err := b.open(name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -50,6 +50,9 @@ func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authent
 		return nil, nil, nil, fmt.Errorf("%s: not a regular file", full)
 	}
 	size := st.Size()
+	if err := CheckSize(full, size, b.pol.MaxSize); err != nil {
+		return nil, nil, nil, err
+	}
 	var layout *authenticode.Layout
 	var verdict *authenticode.Verdict
 	var hasher *authenticode.Hasher
