@@ -61,6 +61,8 @@ type options struct {
 	timeout string
 	verify  string
 	db, dbx stringList
+	// sbatLevel are -sbatlevel files: SbatLevels .sbat sections are checked against.
+	sbatLevel stringList
 	// trustMOK adds shim's MokListRT to db.
 	trustMOK bool
 	json     bool
@@ -94,6 +96,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.StringVar(&o.verify, "verify", "auto", "signature policy: `auto` (enforce when locked down, with Secure Boot or a trust store), enforce, off")
 	fs.Var(&o.db, "db", "trusted certificates or EFI signature lists: a `PATH` to a file or directory (repeatable)")
 	fs.Var(&o.dbx, "dbx", "revoked certificates or hashes: a `PATH` to a file or directory (repeatable)")
+	fs.Var(&o.sbatLevel, "sbatlevel", "an SbatLevel `FILE` (shim's format) that .sbat sections of UKIs and addons must meet (repeatable; the strictest wins)")
 	fs.BoolVar(&o.trustMOK, "trust-mok", false, "trust shim's MokListRT (volatile, or from its MOK table) as db; MokListXRT always revokes")
 	fs.BoolVar(&o.list, "list", false, "print the boot entries in menu order and exit")
 	fs.Var(&o.roots, "root", "use the mounted ESP or XBOOTLDR `DIR` instead of scanning disks (repeatable, ESP first)")
