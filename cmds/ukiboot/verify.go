@@ -95,6 +95,11 @@ func (p platform) policy(o *options) (stub.Verification, string, error) {
 	if err := v.Store.AddMOK(mok); err != nil {
 		return v, "", fmt.Errorf("shim's MOK lists: %w", err)
 	}
+	level, sources, err := p.sbatLevel(o)
+	if err != nil {
+		return v, "", err
+	}
+	v.Store.SBAT, v.Store.SBATSources = level, sources
 	lock, sb := p.lockdown(), p.secureBoot()
 	switch o.verify {
 	case "enforce":

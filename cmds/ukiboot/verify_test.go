@@ -359,3 +359,46 @@ func TestListVerboseShowsTrustStore(t *testing.T) {
 		t.Errorf("-list -v -json: %v\nstdout %s\nstderr %s", err, stdout.String(), stderr.String())
 	}
 }
+
+// TestSBATLevelRefusesOldUKI: with an SbatLevel, a correctly signed UKI
+// whose .sbat names a revoked generation is not booted; -auto falls back
+// to the next entry and says why.
+func TestSBATLevelRefusesOldUKI(t *testing.T) {
+	ca := ukitest.NewCA(t, "Fleet db CA", true)
+	key := ukitest.NewLeaf(t, "Fleet Signer", true, ca)
+	esp, db := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(db, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o644)
+	os.MkdirAll(filepath.Join(esp, "EFI/Linux"), 0o755)
+	sbatOf := func(gen string) ukitest.Section {
+		return ukitest.S(".sbat", "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\nlinux,"+gen+",Linux,linux,6.1,https://kernel.org\n")
+	}
+	os.WriteFile(filepath.Join(esp, "EFI/Linux/os-2.efi"), signedUKI(t, key, ukitest.S(".osrel", "ID=os\nVERSION_ID=2\n"), sbatOf("1"), ukitest.S(".linux", "K2")), 0o644)
+	os.WriteFile(filepath.Join(esp, "EFI/Linux/os-1.efi"), signedUKI(t, key, ukitest.S(".osrel", "ID=os\nVERSION_ID=1\n"), sbatOf("2"), ukitest.S(".linux", "K1")), 0o644)
+	level := filepath.Join(t.TempDir(), "sbatlevel")
+	os.WriteFile(level, []byte("sbat,1,2024010100\nlinux,2\n"), 0o644)
+
+	for _, c := range []struct {
+		name   string
+		args   []string
+		kernel string
+		log    string
+	}{
+		{"no level: the newest boots", nil, "K2", ""},
+		{"-sbatlevel revokes linux 1", []string{"-sbatlevel", level}, "K1", "SBAT: linux generation 1 is revoked (SbatLevel requires 2)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fakeSystem{platform: noPlatform(t)}
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"-auto", "-db", db, "-root", esp}, c.args...)
+			if rc := runWith(args, &stdout, &stderr, f.sys()); rc != 0 {
+				t.Fatalf("rc %d\n%s", rc, stderr.String())
+			}
+			if len(f.loads) != 1 || string(f.loads[0].kernel) != c.kernel {
+				t.Fatalf("loaded %+v, want kernel %s\n%s", f.loads, c.kernel, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), c.log) {
+				t.Errorf("log lacks %q:\n%s", c.log, stderr.String())
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/ukiboot/ukiboot/pkg/sbat"
 	"io"
 	"io/fs"
 	"os"
@@ -195,6 +196,12 @@ func (l *List) merge(o *List) {
 // Store is a trust store: db (allowed) and dbx (forbidden).
 type Store struct {
 	DB, DBX *List
+	// SBAT, when set, is the SbatLevel images must meet (shim's rule):
+	// an image whose .sbat names a revoked generation, or that has no
+	// .sbat, is untrusted however it is signed.
+	SBAT *sbat.Level
+	// SBATSources names where SBAT came from, for messages.
+	SBATSources []string
 	// Notes says what was found but deliberately not used (a MokListRT
 	// without -trust-mok), for -list -v.
 	Notes []string
@@ -707,6 +714,12 @@ func (s *Store) Summary() []string {
 		out = append(out, line)
 		if len(l.Sources) > 0 {
 			out = append(out, "  from "+strings.Join(l.Sources, ", "))
+		}
+	}
+	if s.SBAT != nil {
+		out = append(out, fmt.Sprintf("sbat level: %s", strings.Join(strings.Split(strings.TrimSpace(s.SBAT.String()), "\n"), " ")))
+		if len(s.SBATSources) > 0 {
+			out = append(out, "  from "+strings.Join(s.SBATSources, ", "))
 		}
 	}
 	for _, n := range s.Notes {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ukiboot/ukiboot/pkg/sbat"
 	"github.com/ukiboot/ukiboot/pkg/uki"
 )
 
@@ -66,6 +67,8 @@ const MaxSignatures = 8
 //  4. The image's digest in dbx denies it.
 //  5. The image's digest in db, or a valid signature whose signer chains
 //     to a db certificate, allows it.
+//  6. With an SbatLevel in the store, an allowed image must also pass
+//     shim's SBAT check (pkg/sbat).
 //
 // Validity dates are ignored, as UEFI firmware ignores them.
 func Verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store) *Verdict {
@@ -134,7 +137,7 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 	for _, h := range hashKeys(digests) {
 		if store.DB.ImageHashes[h] {
 			v.Status, v.Anchor, v.Signer = Trusted, "db (image digest)", "-"
-			return v
+			return checkSBAT(f, store, v)
 		}
 	}
 	if len(sigs) == 0 {
@@ -158,7 +161,7 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 		}
 	}
 	if v.Status == Trusted {
-		return v
+		return checkSBAT(f, store, v)
 	}
 	var reasons []string
 	for _, r := range v.Signatures {
@@ -186,6 +189,18 @@ func joinReasons(r []string) string {
 		b.WriteString(s)
 	}
 	return b.String()
+}
+
+// checkSBAT refuses a trusted image whose .sbat the SbatLevel revokes
+// (6. in Verify's list), as shim does under Secure Boot.
+func checkSBAT(f *uki.File, store *Store, v *Verdict) *Verdict {
+	if store.SBAT == nil {
+		return v
+	}
+	if err := sbat.CheckImage(f, store.SBAT); err != nil {
+		return &Verdict{Status: Untrusted, Reason: err.Error(), Signatures: v.Signatures}
+	}
+	return v
 }
 
 // checkValid says whether s is a valid signature of the image whose
