@@ -11,7 +11,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/binary"
 	"math/big"
 	"sort"
 	"testing"
@@ -214,16 +213,11 @@ func PadTo8(img []byte) []byte {
 // per PKCS#7 blob to an unsigned, 8-byte padded image and points data
 // directory 4 at it.
 func AttachSignatures(img []byte, sigs ...[]byte) []byte {
-	out := append([]byte(nil), img...)
-	peOff := binary.LittleEndian.Uint32(out[0x3c:])
-	certDir := int(peOff) + 4 + 20 + 112 + 4*8
-	start := len(out)
+	var entries [][]byte
 	for _, s := range sigs {
-		out = append(out, WinCert(0x0002, s)...)
+		entries = append(entries, WinCert(0x0002, s))
 	}
-	binary.LittleEndian.PutUint32(out[certDir:], uint32(start))
-	binary.LittleEndian.PutUint32(out[certDir+4:], uint32(len(out)-start))
-	return out
+	return AttachWinCerts(img, entries...)
 }
 
 // Digester computes an Authenticode digest of an unsigned image (the

@@ -252,20 +252,7 @@ func TestOracles(t *testing.T) {
 }
 
 func esl(typ string, entries ...[]byte) []byte {
-	g := authenticode.GUIDBytes(typ)
-	size := 0
-	if len(entries) > 0 {
-		size = 16 + len(entries[0])
-	}
-	b := append([]byte(nil), g[:]...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(28+size*len(entries)))
-	b = binary.LittleEndian.AppendUint32(b, 0)
-	b = binary.LittleEndian.AppendUint32(b, uint32(size))
-	for _, e := range entries {
-		b = append(b, make([]byte, 16)...) // owner
-		b = append(b, e...)
-	}
-	return b
+	return ukitest.SignatureList(authenticode.GUIDBytes(typ), entries...)
 }
 
 func TestStoreFiles(t *testing.T) {
