@@ -4,11 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/ukiboot/ukiboot/internal/safefile"
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/sbat"
 )
@@ -95,28 +95,13 @@ func (p platform) sbatLevel(o *options) (*sbat.Level, []string, error) {
 // sbat.MaxSize bytes of text. Errors start with label, which names the
 // file.
 func readSbatLevel(path, label string, attrs bool) (*sbat.Level, string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", label, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", label, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, "", fmt.Errorf("%s: not a regular file (%s)", label, st.Mode().Type())
-	}
 	limit := int64(sbat.MaxSize)
 	if attrs {
 		limit += 4
 	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	b, err := safefile.Read(path, limit) // never blocks on a FIFO
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", label, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, "", fmt.Errorf("%s: more than %d bytes, too large for an SbatLevel", label, limit)
 	}
 	note := ""
 	if attrs {

@@ -282,8 +282,11 @@ func TestStoreFiles(t *testing.T) {
 	vars := t.TempDir()
 	tbs := sha256.Sum256(k.other.Cert.RawTBSCertificate)
 	x509sha := append(tbs[:], make([]byte, 16)...) // hash + EFI_TIME
-	os.WriteFile(filepath.Join(vars, "db-"+authenticode.ImageSecurityDatabaseGUID), append([]byte{7, 0, 0, 0}, esl("a5c059a1-94e4-4aa7-87b5-ab155c2bf072", k.ca.Cert.Raw)...), 0o644)
-	os.WriteFile(filepath.Join(vars, "dbx-"+authenticode.ImageSecurityDatabaseGUID), append([]byte{7, 0, 0, 0}, esl("3bd2a492-96c0-4079-b420-fcf98ef103ed", x509sha)...), 0o644)
+	// db and dbx as the firmware keeps them (NV, BS, RT, time-based
+	// authenticated), in User Mode.
+	os.WriteFile(filepath.Join(vars, "db-"+authenticode.ImageSecurityDatabaseGUID), append([]byte{0x27, 0, 0, 0}, esl("a5c059a1-94e4-4aa7-87b5-ab155c2bf072", k.ca.Cert.Raw)...), 0o644)
+	os.WriteFile(filepath.Join(vars, "dbx-"+authenticode.ImageSecurityDatabaseGUID), append([]byte{0x27, 0, 0, 0}, esl("3bd2a492-96c0-4079-b420-fcf98ef103ed", x509sha)...), 0o644)
+	os.WriteFile(filepath.Join(vars, "SetupMode-"+authenticode.GlobalVariableGUID), []byte{6, 0, 0, 0, 0}, 0o644)
 	s2 := authenticode.NewStore()
 	if n, err := s2.AddEFIVars(vars); err != nil || n != 2 {
 		t.Fatalf("AddEFIVars: %d %v", n, err)

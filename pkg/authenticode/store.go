@@ -7,14 +7,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/ukiboot/ukiboot/internal/safefile"
 	"github.com/ukiboot/ukiboot/pkg/sbat"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 )
 
 // GUIDs of the variables that hold the trust store.
@@ -236,7 +235,10 @@ func (s *Store) side(forbid bool) *List {
 func (s *Store) AddFile(path string, forbid bool) error {
 	st, err := os.Stat(path)
 	if err != nil {
-		return fileError(path, err)
+		if _, why := ReadTrustFile(path); why != nil {
+			return why // says why, a broken link included
+		}
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if !st.IsDir() {
 		return s.addOneFile(path, forbid)
@@ -254,7 +256,7 @@ func (s *Store) AddFile(path string, forbid bool) error {
 }
 
 func (s *Store) addOneFile(path string, forbid bool) error {
-	b, err := readTrustFile(path)
+	b, err := ReadTrustFile(path)
 	if err != nil {
 		return err
 	}
@@ -268,59 +270,20 @@ func (s *Store) addOneFile(path string, forbid bool) error {
 	return nil
 }
 
-// fileError rewords the error of opening a trust-store path.
-func fileError(path string, err error) error {
-	if lst, lerr := os.Lstat(path); lerr == nil && lst.Mode()&fs.ModeSymlink != 0 {
-		target, _ := os.Readlink(path)
-		return fmt.Errorf("%s: a symbolic link to %q that cannot be followed (%v): fix or remove the link", path, target, errors.Unwrap(err))
-	}
-	return err
-}
-
-// readTrustFile reads one trust-store file: symbolic links are followed,
+// ReadTrustFile reads one trust-store file: symbolic links are followed,
 // and the result must be a non-empty regular file of at most
-// MaxTrustFileSize bytes.
-func readTrustFile(path string) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fileError(path, err)
-	}
-	if err := checkRegular(path, st); err != nil {
-		return nil, err
-	}
-	// O_NONBLOCK: a FIFO put in place after the Stat must not hang.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err = f.Stat(); err != nil {
-		return nil, err
-	}
-	if err := checkRegular(path, st); err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxTrustFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: cannot be read: %w", path, err)
-	}
+// MaxTrustFileSize bytes. It never blocks on a FIFO or a device.
+func ReadTrustFile(path string) ([]byte, error) {
+	b, err := safefile.Read(path, MaxTrustFileSize)
 	switch {
-	case len(b) > MaxTrustFileSize:
-		return nil, fmt.Errorf("%s: larger than %d bytes; real db and dbx files are far smaller", path, MaxTrustFileSize)
+	case errors.Is(err, safefile.ErrDirectory):
+		return nil, fmt.Errorf("%s: %w; trust-store directories are not searched recursively: move its files up or remove it", path, err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", path, err)
 	case len(b) == 0:
 		return nil, fmt.Errorf("%s: empty file; put certificates or signature lists in it, or remove it", path)
 	}
 	return b, nil
-}
-
-func checkRegular(path string, st fs.FileInfo) error {
-	switch {
-	case st.IsDir():
-		return fmt.Errorf("%s: a directory; trust-store directories are not searched recursively: move its files up or remove it", path)
-	case !st.Mode().IsRegular():
-		return fmt.Errorf("%s: not a regular file (%v): remove it", path, st.Mode().Type())
-	}
-	return nil
 }
 
 // addBytes parses the trust-store file path, read into b, into l: a DER
@@ -345,7 +308,7 @@ func (l *List) parse(b []byte) error {
 		}
 		l.Certs = append(l.Certs, c)
 		return nil
-	case bytes.Contains(b, []byte("-----BEGIN")):
+	case isText(b):
 		return l.addPEM(b)
 	}
 	start, err := listsStart(b)
@@ -379,6 +342,19 @@ func isDERSequence(b []byte) bool {
 	return hdr+n == len(b)
 }
 
+// isText reports whether b can be PEM: no NUL and no control byte but
+// tab, CR and LF. Signature lists, efivarfs files and DER certificates
+// always hold such bytes, so a binary file is never read as PEM, even
+// when "-----BEGIN" appears inside one of its certificates.
+func isText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // addPEM adds every block of PEM data: each must be a CERTIFICATE that
 // decodes and parses. Text outside the blocks is allowed, but every
 // "-----BEGIN" must start a block.
@@ -392,6 +368,9 @@ func (l *List) addPEM(b []byte) error {
 		}
 		offs = append(offs, i+j)
 		i += j + len(marker)
+	}
+	if len(offs) == 0 {
+		return errors.New("text without a PEM CERTIFICATE block, and not a certificate or a signature list")
 	}
 	for k, off := range offs {
 		blk, rest := pem.Decode(b[off:])
@@ -532,7 +511,7 @@ func (s *Store) addEFIVar(path string, forbid, nonVolatileOK bool, why string) (
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
-	b, err := readTrustFile(path)
+	b, err := ReadTrustFile(path)
 	if err != nil {
 		return true, err
 	}
@@ -557,22 +536,61 @@ func (s *Store) addEFIVar(path string, forbid, nonVolatileOK bool, why string) (
 // are read by AddMOK.
 func (s *Store) AddEFIVars(dir string) (int, error) {
 	n := 0
-	for _, v := range []struct {
-		name   string
-		forbid bool
-	}{
-		{"db-" + ImageSecurityDatabaseGUID, false},
-		{"dbx-" + ImageSecurityDatabaseGUID, true},
-	} {
-		found, err := s.addEFIVar(filepath.Join(dir, v.name), v.forbid, true, "")
-		if err != nil {
-			return n, err
-		}
-		if found {
-			n++
-		}
+	// dbx always: a revocation can only deny.
+	found, err := s.addEFIVar(filepath.Join(dir, "dbx-"+ImageSecurityDatabaseGUID), true, true, "")
+	if err != nil {
+		return n, err
+	}
+	if found {
+		n++
+	}
+	dbPath := filepath.Join(dir, "db-"+ImageSecurityDatabaseGUID)
+	if _, err := os.Lstat(dbPath); errors.Is(err, fs.ErrNotExist) {
+		return n, nil
+	}
+	if why := firmwareGuardsDB(dir, dbPath); why != "" {
+		s.Notes = append(s.Notes, fmt.Sprintf("%s not used: %s", dbPath, why))
+		return n, nil
+	}
+	if found, err = s.addEFIVar(dbPath, false, true, ""); err != nil {
+		return n, err
+	}
+	if found {
+		n++
 	}
 	return n, nil
+}
+
+// efiVariableTimeBasedAuth is EFI_VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS.
+const efiVariableTimeBasedAuth = 0x20
+
+// firmwareGuardsDB says why the firmware's db in efivarfs cannot be
+// trusted, or "". The firmware accepts writes to db without a KEK
+// signature in Setup Mode and in Audit Mode, so there the previously
+// booted OS may have written it; a db variable that is not a
+// time-based authenticated variable was not written through the
+// firmware's checks either.
+func firmwareGuardsDB(dir, dbPath string) string {
+	mode := func(name string) (byte, bool) {
+		b, err := safefile.Read(filepath.Join(dir, name+"-"+GlobalVariableGUID), 64)
+		if err != nil || len(b) != 5 {
+			return 0, false
+		}
+		return b[4], true
+	}
+	switch setup, ok := mode("SetupMode"); {
+	case !ok:
+		return "the firmware's SetupMode variable is missing or unreadable, so it is not known whether the firmware authenticates writes to db"
+	case setup != 0:
+		return "the firmware is in Setup Mode (SetupMode=1), where anyone may write db"
+	}
+	if audit, ok := mode("AuditMode"); ok && audit != 0 {
+		return "the firmware is in Audit Mode (AuditMode=1), where anyone may write db"
+	}
+	if b, err := ReadTrustFile(dbPath); err == nil && len(b) >= 4 && binary.LittleEndian.Uint32(b)&efiVariableTimeBasedAuth == 0 {
+		return fmt.Sprintf("attributes %#x lack time-based authenticated write access, so the firmware did not check who wrote it", binary.LittleEndian.Uint32(b))
+	}
+	return ""
 }
 
 // MOK says where shim's Machine Owner Key lists are read from.
@@ -674,7 +692,7 @@ func (s *Store) addMOKList(m MOK, name string, forbid bool) error {
 	}
 	// A configuration table entry holds the data, no attribute word.
 	p := paths[0]
-	b, err := readTrustFile(p)
+	b, err := ReadTrustFile(p)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package sbat
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -37,7 +38,13 @@ const levelFields = 3
 // and does not require the "sbat" entry first (shim only writes levels
 // that have it). A component listed twice counts with its higher
 // generation (shim uses the first; the strictest is the safe reading).
+//
+// Unlike a .sbat section, a level may end in NULs but hold nothing after
+// them: a revocation list must never be cut short silently.
 func ParseLevel(data []byte) (*Level, error) {
+	if i := bytes.IndexByte(data, 0); i >= 0 && len(bytes.Trim(data[i:], "\x00")) > 0 {
+		return nil, syntaxf(1+bytes.Count(data[:i], []byte{'\n'}), "text after a NUL byte (at byte %d): a level must not hide entries behind one", i)
+	}
 	lines, err := splitLines(data)
 	if err != nil {
 		return nil, err
