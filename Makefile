@@ -52,8 +52,22 @@ lint: vet
 		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN)/staticcheck ./...
 
-unit: deps
-	UKIBOOT_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
+unit: deps $(SHIM)
+	UKIBOOT_REQUIRE_TOOLS=1 UKIBOOT_SHIM=$(CURDIR)/$(SHIM) $(GO) test -count=1 ./...
+
+# Real Microsoft signatures for the verifier's tests: Debian's signed shim
+# (signed by Microsoft's UEFI CA 2011 and 2023), downloaded and unpacked,
+# not installed.
+SHIM := out/shim/usr/lib/shim/shimx64.efi.signed
+$(SHIM):
+	@set -e; mkdir -p out/debs; \
+	deb=$$(ls out/debs/shim-signed_*.deb 2>/dev/null | head -n1); \
+	if [ -z "$$deb" ]; then \
+		(cd out/debs && apt-get download shim-signed) || \
+		{ $(SUDO) apt-get update -q && (cd out/debs && apt-get download shim-signed); }; \
+		deb=$$(ls out/debs/shim-signed_*.deb | head -n1); \
+	fi; \
+	rm -rf out/shim; dpkg-deb -x $$deb out/shim; test -f $(SHIM)
 
 fuzz:
 	@for t in $(FUZZ); do \

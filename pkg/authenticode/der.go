@@ -59,26 +59,26 @@ func parseTLV(b []byte, depth int) (*tlv, []byte, error) {
 	if i >= len(b) {
 		return nil, nil, derErr("truncated length")
 	}
-	n := int(b[i])
+	n := uint64(b[i])
 	i++
 	if n == 0x80 {
 		return nil, nil, derErr("indefinite length")
 	}
 	if n > 0x80 {
-		k := n & 0x7f
+		k := int(n & 0x7f)
 		if k > 4 || i+k > len(b) {
 			return nil, nil, derErr("bad length")
 		}
 		n = 0
 		for _, c := range b[i : i+k] {
-			n = n<<8 | int(c)
+			n = n<<8 | uint64(c)
 		}
 		i += k
 	}
-	if n > len(b)-i {
+	if n > uint64(len(b)-i) { // unsigned: no overflow on 32-bit machines
 		return nil, nil, derErr("element of %d bytes, %d left", n, len(b)-i)
 	}
-	content, rest := b[i:i+n], b[i+n:]
+	content, rest := b[i:i+int(n)], b[i+int(n):]
 	if !t.constructed {
 		t.value = content
 		return t, rest, nil

@@ -112,6 +112,12 @@ type Signature struct {
 // work when chains are built.
 const MaxCertificatesPerSignature = 32
 
+// MaxRSABits bounds the RSA keys of certificates in a signature, as
+// OpenSSL (and so EDK2) bounds them (OPENSSL_RSA_MAX_MODULUS_BITS): the
+// cost of one check grows with the square of the modulus, and Go sets
+// no limit.
+const MaxRSABits = 16384
+
 // ErrSignature is wrapped by every parse and verification failure.
 var ErrSignature = errors.New("bad signature")
 
@@ -168,6 +174,9 @@ func ParseSignature(der []byte) (*Signature, error) {
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
 			return nil, sigErr("certificate %d: %v", i+1, err)
+		}
+		if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() > MaxRSABits {
+			return nil, sigErr("certificate %d (%s): RSA key of %d bits, ukiboot checks keys of at most %d bits", i+1, c.Subject, k.N.BitLen(), MaxRSABits)
 		}
 		s.Certificates = append(s.Certificates, c)
 	}

@@ -3,9 +3,13 @@ package authenticode
 import (
 	"bytes"
 	"crypto"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
 	"fmt"
 )
 
@@ -19,25 +23,40 @@ const MaxSignatureChecks = 100
 // maxChainDepth bounds the certificates in a chain, anchor included.
 const maxChainDepth = 8
 
+// maxChainSteps bounds the certificates the chain search visits for one
+// image: certificates that share a name and a key would otherwise make
+// the paths to try grow exponentially at no cost in signature checks.
+const maxChainSteps = 1000
+
 // checker makes the public-key checks of one image verification: counted
 // against a budget, each (certificate, issuer) pair checked once.
 type checker struct {
 	spent, budget int
+	steps         int // certificates visited by the chain search
 	// verify checks that parent's key signed child; tests count it.
 	verify func(child, parent *x509.Certificate) error
-	memo   map[[2]*x509.Certificate]bool
+	memo   map[[2]*x509.Certificate]signed
 }
 
 func newChecker() *checker {
-	return &checker{budget: MaxSignatureChecks, verify: checkCertSignature, memo: map[[2]*x509.Certificate]bool{}}
+	return &checker{budget: MaxSignatureChecks, verify: checkCertSignature, memo: map[[2]*x509.Certificate]signed{}}
 }
 
 func checkCertSignature(child, parent *x509.Certificate) error {
-	return parent.CheckSignature(child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature)
+	err := parent.CheckSignature(child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature)
+	if child.SignatureAlgorithm == x509.UnknownSignatureAlgorithm {
+		if perr := checkPSS(child, parent); perr != errNotPSS {
+			return perr
+		}
+	}
+	return err
 }
 
 // errBudget is returned once the budget is spent.
 var errBudget = sigErr("more than %d signature checks needed: refusing an image that costs this much work", MaxSignatureChecks)
+
+// errSteps is returned when the chain search visits too many certificates.
+var errSteps = sigErr("chain search visits more than %d certificates: refusing an image that costs this much work", maxChainSteps)
 
 // spend takes one check from the budget.
 func (c *checker) spend() error {
@@ -48,30 +67,71 @@ func (c *checker) spend() error {
 	return nil
 }
 
-// signedBy reports whether parent's key made child's signature. Only the
-// key matters here; whether parent may issue certificates is the chain
+// signed is what a signature check found.
+type signed int
+
+const (
+	notSigned signed = iota // the signature does not verify with this key
+	isSigned                // it verifies
+	// mayBeSigned: ukiboot cannot tell (an algorithm Go does not verify:
+	// RSA-PSS with unusual parameters, MD5, DSA, short RSA keys). It
+	// never allows anything, and counts as signed where a revocation
+	// could hide behind it.
+	mayBeSigned
+)
+
+// signedBy says whether parent's key made child's signature. Only the key
+// matters here; whether parent may issue certificates is the chain
 // builder's business.
-func (c *checker) signedBy(child, parent *x509.Certificate) (bool, error) {
+func (c *checker) signedBy(child, parent *x509.Certificate) (signed, error) {
 	k := [2]*x509.Certificate{child, parent}
-	if ok, done := c.memo[k]; done {
-		return ok, nil
+	if r, done := c.memo[k]; done {
+		return r, nil
 	}
 	if err := c.spend(); err != nil {
-		return false, err
+		return notSigned, err
 	}
-	ok := c.verify(child, parent) == nil
-	c.memo[k] = ok
-	return ok, nil
+	r := isSigned
+	if err := c.verify(child, parent); err != nil {
+		r = mayBeSigned
+		if isVerificationFailure(err) {
+			r = notSigned
+		}
+	}
+	c.memo[k] = r
+	return r, nil
 }
 
-// issues reports whether parent's name is child's issuer name.
+// isVerificationFailure reports whether err says that a signature of an
+// algorithm Go implements does not verify (as opposed to an algorithm or
+// key it cannot check).
+func isVerificationFailure(err error) bool {
+	if errors.Is(err, rsa.ErrVerification) {
+		return true
+	}
+	switch err.Error() { // crypto/x509's messages for these two
+	case "x509: ECDSA verification failure", "x509: Ed25519 verification failure":
+		return true
+	}
+	return false
+}
+
+// issues reports whether parent's name is child's issuer name, compared
+// as OpenSSL compares names (names.go).
 func issues(parent, child *x509.Certificate) bool {
-	return bytes.Equal(child.RawIssuer, parent.RawSubject)
+	return sameName(child.RawIssuer, parent.RawSubject)
+}
+
+// keyIDsAgree reports whether parent may have issued child as far as key
+// identifiers tell: when child names its issuer's key identifier and
+// parent has one, they are equal (OpenSSL's X509_check_issued).
+func keyIDsAgree(parent, child *x509.Certificate) bool {
+	return len(child.AuthorityKeyId) == 0 || len(parent.SubjectKeyId) == 0 || bytes.Equal(child.AuthorityKeyId, parent.SubjectKeyId)
 }
 
 // ancestors returns leaf and every certificate of pool reachable from it
 // by issuer: a certificate whose subject is the issuer of one already
-// found and whose key signed it.
+// found and whose key signed it (or may have: see mayBeSigned).
 func (c *checker) ancestors(leaf *x509.Certificate, pool []*x509.Certificate) ([]*x509.Certificate, error) {
 	found := []*x509.Certificate{leaf}
 	for i := 0; i < len(found); i++ {
@@ -80,11 +140,11 @@ func (c *checker) ancestors(leaf *x509.Certificate, pool []*x509.Certificate) ([
 			if containsCert(found, p) || !issues(p, cur) {
 				continue
 			}
-			ok, err := c.signedBy(cur, p)
+			r, err := c.signedBy(cur, p)
 			if err != nil {
 				return nil, err
 			}
-			if ok {
+			if r != notSigned {
 				found = append(found, p)
 			}
 		}
@@ -133,12 +193,15 @@ func (c *checker) revokedCert(x *x509.Certificate, dbx *List) (string, error) {
 		if !issues(d, x) {
 			continue
 		}
-		ok, err := c.signedBy(x, d)
+		r, err := c.signedBy(x, d)
 		if err != nil {
 			return "", err
 		}
-		if ok {
+		switch r {
+		case isSigned:
 			return fmt.Sprintf("certificate %s was issued by dbx certificate %s", x.Subject, d.Subject), nil
+		case mayBeSigned:
+			return fmt.Sprintf("certificate %s names dbx certificate %s as its issuer, with a signature algorithm ukiboot cannot check (%v)", x.Subject, d.Subject, x.SignatureAlgorithm), nil
 		}
 	}
 	return "", nil
@@ -152,11 +215,17 @@ func sameKey(a, b *x509.Certificate) bool {
 
 // revokedSignature says why dbx forbids signature s, or "": any
 // certificate on any path from the signer upward through the certificates
-// the signature carries is revoked. This is EDK2's check (every dbx
-// certificate tried as the trust anchor of the signature), extended by
-// revokedCert's rules.
-func (c *checker) revokedSignature(s *Signature, dbx *List) (string, error) {
-	certs, err := c.ancestors(s.Signer, s.Certificates)
+// the signature carries and those of db is revoked. This is EDK2's check
+// (every dbx certificate tried as the trust anchor of the signature),
+// extended by revokedCert's rules and by db's certificates: a db
+// certificate issued by a revoked one is revoked too, whichever db
+// certificate a chain is anchored at.
+func (c *checker) revokedSignature(s *Signature, db, dbx *List) (string, error) {
+	pool := s.Certificates
+	if db != nil {
+		pool = append(pool[:len(pool):len(pool)], db.Certs...)
+	}
+	certs, err := c.ancestors(s.Signer, pool)
 	if err != nil {
 		return "", err
 	}
@@ -170,18 +239,31 @@ func (c *checker) revokedSignature(s *Signature, dbx *List) (string, error) {
 }
 
 // chainToDB finds a path from leaf through pool to a certificate in db
-// that passes RFC 5280's checks for the points UEFI firmware (OpenSSL)
-// also checks: every issuing certificate is a CA (X.509 v3 with
-// basicConstraints cA; a v1 certificate only as a self-signed anchor),
-// keyUsage, when present, allows certificate signing, pathLenConstraint
-// holds, and no certificate has a critical extension ukiboot does not
-// understand. Validity dates and extended key usage are not checked, as
-// UEFI firmware does not check them. Every certificate of the path,
-// anchor included, must also pass dbx. It returns the anchor.
+// that passes the checks OpenSSL makes for UEFI firmware (EDK2), held to
+// RFC 5280 where the two differ for issuing certificates:
+//   - names chain as OpenSSL compares them, and key identifiers, when
+//     both are present, agree;
+//   - every intermediate is a CA: X.509 v3 with basicConstraints cA
+//     (a v1 certificate cannot be one);
+//   - the db anchor, when it issued the next certificate, is a CA as
+//     OpenSSL accepts one: basicConstraints cA, or no basicConstraints
+//     and a keyUsage with keyCertSign or a Netscape CA type, or a
+//     self-signed v1 certificate;
+//   - keyUsage, when present on an issuer, allows keyCertSign;
+//   - pathLenConstraint holds;
+//   - no certificate has a critical extension OpenSSL does not know, and
+//     no issuer has name constraints (ukiboot does not evaluate them).
+//
+// Validity dates and extended key usage are not checked, as UEFI
+// firmware does not check them. Every certificate of the path, anchor
+// included, must also pass dbx. It returns the anchor.
 func (c *checker) chainToDB(leaf *x509.Certificate, pool []*x509.Certificate, db, dbx *List) (*x509.Certificate, error) {
 	var lastErr error
 	var walk func(path []*x509.Certificate) (*x509.Certificate, error)
 	walk = func(path []*x509.Certificate) (*x509.Certificate, error) {
+		if c.steps++; c.steps > maxChainSteps {
+			return nil, errSteps
+		}
 		cur := path[len(path)-1]
 		if db.hasCert(cur) {
 			if err := c.checkPath(path, dbx); err != nil {
@@ -196,14 +278,14 @@ func (c *checker) chainToDB(leaf *x509.Certificate, pool []*x509.Certificate, db
 		}
 		for _, group := range [][]*x509.Certificate{db.Certs, pool} {
 			for _, p := range group {
-				if containsCert(path, p) || !issues(p, cur) {
+				if containsCert(path, p) || !issues(p, cur) || !keyIDsAgree(p, cur) {
 					continue
 				}
-				ok, err := c.signedBy(cur, p)
+				r, err := c.signedBy(cur, p)
 				if err != nil {
 					return nil, err
 				}
-				if !ok {
+				if r != isSigned {
 					continue
 				}
 				if a, err := walk(append(path[:len(path):len(path)], p)); a != nil || err != nil {
@@ -223,13 +305,64 @@ func (c *checker) chainToDB(leaf *x509.Certificate, pool []*x509.Certificate, db
 	return nil, sigErr("signer %s does not chain to any certificate in db", leaf.Subject)
 }
 
+// Extensions (OIDs as strings).
+const (
+	oidExtKeyUsage        = "2.5.29.15"
+	oidExtNameConstraints = "2.5.29.30"
+	oidExtNetscapeType    = "2.16.840.1.113730.1.1"
+)
+
+// criticalKnown lists the extensions OpenSSL accepts when they are marked
+// critical (X509_supported_extension); any other critical extension
+// makes a chain fail there, and here.
+var criticalKnown = map[string]bool{
+	oidExtNetscapeType:    true, // nsCertType
+	oidExtKeyUsage:        true,
+	"2.5.29.17":           true, // subjectAltName
+	"2.5.29.19":           true, // basicConstraints
+	"2.5.29.32":           true, // certificatePolicies
+	"2.5.29.37":           true, // extKeyUsage
+	"1.3.6.1.5.5.7.1.7":   true, // sbgp-ipAddrBlock
+	"1.3.6.1.5.5.7.1.8":   true, // sbgp-autonomousSysNum
+	"2.5.29.36":           true, // policyConstraints
+	"1.3.6.1.5.5.7.1.14":  true, // proxyCertInfo
+	oidExtNameConstraints: true,
+	"2.5.29.33":           true, // policyMappings
+	"2.5.29.54":           true, // inhibitAnyPolicy
+}
+
+func extension(x *x509.Certificate, oid string) (pkix.Extension, bool) {
+	for _, e := range x.Extensions {
+		if e.Id.String() == oid {
+			return e, true
+		}
+	}
+	return pkix.Extension{}, false
+}
+
+// netscapeCA reports whether x has a Netscape certificate type naming a
+// CA (SSL, S/MIME or object-signing CA).
+func netscapeCA(x *x509.Certificate) bool {
+	e, ok := extension(x, oidExtNetscapeType)
+	if !ok {
+		return false
+	}
+	var bits asn1.BitString
+	if rest, err := asn1.Unmarshal(e.Value, &bits); err != nil || len(rest) > 0 || len(bits.Bytes) == 0 {
+		return false
+	}
+	return bits.Bytes[0]&0x07 != 0
+}
+
 // checkPath applies the path rules of chainToDB to path, leaf first,
 // anchor last.
 func (c *checker) checkPath(path []*x509.Certificate, dbx *List) error {
 	intermediates := 0 // non-self-issued CA certificates below the current one
 	for i, x := range path {
-		if len(x.UnhandledCriticalExtensions) > 0 {
-			return sigErr("certificate %s has an unknown critical extension %v", x.Subject, x.UnhandledCriticalExtensions[0])
+		for _, e := range x.Extensions {
+			if e.Critical && !criticalKnown[e.Id.String()] {
+				return sigErr("certificate %s has an unknown critical extension %v", x.Subject, e.Id)
+			}
 		}
 		if why, err := c.revokedCert(x, dbx); why != "" || err != nil {
 			if err != nil {
@@ -240,26 +373,48 @@ func (c *checker) checkPath(path []*x509.Certificate, dbx *List) error {
 		if i == 0 {
 			continue
 		}
-		anchor := i == len(path)-1
+		below := path[i-1].Subject
+		_, hasKeyUsage := extension(x, oidExtKeyUsage)
+		if _, ok := extension(x, oidExtNameConstraints); ok {
+			return sigErr("certificate %s has name constraints, which ukiboot does not evaluate", x.Subject)
+		}
+		if err := checkCA(x, i == len(path)-1, hasKeyUsage); err != nil {
+			return sigErr("certificate %s issued %s but %v", x.Subject, below, err)
+		}
 		switch {
-		case x.Version < 3 && !(anchor && isSelfSigned(x)):
-			return sigErr("certificate %s is X.509 v%d and cannot be a CA (only a self-signed v1 certificate in db can)", x.Subject, x.Version)
-		case x.Version == 3 && !(x.BasicConstraintsValid && x.IsCA):
-			return sigErr("certificate %s issued %s but is not a CA (basicConstraints)", x.Subject, path[i-1].Subject)
-		case x.KeyUsage != 0 && x.KeyUsage&x509.KeyUsageCertSign == 0:
-			return sigErr("certificate %s issued %s but its keyUsage does not allow certificate signing", x.Subject, path[i-1].Subject)
+		case hasKeyUsage && x.KeyUsage&x509.KeyUsageCertSign == 0:
+			return sigErr("certificate %s issued %s but its keyUsage does not allow certificate signing", x.Subject, below)
 		case x.BasicConstraintsValid && x.MaxPathLen >= 0 && intermediates > x.MaxPathLen:
 			return sigErr("certificate %s allows %d intermediate CAs below it (pathLenConstraint), the chain has %d", x.Subject, x.MaxPathLen, intermediates)
 		}
-		if !anchor && !bytes.Equal(x.RawSubject, x.RawIssuer) {
+		if !sameName(x.RawSubject, x.RawIssuer) {
 			intermediates++
 		}
 	}
 	return nil
 }
 
+// checkCA says why x cannot issue certificates, or nil.
+func checkCA(x *x509.Certificate, anchor, hasKeyUsage bool) error {
+	switch {
+	case x.BasicConstraintsValid:
+		if !x.IsCA {
+			return errors.New("it is not a CA (basicConstraints)")
+		}
+	case x.Version < 3:
+		if !anchor || !isSelfSigned(x) {
+			return fmt.Errorf("it is X.509 v%d, which can be a CA only as a self-signed certificate in db", x.Version)
+		}
+	case !anchor:
+		return errors.New("it has no basicConstraints: an intermediate CA must say cA (RFC 5280)")
+	case !hasKeyUsage && !netscapeCA(x):
+		return errors.New("it has neither basicConstraints nor a keyUsage or Netscape type that makes it a CA")
+	}
+	return nil
+}
+
 func isSelfSigned(x *x509.Certificate) bool {
-	return bytes.Equal(x.RawSubject, x.RawIssuer) && checkCertSignature(x, x) == nil
+	return sameName(x.RawSubject, x.RawIssuer) && checkCertSignature(x, x) == nil
 }
 
 func tbsHashes(c *x509.Certificate) []string {

@@ -85,6 +85,15 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 	if err != nil {
 		return untrusted("%v", err)
 	}
+	if len(entries) > 0 {
+		// As EDK2: the entries, each padded to 8 bytes, fill the table
+		// exactly. (uki.ParseCertificateTable allows zero padding.)
+		last := entries[len(entries)-1]
+		ct := f.Header.CertTable()
+		if end, want := last.Offset+(int64(last.Length)+7)&^7, int64(ct.VirtualAddress)+int64(ct.Size); end != want {
+			return untrusted("the certificate table is %d bytes but its entries fill %d: EDK2 refuses such a table too", ct.Size, int64(ct.Size)-(want-end))
+		}
+	}
 	if len(entries) > MaxSignatures {
 		return untrusted("the certificate table holds %d entries, ukiboot checks at most %d", len(entries), MaxSignatures)
 	}
@@ -118,7 +127,7 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 		if !valid[i] {
 			continue
 		}
-		why, err := chk.revokedSignature(s, store.DBX)
+		why, err := chk.revokedSignature(s, store.DB, store.DBX)
 		if err != nil {
 			return untrusted("signature %d: %v", i+1, err)
 		}
@@ -149,7 +158,7 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 			continue
 		}
 		anchor, err := chk.chainToDB(s.Signer, s.Certificates, store.DB, store.DBX)
-		if err == errBudget {
+		if err == errBudget || err == errSteps {
 			return untrusted("signature %d: %v", i+1, err)
 		}
 		if err != nil {
