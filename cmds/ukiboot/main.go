@@ -26,6 +26,12 @@
 //	               os-release, .uname, .cmdline, signatures
 //	-json          print JSON instead of text
 //	-v             verbose log
+//
+// (x509negativeserial: certificates with negative serial numbers exist in
+// old CA hierarchies; OpenSSL, and so UEFI firmware, parses them, and a
+// trust store Go refused to parse would stop every boot.)
+//
+//go:debug x509negativeserial=1
 package main
 
 import (
