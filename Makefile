@@ -52,9 +52,6 @@ lint: vet
 		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN)/staticcheck ./...
 
-unit: deps $(SHIM)
-	UKIBOOT_REQUIRE_TOOLS=1 UKIBOOT_SHIM=$(CURDIR)/$(SHIM) $(GO) test -count=1 ./...
-
 # Real Microsoft signatures for the verifier's tests: Debian's signed shim
 # (signed by Microsoft's UEFI CA 2011 and 2023), downloaded and unpacked,
 # not installed.
@@ -68,6 +65,9 @@ $(SHIM):
 		deb=$$(ls out/debs/shim-signed_*.deb | head -n1); \
 	fi; \
 	rm -rf out/shim; dpkg-deb -x $$deb out/shim; test -f $(SHIM)
+
+unit: deps $(SHIM)
+	UKIBOOT_REQUIRE_TOOLS=1 UKIBOOT_SHIM=$(CURDIR)/$(SHIM) $(GO) test -count=1 ./...
 
 fuzz:
 	@for t in $(FUZZ); do \
