@@ -104,7 +104,11 @@ func (p platform) policy(o *options) (stub.Verification, string, error) {
 	switch o.verify {
 	case "enforce":
 		v.Mode = stub.VerifyEnforce
-		return v, "-verify enforce", nil
+		why := "-verify enforce"
+		if v.Store.DB.Empty() {
+			why += "; the trust store holds no certificates or image hashes, so every UKI will be refused: give -db, or put certificates into " + filepath.Join(p.trustDir, "db")
+		}
+		return v, why, nil
 	case "auto", "":
 		switch {
 		case lock == "integrity" || lock == "confidentiality":

@@ -402,3 +402,13 @@ func TestSBATLevelRefusesOldUKI(t *testing.T) {
 		})
 	}
 }
+
+// TestEnforceEmptyStoreSays: -verify enforce without any db says that
+// everything will be refused, and how to give a trust store.
+func TestEnforceEmptyStoreSays(t *testing.T) {
+	p := noPlatform(t)
+	_, why, err := p.policy(&options{verify: "enforce"})
+	if err != nil || !strings.Contains(why, "holds no certificates or image hashes, so every UKI will be refused") || !strings.Contains(why, "-db") {
+		t.Errorf("why %q, err %v", why, err)
+	}
+}

@@ -174,7 +174,7 @@ func TestReject(t *testing.T) {
 		{"dbx TBS hash", good, dbxTBS, "TBS hash"},
 		{"garbage certificate", ukitest.AttachSignatures(img, []byte("garbage, not DER")), db, "not PKCS#7"},
 		{"truncated certificate table", modify(func(b []byte) []byte { return b[:len(b)-16] }), db, "past the end"},
-		{"empty db", good, authenticode.NewStore(), "does not chain"},
+		{"empty db", good, authenticode.NewStore(), "no trust store was given"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -195,3 +195,14 @@ func TestUnderstoodOrRefused(t *testing.T) {
 		{name: "nine signatures", img: ukitest.AttachSignatures(img, good, good, good, good, good, good, good, good, good), store: store(keysOf(ca), nil), reason: "at most 8"},
 	})
 }
+
+// TestNoTrustStore: a good signature with an empty db names its signer
+// and says that no trust store was given, instead of "does not chain".
+func TestNoTrustStore(t *testing.T) {
+	ca := ukitest.NewCert(t, ukitest.CertSpec{Name: "some CA", IsCA: true})
+	leaf := ukitest.NewCert(t, ukitest.CertSpec{Name: "some signer", Parent: ca})
+	v := verify(t, signAll(t, unsignedUKI("x"), sig(leaf)), authenticode.NewStore())
+	if v.Status != authenticode.Untrusted || v.Signer != leaf.Cert.Subject.String() || !strings.Contains(v.Reason, "no trust store was given") {
+		t.Errorf("verdict %+v", v)
+	}
+}

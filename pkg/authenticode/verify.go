@@ -30,7 +30,8 @@ type SignatureResult struct {
 // Verdict is the outcome of Verify.
 type Verdict struct {
 	Status Status
-	// Signer is the subject of the certificate of the accepted signature.
+	// Signer is the subject of the certificate of the accepted signature;
+	// of an untrusted image, of its first valid signature, if any.
 	Signer string
 	// Anchor is the db entry the accepted signature chains to.
 	Anchor string
@@ -171,6 +172,15 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 	}
 	if v.Status == Trusted {
 		return checkSBAT(f, store, v)
+	}
+	for i, s := range sigs {
+		if valid[i] { // the signer is known, if not trusted
+			v.Signer = s.Signer.Subject.String()
+			break
+		}
+	}
+	if store.DB.Empty() && v.Signer != "" {
+		return untrusted("signed by %s, but no trust store was given (db is empty: -db, /etc/ukiboot/db or the firmware's db)", v.Signer)
 	}
 	var reasons []string
 	for _, r := range v.Signatures {
