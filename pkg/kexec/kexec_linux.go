@@ -1,5 +1,3 @@
-// Package kexec loads a kernel with kexec_file_load(2) and reboots into it,
-// and explains the kernel's refusals in words a person can act on.
 package kexec
 
 import (
