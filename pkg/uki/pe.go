@@ -28,21 +28,26 @@ const (
 	MachineLoongArch64 Machine = 0x6264
 )
 
-var machineNames = map[Machine]string{
-	MachineI386:        "x86",
-	MachineARM:         "arm",
-	MachineAMD64:       "x86-64",
-	MachineARM64:       "arm64",
-	MachineRISCV64:     "riscv64",
-	MachineLoongArch64: "loongarch64",
-}
-
 func (m Machine) String() string {
-	if s, ok := machineNames[m]; ok {
-		return s
+	switch m {
+	case MachineI386:
+		return "x86"
+	case MachineARM:
+		return "arm"
+	case MachineAMD64:
+		return "x86-64"
+	case MachineARM64:
+		return "arm64"
+	case MachineRISCV64:
+		return "riscv64"
+	case MachineLoongArch64:
+		return "loongarch64"
 	}
 	return fmt.Sprintf("0x%04x", uint16(m))
 }
+
+// known reports whether m is one of the machine types above.
+func (m Machine) known() bool { return m.GOARCH() != "" }
 
 // GOARCH returns the Go architecture name of m, or "" if Go has none.
 func (m Machine) GOARCH() string {
@@ -63,20 +68,77 @@ func (m Machine) GOARCH() string {
 	return ""
 }
 
+// The PE32+ layout, as the PE format specification ("PE Format", Microsoft)
+// describes it: the MS-DOS stub, whose e_lfanew field (at 0x3c) gives the
+// offset of the "PE\0\0" signature; the COFF file header ([FileHeader]);
+// the optional header ([OptionalHeader64], then NumberOfRvaAndSizes
+// [DataDirectory] entries, then padding up to SizeOfOptionalHeader); the
+// section table ([SectionHeader] entries of sectionHeaderSize bytes).
 const (
 	dosHeaderSize     = 64
-	coffHeaderSize    = 20
-	sectionHeaderSize = 40
+	dosLfanewOffset   = 0x3c
+	peSignature       = "PE\x00\x00"
+	coffHeaderSize    = 20  // binary.Size(FileHeader{})
+	optHeaderSize     = 112 // binary.Size(OptionalHeader64{}): up to the data directories
+	dataDirectorySize = 8   // binary.Size(DataDirectory{})
+	sectionHeaderSize = 40  // binary.Size(rawSectionHeader{})
 	pe32PlusMagic     = 0x20b
 	pe32Magic         = 0x10b
-	// Offsets inside the PE32+ optional header.
-	optCheckSum     = 64
-	optNumRVA       = 108
-	optDataDirs     = 112
-	certDirIndex    = 4
-	maxDataDirs     = 16
-	optMinimumPE32P = optDataDirs // everything up to the data directories
+	// optCheckSumOffset is the offset of OptionalHeader64.CheckSum in the
+	// optional header: the field the Authenticode digest skips.
+	optCheckSumOffset = 64
+	// certDirIndex is the index of the certificate table ("Attribute
+	// Certificate Table") among the data directories.
+	certDirIndex = 4
+	// maxDataDirs is the number of data directories the specification
+	// defines; a larger NumberOfRvaAndSizes is read as this many.
+	maxDataDirs = 16
 )
+
+// FileHeader is the COFF file header that follows the "PE\0\0" signature.
+type FileHeader struct {
+	Machine              Machine
+	NumberOfSections     uint16
+	TimeDateStamp        uint32
+	PointerToSymbolTable uint32
+	NumberOfSymbols      uint32
+	SizeOfOptionalHeader uint16
+	Characteristics      uint16
+}
+
+// OptionalHeader64 is the fixed part of the PE32+ optional header: its
+// standard and Windows-specific fields, up to the data directories.
+type OptionalHeader64 struct {
+	Magic                       uint16
+	MajorLinkerVersion          uint8
+	MinorLinkerVersion          uint8
+	SizeOfCode                  uint32
+	SizeOfInitializedData       uint32
+	SizeOfUninitializedData     uint32
+	AddressOfEntryPoint         uint32
+	BaseOfCode                  uint32
+	ImageBase                   uint64
+	SectionAlignment            uint32
+	FileAlignment               uint32
+	MajorOperatingSystemVersion uint16
+	MinorOperatingSystemVersion uint16
+	MajorImageVersion           uint16
+	MinorImageVersion           uint16
+	MajorSubsystemVersion       uint16
+	MinorSubsystemVersion       uint16
+	Win32VersionValue           uint32
+	SizeOfImage                 uint32
+	SizeOfHeaders               uint32
+	CheckSum                    uint32
+	Subsystem                   uint16
+	DllCharacteristics          uint16
+	SizeOfStackReserve          uint64
+	SizeOfStackCommit           uint64
+	SizeOfHeapReserve           uint64
+	SizeOfHeapCommit            uint64
+	LoaderFlags                 uint32
+	NumberOfRvaAndSizes         uint32
+}
 
 // DataDirectory is one entry of the optional header's data directory.
 type DataDirectory struct {
@@ -87,24 +149,11 @@ type DataDirectory struct {
 // Header holds the parsed PE headers and the file offsets of the fields the
 // Authenticode digest must skip.
 type Header struct {
-	Machine              Machine
-	NumberOfSections     uint16
-	TimeDateStamp        uint32
-	SizeOfOptionalHeader uint16
-	Characteristics      uint16
-	Magic                uint16
-	AddressOfEntryPoint  uint32
-	ImageBase            uint64
-	SectionAlignment     uint32
-	FileAlignment        uint32
-	MajorImageVersion    uint16
-	MinorImageVersion    uint16
-	SizeOfImage          uint32
-	SizeOfHeaders        uint32
-	CheckSum             uint32
-	Subsystem            uint16
-	DllCharacteristics   uint16
-	DataDirectories      []DataDirectory
+	FileHeader
+	OptionalHeader64
+	// DataDirectories are the first NumberOfRvaAndSizes entries (at most
+	// 16) of the data directory.
+	DataDirectories []DataDirectory
 
 	PEOffset           int64 // e_lfanew: where "PE\0\0" is
 	CheckSumOffset     int64 // file offset of the CheckSum field
@@ -120,14 +169,32 @@ func (h *Header) CertTable() DataDirectory {
 	return DataDirectory{}
 }
 
-// SectionHeader is one raw entry of the section table.
+// SectionHeader is one entry of the section table, with its name decoded.
 type SectionHeader struct {
-	Name             string
-	VirtualSize      uint32
-	VirtualAddress   uint32
-	SizeOfRawData    uint32
-	PointerToRawData uint32
-	Characteristics  uint32
+	Name                 string
+	VirtualSize          uint32
+	VirtualAddress       uint32
+	SizeOfRawData        uint32
+	PointerToRawData     uint32
+	PointerToRelocations uint32
+	PointerToLinenumbers uint32
+	NumberOfRelocations  uint16
+	NumberOfLinenumbers  uint16
+	Characteristics      uint32
+}
+
+// rawSectionHeader is a section table entry as it is in the file.
+type rawSectionHeader struct {
+	Name                 [8]byte
+	VirtualSize          uint32
+	VirtualAddress       uint32
+	SizeOfRawData        uint32
+	PointerToRawData     uint32
+	PointerToRelocations uint32
+	PointerToLinenumbers uint32
+	NumberOfRelocations  uint16
+	NumberOfLinenumbers  uint16
+	Characteristics      uint32
 }
 
 // readAt reads exactly len(b) bytes at off, turning short reads into
@@ -143,153 +210,178 @@ func readAt(r io.ReaderAt, b []byte, off int64, what string) error {
 	return fmt.Errorf("reading %s at offset %d: %w", what, off, err)
 }
 
+// decode fills the fixed-size v from the start of b, little-endian; b
+// holds at least binary.Size(v) bytes.
+func decode(b []byte, v any) {
+	if _, err := binary.Decode(b, binary.LittleEndian, v); err != nil {
+		panic(fmt.Sprintf("uki: decoding %T from %d bytes: %v", v, len(b), err)) // a bug: callers check the length
+	}
+}
+
 // parseHeaders reads and validates the DOS, COFF and optional headers and the
 // section table. It reads only the header bytes.
 func parseHeaders(r io.ReaderAt, size int64) (*Header, []SectionHeader, error) {
-	var dos [dosHeaderSize]byte
-	if size < dosHeaderSize {
-		return nil, nil, errorf(ErrNotPE, "%d bytes is too short for a DOS header", size)
-	}
-	if err := readAt(r, dos[:], 0, "DOS header"); err != nil {
+	h := &Header{CertDirOffset: -1}
+	if err := readFileHeader(r, size, h); err != nil {
 		return nil, nil, err
 	}
-	if dos[0] != 'M' || dos[1] != 'Z' {
-		return nil, nil, errorf(ErrNotPE, "no MZ signature")
-	}
-	peOff := int64(binary.LittleEndian.Uint32(dos[0x3c:]))
-	if peOff < dosHeaderSize {
-		return nil, nil, errorf(ErrNotPE, "PE header offset %d points into the DOS header", peOff)
-	}
-	if peOff+4+coffHeaderSize > size {
-		return nil, nil, errorf(ErrTruncated, "PE header at offset %d is past the end of the file (%d bytes)", peOff, size)
-	}
-	var pe [4 + coffHeaderSize]byte
-	if err := readAt(r, pe[:], peOff, "PE header"); err != nil {
+	if err := readOptionalHeader(r, size, h); err != nil {
 		return nil, nil, err
 	}
-	if string(pe[:4]) != "PE\x00\x00" {
-		return nil, nil, errorf(ErrNotPE, "no PE signature at offset %d", peOff)
-	}
-	le := binary.LittleEndian
-	h := &Header{
-		PEOffset:             peOff,
-		Machine:              Machine(le.Uint16(pe[4:])),
-		NumberOfSections:     le.Uint16(pe[6:]),
-		TimeDateStamp:        le.Uint32(pe[8:]),
-		SizeOfOptionalHeader: le.Uint16(pe[20:]),
-		Characteristics:      le.Uint16(pe[22:]),
-		CertDirOffset:        -1,
-	}
-	if _, ok := machineNames[h.Machine]; !ok {
-		return nil, nil, errorf(ErrMachine, "machine 0x%04x", uint16(h.Machine))
-	}
-	if h.NumberOfSections == 0 {
-		return nil, nil, errorf(ErrSectionTable, "no sections")
-	}
-	optOff := peOff + 4 + coffHeaderSize
-	if h.SizeOfOptionalHeader < 2 {
-		return nil, nil, errorf(ErrNotPE32Plus, "optional header is %d bytes", h.SizeOfOptionalHeader)
-	}
-	if optOff+int64(h.SizeOfOptionalHeader) > size {
-		return nil, nil, errorf(ErrTruncated, "optional header (%d bytes at offset %d) is past the end of the file", h.SizeOfOptionalHeader, optOff)
-	}
-	opt := make([]byte, h.SizeOfOptionalHeader) // at most 64 KiB, and inside the file
-	if err := readAt(r, opt, optOff, "optional header"); err != nil {
+	secs, err := readSectionTable(r, size, h)
+	if err != nil {
 		return nil, nil, err
-	}
-	h.Magic = le.Uint16(opt)
-	switch h.Magic {
-	case pe32PlusMagic:
-	case pe32Magic:
-		return nil, nil, errorf(ErrNotPE32Plus, "32-bit PE32 image (magic 0x10b); UKIs are PE32+")
-	default:
-		return nil, nil, errorf(ErrNotPE32Plus, "optional header magic 0x%x", h.Magic)
-	}
-	if len(opt) < optMinimumPE32P {
-		return nil, nil, errorf(ErrNotPE32Plus, "PE32+ optional header is %d bytes, need at least %d", len(opt), optMinimumPE32P)
-	}
-	h.AddressOfEntryPoint = le.Uint32(opt[16:])
-	h.ImageBase = le.Uint64(opt[24:])
-	h.SectionAlignment = le.Uint32(opt[32:])
-	h.FileAlignment = le.Uint32(opt[36:])
-	h.MajorImageVersion = le.Uint16(opt[44:])
-	h.MinorImageVersion = le.Uint16(opt[46:])
-	h.SizeOfImage = le.Uint32(opt[56:])
-	h.SizeOfHeaders = le.Uint32(opt[60:])
-	h.CheckSum = le.Uint32(opt[optCheckSum:])
-	h.Subsystem = le.Uint16(opt[68:])
-	h.DllCharacteristics = le.Uint16(opt[70:])
-	h.CheckSumOffset = optOff + optCheckSum
-	nrva := le.Uint32(opt[optNumRVA:])
-	if nrva > maxDataDirs {
-		nrva = maxDataDirs
-	}
-	if optDataDirs+8*int(nrva) > len(opt) {
-		return nil, nil, errorf(ErrNotPE32Plus, "%d data directories do not fit in a %d-byte optional header", nrva, len(opt))
-	}
-	h.DataDirectories = make([]DataDirectory, nrva)
-	for i := range h.DataDirectories {
-		o := optDataDirs + 8*i
-		h.DataDirectories[i] = DataDirectory{le.Uint32(opt[o:]), le.Uint32(opt[o+4:])}
-	}
-	if nrva > certDirIndex {
-		h.CertDirOffset = optOff + optDataDirs + 8*certDirIndex
-	}
-
-	h.SectionTableOffset = optOff + int64(h.SizeOfOptionalHeader)
-	tableSize := int64(h.NumberOfSections) * sectionHeaderSize
-	if tableSize > MaxSectionTableBytes {
-		return nil, nil, errorf(ErrSectionTable, "%d sections exceed the %d-byte limit", h.NumberOfSections, MaxSectionTableBytes)
-	}
-	if h.SectionTableOffset+tableSize > size {
-		return nil, nil, errorf(ErrTruncated, "section table (%d sections at offset %d) is past the end of the file (%d bytes)",
-			h.NumberOfSections, h.SectionTableOffset, size)
-	}
-	table := make([]byte, tableSize)
-	if err := readAt(r, table, h.SectionTableOffset, "section table"); err != nil {
-		return nil, nil, err
-	}
-	headersEnd := h.SectionTableOffset + tableSize
-	secs := make([]SectionHeader, h.NumberOfSections)
-	for i := range secs {
-		b := table[i*sectionHeaderSize : (i+1)*sectionHeaderSize]
-		name, err := sectionName(b[:8])
-		if err != nil {
-			return nil, nil, errorf(ErrSectionName, "section %d: %v", i, err)
-		}
-		s := SectionHeader{
-			Name:             name,
-			VirtualSize:      le.Uint32(b[8:]),
-			VirtualAddress:   le.Uint32(b[12:]),
-			SizeOfRawData:    le.Uint32(b[16:]),
-			PointerToRawData: le.Uint32(b[20:]),
-			Characteristics:  le.Uint32(b[36:]),
-		}
-		if s.SizeOfRawData > 0 {
-			start, end := int64(s.PointerToRawData), int64(s.PointerToRawData)+int64(s.SizeOfRawData)
-			if end > size {
-				return nil, nil, errorf(ErrSectionBounds, "section %d (%s): raw data %d..%d is past the end of the file (%d bytes)",
-					i, name, start, end, size)
-			}
-			if start < headersEnd {
-				return nil, nil, errorf(ErrSectionBounds, "section %d (%s): raw data at offset %d overlaps the headers (which end at %d)",
-					i, name, start, headersEnd)
-			}
-		}
-		if tail := int64(s.VirtualSize) - int64(s.SizeOfRawData); tail > int64(max(h.SectionAlignment, 4096)) && IsKnownSection(name) {
-			return nil, nil, errorf(ErrSectionSize, "section %d (%s): VirtualSize 0x%x is 0x%x bytes beyond its 0x%x bytes of data; UKI sections are not zero-filled",
-				i, name, s.VirtualSize, tail, s.SizeOfRawData)
-		}
-		if vend := uint64(s.VirtualAddress) + uint64(s.VirtualSize); vend > uint64(h.SizeOfImage) {
-			return nil, nil, errorf(ErrSectionSize, "section %d (%s): VirtualAddress 0x%x + VirtualSize 0x%x is beyond SizeOfImage 0x%x",
-				i, name, s.VirtualAddress, s.VirtualSize, h.SizeOfImage)
-		}
-		secs[i] = s
 	}
 	if err := checkOverlaps(secs); err != nil {
 		return nil, nil, err
 	}
 	return h, secs, nil
+}
+
+// readFileHeader reads the DOS header's e_lfanew, the PE signature and the
+// COFF file header into h.
+func readFileHeader(r io.ReaderAt, size int64, h *Header) error {
+	var dos [dosHeaderSize]byte
+	if size < dosHeaderSize {
+		return errorf(ErrNotPE, "%d bytes is too short for a DOS header", size)
+	}
+	if err := readAt(r, dos[:], 0, "DOS header"); err != nil {
+		return err
+	}
+	if dos[0] != 'M' || dos[1] != 'Z' {
+		return errorf(ErrNotPE, "no MZ signature")
+	}
+	peOff := int64(binary.LittleEndian.Uint32(dos[dosLfanewOffset:]))
+	if peOff < dosHeaderSize {
+		return errorf(ErrNotPE, "PE header offset %d points into the DOS header", peOff)
+	}
+	if peOff+int64(len(peSignature))+coffHeaderSize > size {
+		return errorf(ErrTruncated, "PE header at offset %d is past the end of the file (%d bytes)", peOff, size)
+	}
+	var pe [len(peSignature) + coffHeaderSize]byte
+	if err := readAt(r, pe[:], peOff, "PE header"); err != nil {
+		return err
+	}
+	if string(pe[:len(peSignature)]) != peSignature {
+		return errorf(ErrNotPE, "no PE signature at offset %d", peOff)
+	}
+	h.PEOffset = peOff
+	decode(pe[len(peSignature):], &h.FileHeader)
+	if !h.Machine.known() {
+		return errorf(ErrMachine, "machine 0x%04x", uint16(h.Machine))
+	}
+	if h.NumberOfSections == 0 {
+		return errorf(ErrSectionTable, "no sections")
+	}
+	return nil
+}
+
+// readOptionalHeader reads the PE32+ optional header and its data
+// directories into h, and sets the offsets that follow from them.
+func readOptionalHeader(r io.ReaderAt, size int64, h *Header) error {
+	optOff := h.PEOffset + int64(len(peSignature)) + coffHeaderSize
+	if h.SizeOfOptionalHeader < 2 {
+		return errorf(ErrNotPE32Plus, "optional header is %d bytes", h.SizeOfOptionalHeader)
+	}
+	if optOff+int64(h.SizeOfOptionalHeader) > size {
+		return errorf(ErrTruncated, "optional header (%d bytes at offset %d) is past the end of the file", h.SizeOfOptionalHeader, optOff)
+	}
+	opt := make([]byte, h.SizeOfOptionalHeader) // at most 64 KiB, and inside the file
+	if err := readAt(r, opt, optOff, "optional header"); err != nil {
+		return err
+	}
+	switch magic := binary.LittleEndian.Uint16(opt); magic {
+	case pe32PlusMagic:
+	case pe32Magic:
+		return errorf(ErrNotPE32Plus, "32-bit PE32 image (magic 0x10b); UKIs are PE32+")
+	default:
+		return errorf(ErrNotPE32Plus, "optional header magic 0x%x", magic)
+	}
+	if len(opt) < optHeaderSize {
+		return errorf(ErrNotPE32Plus, "PE32+ optional header is %d bytes, need at least %d", len(opt), optHeaderSize)
+	}
+	decode(opt, &h.OptionalHeader64)
+	h.CheckSumOffset = optOff + optCheckSumOffset
+	n := min(h.NumberOfRvaAndSizes, maxDataDirs)
+	if optHeaderSize+dataDirectorySize*int(n) > len(opt) {
+		return errorf(ErrNotPE32Plus, "%d data directories do not fit in a %d-byte optional header", n, len(opt))
+	}
+	h.DataDirectories = make([]DataDirectory, n)
+	decode(opt[optHeaderSize:], h.DataDirectories)
+	if n > certDirIndex {
+		h.CertDirOffset = optOff + optHeaderSize + dataDirectorySize*certDirIndex
+	}
+	h.SectionTableOffset = optOff + int64(h.SizeOfOptionalHeader)
+	return nil
+}
+
+// readSectionTable reads and checks the section table that h locates.
+func readSectionTable(r io.ReaderAt, size int64, h *Header) ([]SectionHeader, error) {
+	tableSize := int64(h.NumberOfSections) * sectionHeaderSize
+	if tableSize > MaxSectionTableBytes {
+		return nil, errorf(ErrSectionTable, "%d sections exceed the %d-byte limit", h.NumberOfSections, MaxSectionTableBytes)
+	}
+	if h.SectionTableOffset+tableSize > size {
+		return nil, errorf(ErrTruncated, "section table (%d sections at offset %d) is past the end of the file (%d bytes)",
+			h.NumberOfSections, h.SectionTableOffset, size)
+	}
+	table := make([]byte, tableSize)
+	if err := readAt(r, table, h.SectionTableOffset, "section table"); err != nil {
+		return nil, err
+	}
+	raw := make([]rawSectionHeader, h.NumberOfSections)
+	decode(table, raw)
+	headersEnd := h.SectionTableOffset + tableSize
+	secs := make([]SectionHeader, len(raw))
+	for i, rs := range raw {
+		name, err := sectionName(rs.Name[:])
+		if err != nil {
+			return nil, errorf(ErrSectionName, "section %d: %v", i, err)
+		}
+		s := SectionHeader{
+			Name:                 name,
+			VirtualSize:          rs.VirtualSize,
+			VirtualAddress:       rs.VirtualAddress,
+			SizeOfRawData:        rs.SizeOfRawData,
+			PointerToRawData:     rs.PointerToRawData,
+			PointerToRelocations: rs.PointerToRelocations,
+			PointerToLinenumbers: rs.PointerToLinenumbers,
+			NumberOfRelocations:  rs.NumberOfRelocations,
+			NumberOfLinenumbers:  rs.NumberOfLinenumbers,
+			Characteristics:      rs.Characteristics,
+		}
+		if err := checkSection(i, s, size, headersEnd, h.SectionAlignment, h.SizeOfImage); err != nil {
+			return nil, err
+		}
+		secs[i] = s
+	}
+	return secs, nil
+}
+
+// checkSection checks that section i's raw data lies in the file after the
+// headers and its memory range inside the image and, for the sections a
+// UKI defines, is not mostly zero fill.
+func checkSection(i int, s SectionHeader, size, headersEnd int64, align, sizeOfImage uint32) error {
+	if s.SizeOfRawData > 0 {
+		start, end := int64(s.PointerToRawData), int64(s.PointerToRawData)+int64(s.SizeOfRawData)
+		if end > size {
+			return errorf(ErrSectionBounds, "section %d (%s): raw data %d..%d is past the end of the file (%d bytes)",
+				i, s.Name, start, end, size)
+		}
+		if start < headersEnd {
+			return errorf(ErrSectionBounds, "section %d (%s): raw data at offset %d overlaps the headers (which end at %d)",
+				i, s.Name, start, headersEnd)
+		}
+	}
+	if tail := int64(s.VirtualSize) - int64(s.SizeOfRawData); tail > int64(max(align, 4096)) && IsKnownSection(s.Name) {
+		return errorf(ErrSectionSize, "section %d (%s): VirtualSize 0x%x is 0x%x bytes beyond its 0x%x bytes of data; UKI sections are not zero-filled",
+			i, s.Name, s.VirtualSize, tail, s.SizeOfRawData)
+	}
+	if vend := uint64(s.VirtualAddress) + uint64(s.VirtualSize); vend > uint64(sizeOfImage) {
+		return errorf(ErrSectionSize, "section %d (%s): VirtualAddress 0x%x + VirtualSize 0x%x is beyond SizeOfImage 0x%x",
+			i, s.Name, s.VirtualAddress, s.VirtualSize, sizeOfImage)
+	}
+	return nil
 }
 
 // sectionName decodes an 8-byte, NUL-padded section name. Names are printable
