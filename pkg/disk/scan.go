@@ -42,6 +42,26 @@ type ScanResult struct {
 	// partition table is broken; each names the device. Disks without any
 	// partition table are not errors.
 	Errors []error
+	// Devices are all the whole disks seen, in the order of Partitions,
+	// with what was found on each.
+	Devices []Device
+}
+
+// Device is a whole disk a scan looked at.
+type Device struct {
+	// Name is the device node's name under DevDir ("vda", "cciss/c0d0").
+	Name string
+	// Size is the size in bytes sysfs reports, or -1 when it does not. A
+	// device of size 0 (an unused loop device, an empty card reader) is
+	// not opened.
+	Size int64
+	// Table is the partition table, nil when there is none or Err is set.
+	Table *Table
+	// NoTable says why there is no partition table (a wrapped
+	// [ErrNoTable]), when there is none.
+	NoTable error
+	// Err is why the device could not be read, or its broken table.
+	Err error
 }
 
 // Has reports whether r holds a partition of each of the kinds.
@@ -94,30 +114,50 @@ func (s *Scanner) Scan() (*ScanResult, error) {
 		if exists(filepath.Join(dir, "partition")) {
 			continue
 		}
-		if sz, err := readInt(filepath.Join(dir, "size")); err == nil && sz == 0 {
-			continue
-		}
-		disk := filepath.Join(s.devDir(), devName(dir, e.Name()))
-		t, err := ReadTable(disk)
-		if errors.Is(err, ErrNoTable) {
-			continue
-		}
-		if err != nil {
-			res.Errors = append(res.Errors, fmt.Errorf("disk %w", err))
-			continue
-		}
-		nodes := partitionNodes(dir)
-		for _, p := range t.Boot() {
-			p.Disk = disk
-			name, ok := nodes[p.Number]
-			if !ok {
-				name = PartitionName(devName(dir, e.Name()), p.Number)
-			}
-			p.Device = filepath.Join(s.devDir(), name)
-			res.Partitions = append(res.Partitions, p)
+		d, parts := s.scanDisk(dir, e.Name())
+		res.Devices = append(res.Devices, d)
+		res.Partitions = append(res.Partitions, parts...)
+		if d.Err != nil {
+			res.Errors = append(res.Errors, fmt.Errorf("disk %w", d.Err))
 		}
 	}
 	return res, nil
+}
+
+// scanDisk reads the partition table of the disk whose sysfs directory is
+// dir and returns what it found and its ESP and XBOOTLDR partitions.
+func (s *Scanner) scanDisk(dir, entry string) (Device, []Partition) {
+	name := devName(dir, entry)
+	d := Device{Name: name, Size: -1}
+	if sectors, err := readInt(filepath.Join(dir, "size")); err == nil {
+		d.Size = sectors * 512 // sysfs counts 512-byte sectors whatever the device's
+	}
+	if d.Size == 0 {
+		return d, nil
+	}
+	disk := filepath.Join(s.devDir(), name)
+	t, err := ReadTable(disk)
+	switch {
+	case errors.Is(err, ErrNoTable):
+		d.NoTable = err
+		return d, nil
+	case err != nil:
+		d.Err = err
+		return d, nil
+	}
+	d.Table = t
+	nodes := partitionNodes(dir)
+	var parts []Partition
+	for _, p := range t.Boot() {
+		p.Disk = disk
+		node, ok := nodes[p.Number]
+		if !ok {
+			node = PartitionName(name, p.Number)
+		}
+		p.Device = filepath.Join(s.devDir(), node)
+		parts = append(parts, p)
+	}
+	return d, parts
 }
 
 // WaitScan scans every Interval until partitions of all the wanted kinds
@@ -147,17 +187,13 @@ func (s *Scanner) WaitScan(ctx context.Context, want ...Kind) (*ScanResult, erro
 		}
 		select {
 		case <-ctx.Done():
-			missing := []string{}
+			nf := &NotFoundError{Devices: res.Devices, Err: ctx.Err()}
 			for _, k := range want {
 				if !res.Has(k) {
-					missing = append(missing, string(k))
+					nf.Missing = append(nf.Missing, k)
 				}
 			}
-			msg := fmt.Sprintf("no %s partition found", strings.Join(missing, " or "))
-			if len(res.Errors) > 0 {
-				msg += fmt.Sprintf(" (%d disk errors, first: %v)", len(res.Errors), res.Errors[0])
-			}
-			return res, fmt.Errorf("%s: %w", msg, ctx.Err())
+			return res, nf
 		case <-tick.C:
 		}
 	}

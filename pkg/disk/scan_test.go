@@ -272,3 +272,74 @@ func TestWaitScanTimeout(t *testing.T) {
 		t.Errorf("missing sysfs: %v after %v", err, time.Since(start))
 	}
 }
+
+// TestWaitScanNotFoundMessage holds the message that says, when no ESP
+// appears, which devices were seen and why each was not used.
+func TestWaitScanNotFoundMessage(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup func(f *fakeSys)
+		want  string // DEV stands for the dev directory
+	}{
+		{"no devices at all", func(*fakeSys) {}, "no esp partition found; no block devices seen"},
+		{"only empty devices", func(f *fakeSys) {
+			f.disk("loop0", 0, "loop0")
+			f.disk("ram0", 0, "ram0")
+		}, "no esp partition found; block devices seen:\n  empty, not read: loop0, ram0"},
+		{"a GPT disk with no ESP", func(f *fakeSys) {
+			f.gptImage("vda", lin, lin)
+			f.disk("vda", 32768, "vda")
+		}, "no esp partition found; block devices seen:\n  vda (16 MiB): gpt, 2 partitions, none with the ESP or XBOOTLDR type GUID"},
+		{"an MBR disk with no ESP", func(f *fakeSys) {
+			if _, err := disktest.CreateMBR(filepath.Join(f.dev, "sda"), 8<<20, 0x1234abcd, []disktest.Part{{MBRType: 0x83, Size: 1 << 20}}); err != nil {
+				t.Fatal(err)
+			}
+			f.disk("sda", 16384, "sda")
+		}, "no esp partition found; block devices seen:\n  sda (8 MiB): mbr, 1 partition, none of type 0xef (ESP) or 0xea (XBOOTLDR)"},
+		{"a disk without a partition table", func(f *fakeSys) {
+			f.write(filepath.Join(f.dev, "vdb"), string(make([]byte, 4096)))
+			f.disk("vdb", 8, "vdb")
+		}, "no esp partition found; block devices seen:\n  vdb (4 KiB): no partition table (no MBR boot signature and no GPT header)"},
+		{"an unreadable disk", func(f *fakeSys) {
+			f.disk("sdd", 2097152, "sdd")
+		}, "no esp partition found; block devices seen:\n  sdd (1 GiB): unreadable: DEV/sdd: no such file or directory"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFakeSys(t)
+			c.setup(f)
+			s := disk.Scanner{SysDir: f.sys, DevDir: f.dev}
+			// A context that has ended: WaitScan scans once and gives up.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_, err := s.WaitScan(ctx)
+			var nf *disk.NotFoundError
+			if !errors.As(err, &nf) || !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want a *NotFoundError wrapping context.Canceled", err)
+			}
+			if got, want := err.Error(), strings.ReplaceAll(c.want, "DEV", f.dev); got != want {
+				t.Errorf("message:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestScanDevices(t *testing.T) {
+	f := newFakeSys(t)
+	f.gptImage("vda", lin, esp)
+	f.disk("vda", 32768, "vda")
+	f.disk("loop0", 0, "loop0")
+	res, err := (&disk.Scanner{SysDir: f.sys, DevDir: f.dev}).Scan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Devices) != 2 {
+		t.Fatalf("devices %+v, want loop0 and vda", res.Devices)
+	}
+	loop, vda := res.Devices[0], res.Devices[1]
+	if loop.Name != "loop0" || loop.Size != 0 || loop.Table != nil || loop.Err != nil {
+		t.Errorf("loop0: %+v", loop)
+	}
+	if vda.Name != "vda" || vda.Size != 16<<20 || vda.Table == nil || vda.Table.Scheme != disk.SchemeGPT || len(vda.Table.Partitions) != 2 {
+		t.Errorf("vda: %+v", vda)
+	}
+}
