@@ -1,0 +1,131 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ukiboot/ukiboot/internal/disktest"
+	"github.com/ukiboot/ukiboot/pkg/disk"
+)
+
+// fakeBlock makes a sysfs-like directory listing whole disks and a dev
+// directory for their images.
+func fakeBlock(t *testing.T) (sys, dev string) {
+	t.Helper()
+	root := t.TempDir()
+	sys, dev = filepath.Join(root, "sys"), filepath.Join(root, "dev")
+	for _, d := range []string{sys, dev} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sys, dev
+}
+
+// addDisk lists a whole disk of the given size in sys.
+func addDisk(t *testing.T, sys, name string, size int64) {
+	t.Helper()
+	dir := filepath.Join(sys, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "size"), []byte(strconv.FormatInt(size/512, 10)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScanDisksNotFound holds the message a user sees when the scan finds
+// no ESP: the devices seen, why each was not used, and what to do.
+func TestScanDisksNotFound(t *testing.T) {
+	const hint = "\nload the storage driver (the README's Disks section lists the modules: virtio_blk, ahci and sd_mod, nvme, " +
+		"usb-storage, mmc_block) or give the partition with -root DIR"
+	for _, c := range []struct {
+		name  string
+		setup func(t *testing.T, sys, dev string)
+		want  string // DEV stands for the dev directory
+	}{
+		{"no devices at all", func(*testing.T, string, string) {},
+			"scanning disks for 1ms: no esp partition found; no block devices seen" + hint},
+		{"a disk with no ESP", func(t *testing.T, sys, dev string) {
+			if _, err := disktest.CreateGPT(filepath.Join(dev, "vda"), 16<<20, disktest.GPT{Parts: []disktest.Part{
+				{Type: disktest.LinuxDataType, Size: 2 << 20}}}); err != nil {
+				t.Fatal(err)
+			}
+			addDisk(t, sys, "vda", 16<<20)
+		}, "scanning disks for 1ms: no esp partition found; block devices seen:\n" +
+			"  vda (16 MiB): gpt, 1 partition, none with the ESP or XBOOTLDR type GUID" + hint},
+		{"an unreadable disk", func(t *testing.T, sys, dev string) {
+			addDisk(t, sys, "sda", 1<<30) // no device node
+		}, "scanning disks for 1ms: no esp partition found; block devices seen:\n" +
+			"  sda (1 GiB): unreadable: DEV/sda: no such file or directory" + hint},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sys, dev := fakeBlock(t)
+			c.setup(t, sys, dev)
+			var logged []string
+			logf := func(f string, a ...any) { logged = append(logged, f) }
+			_, err := mountDisks(&options{wait: time.Millisecond}, logf, disk.Scanner{SysDir: sys, DevDir: dev})
+			if err == nil {
+				t.Fatal("mountDisks succeeded")
+			}
+			if want := strings.ReplaceAll(c.want, "DEV", dev); err.Error() != want {
+				t.Errorf("message:\n%s\nwant:\n%s", err, want)
+			}
+			if len(logged) != 0 {
+				t.Errorf("also logged %q: the message says it all", logged)
+			}
+		})
+	}
+}
+
+func TestPartitionName(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    disk.Partition
+		dev  string
+		want string
+	}{
+		{"ESP without a label", disk.Partition{Kind: disk.ESP, Device: "/dev/vda1"}, "", "vda1 (ESP)"},
+		{"XBOOTLDR without a label", disk.Partition{Kind: disk.XBOOTLDR, Device: "/dev/vda2"}, "", "vda2 (XBOOTLDR)"},
+		{"GPT label", disk.Partition{Kind: disk.ESP, Device: "/dev/nvme0n1p1", Name: "EFI System Partition"}, "", "nvme0n1p1 (EFI System Partition)"},
+		{"node in a subdirectory", disk.Partition{Kind: disk.ESP, Device: "/dev/cciss/c0d0p1"}, "", "cciss/c0d0p1 (ESP)"},
+		{"other dev directory", disk.Partition{Kind: disk.ESP, Device: "/tmp/dev/sda1"}, "/tmp/dev", "sda1 (ESP)"},
+		{"device outside the dev directory", disk.Partition{Kind: disk.ESP, Device: "/elsewhere/sda1"}, "", "/elsewhere/sda1 (ESP)"},
+		{"label with control characters", disk.Partition{Kind: disk.ESP, Device: "/dev/sda1", Name: "a\x1b[2Jb"}, "", "sda1 (a?[2Jb)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := partitionName(c.p, c.dev); got != c.want {
+				t.Errorf("partitionName = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestPartitionsDisplay(t *testing.T) {
+	roots, err := scanDisks(&options{roots: stringList{"/mnt/esp", "/mnt/xbl"}}, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounted := &partitions{dirs: []string{"/tmp/ukiboot-1/esp-2", "/tmp/ukiboot-1/xbootldr-3"}, names: []string{"vda1 (ESP)", "vda2 (XBOOTLDR)"}, mounted: true}
+	for _, c := range []struct {
+		name      string
+		p         *partitions
+		dir, path string
+		want      string
+	}{
+		{"mounted ESP", mounted, "/tmp/ukiboot-1/esp-2", "/EFI/Linux/x.efi", "vda1 (ESP):/EFI/Linux/x.efi"},
+		{"mounted XBOOTLDR, relative path", mounted, "/tmp/ukiboot-1/xbootldr-3", "loader/entries/a.conf", "vda2 (XBOOTLDR):/loader/entries/a.conf"},
+		{"-root", roots, "/mnt/xbl", "/EFI/Linux/x.efi", "/mnt/xbl/EFI/Linux/x.efi"},
+		{"not a partition", mounted, "/somewhere", "/x.efi", "/somewhere/x.efi"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.p.display(c.dir, c.path); got != c.want {
+				t.Errorf("display(%q, %q) = %q, want %q", c.dir, c.path, got, c.want)
+			}
+		})
+	}
+}
