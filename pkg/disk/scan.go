@@ -31,6 +31,10 @@ type Scanner struct {
 	// Interval is how often WaitScan scans again (DefaultInterval when
 	// zero).
 	Interval time.Duration
+	// Ticks, when not nil, paces WaitScan instead of a ticker of
+	// Interval: it scans again each time it receives from Ticks. Tests
+	// use it to scan step by step.
+	Ticks <-chan time.Time
 }
 
 // ScanResult is what one scan found.
@@ -171,12 +175,16 @@ func (s *Scanner) WaitScan(ctx context.Context, want ...Kind) (*ScanResult, erro
 	if len(want) == 0 {
 		want = []Kind{ESP}
 	}
-	interval := s.Interval
-	if interval <= 0 {
-		interval = DefaultInterval
+	ticks := s.Ticks
+	if ticks == nil {
+		interval := s.Interval
+		if interval <= 0 {
+			interval = DefaultInterval
+		}
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		ticks = tick.C
 	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
 	for {
 		res, err := s.Scan()
 		if err != nil {
@@ -194,7 +202,7 @@ func (s *Scanner) WaitScan(ctx context.Context, want ...Kind) (*ScanResult, erro
 				}
 			}
 			return res, nf
-		case <-tick.C:
+		case <-ticks:
 		}
 	}
 }

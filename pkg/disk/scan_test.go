@@ -208,27 +208,39 @@ func TestWaitScanLateDisk(t *testing.T) {
 	f.gptImage("vda", esp)
 	tmp := filepath.Join(filepath.Dir(f.sys), "vda.tmp")
 	f.write(filepath.Join(tmp, "size"), "32768\n")
-	moved := make(chan error, 1)
-	go func() {
-		time.Sleep(300 * time.Millisecond)
-		moved <- os.Rename(tmp, filepath.Join(f.sys, "vda"))
-	}()
-	s := disk.Scanner{SysDir: f.sys, DevDir: f.dev, Interval: 20 * time.Millisecond}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+
+	ticks := make(chan time.Time)
+	s := disk.Scanner{SysDir: f.sys, DevDir: f.dev, Ticks: ticks}
+	// A guard against a hang, not a timing: nothing here waits for it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	start := time.Now()
-	res, err := s.WaitScan(ctx)
-	if err != nil {
+	type result struct {
+		res *disk.ScanResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := s.WaitScan(ctx)
+		done <- result{res, err}
+	}()
+	// WaitScan takes a tick only after a scan that found no ESP.
+	for i := range 3 {
+		select {
+		case ticks <- time.Time{}:
+		case r := <-done:
+			t.Fatalf("WaitScan returned after %d scans, before the ESP appeared: %+v, %v", i+1, r.res, r.err)
+		}
+	}
+	if err := os.Rename(tmp, filepath.Join(f.sys, "vda")); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-moved; err != nil {
-		t.Fatal(err)
+	ticks <- time.Time{}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	if d := time.Since(start); d < 250*time.Millisecond || d > 5*time.Second {
-		t.Errorf("WaitScan returned after %v", d)
-	}
-	if len(res.Partitions) != 2 || !res.Has(disk.ESP, disk.XBOOTLDR) {
-		t.Errorf("found %+v", res.Partitions)
+	if len(r.res.Partitions) != 2 || !r.res.Has(disk.ESP, disk.XBOOTLDR) {
+		t.Errorf("found %+v", r.res.Partitions)
 	}
 }
 
@@ -237,40 +249,40 @@ func TestWaitScanTimeout(t *testing.T) {
 	f.gptImage("sda", esp)
 	f.disk("sda", 32768, "")
 	f.disk("sdb", 32768, "") // node missing: an error to report
-	s := disk.Scanner{SysDir: f.sys, DevDir: f.dev, Interval: 10 * time.Millisecond}
+	// No tick ever comes: WaitScan scans once, then waits for ctx.
+	s := disk.Scanner{SysDir: f.sys, DevDir: f.dev, Ticks: make(chan time.Time)}
 
-	// The ESP is there: no waiting for it.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if res, err := s.WaitScan(ctx, disk.ESP); err != nil || len(res.Partitions) != 1 {
-		t.Fatalf("WaitScan(ESP): %+v, %v", res, err)
-	}
+	t.Run("the ESP is there: no waiting", func(t *testing.T) {
+		if res, err := s.WaitScan(context.Background(), disk.ESP); err != nil || len(res.Partitions) != 1 {
+			t.Fatalf("WaitScan(ESP): %+v, %v", res, err)
+		}
+	})
 
-	// No XBOOTLDR will come.
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel2()
-	start := time.Now()
-	res, err := s.WaitScan(ctx2, disk.ESP, disk.XBOOTLDR)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want deadline exceeded", err)
-	}
-	if d := time.Since(start); d < 190*time.Millisecond {
-		t.Errorf("gave up after %v", d)
-	}
-	msg := err.Error()
-	if !strings.Contains(msg, "no xbootldr partition found") || strings.Contains(msg, "no esp") || !strings.Contains(msg, "sdb") {
-		t.Errorf("error %q should name the missing kind and the disk error", msg)
-	}
-	if res == nil || len(res.Partitions) != 1 || res.Partitions[0].Kind != disk.ESP {
-		t.Errorf("last result %+v", res)
-	}
+	t.Run("no XBOOTLDR will come", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		res, err := s.WaitScan(ctx, disk.ESP, disk.XBOOTLDR)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want the context's error", err)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "no xbootldr partition found") || strings.Contains(msg, "no esp") || !strings.Contains(msg, "sdb") {
+			t.Errorf("error %q should name the missing kind and the disk error", msg)
+		}
+		if res == nil || len(res.Partitions) != 1 || res.Partitions[0].Kind != disk.ESP {
+			t.Errorf("last result %+v", res)
+		}
+	})
 
-	// An unreadable sysfs fails at once.
-	bad := disk.Scanner{SysDir: filepath.Join(f.sys, "missing")}
-	start = time.Now()
-	if _, err := bad.WaitScan(context.Background()); err == nil || time.Since(start) > time.Second {
-		t.Errorf("missing sysfs: %v after %v", err, time.Since(start))
-	}
+	t.Run("an unreadable sysfs fails at once", func(t *testing.T) {
+		bad := disk.Scanner{SysDir: filepath.Join(f.sys, "missing"), Ticks: make(chan time.Time)}
+		// A guard against a hang: the error must not be the context's.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := bad.WaitScan(ctx); err == nil || errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("missing sysfs: %v", err)
+		}
+	})
 }
 
 // TestWaitScanNotFoundMessage holds the message that says, when no ESP
