@@ -1,9 +1,6 @@
 package uki
 
-import (
-	"encoding/binary"
-	"fmt"
-)
+import "fmt"
 
 // WIN_CERTIFICATE types.
 const (
@@ -20,6 +17,17 @@ type Certificate struct {
 	Type     uint16
 	Data     []byte // bCertificate: for type 2 a DER PKCS#7 SignedData
 }
+
+// winCertificate is the fixed header of a WIN_CERTIFICATE entry, which
+// bCertificate follows.
+type winCertificate struct {
+	Length          uint32 // dwLength
+	Revision        uint16 // wRevision
+	CertificateType uint16 // wCertificateType
+}
+
+// winCertificateSize is binary.Size(winCertificate{}).
+const winCertificateSize = 8
 
 // checkCertTable validates the certificate table's location without reading it.
 func (f *File) checkCertTable() error {
@@ -74,19 +82,16 @@ func ParseCertificateTable(buf []byte, base int64) ([]Certificate, error) {
 		if allZero(rest) && len(out) > 0 {
 			break
 		}
-		if len(rest) < 8 {
-			return nil, errorf(ErrCertTable, "entry at offset %d: %d bytes left, a header needs 8", base+int64(off), len(rest))
+		if len(rest) < winCertificateSize {
+			return nil, errorf(ErrCertTable, "entry at offset %d: %d bytes left, a header needs %d", base+int64(off), len(rest), winCertificateSize)
 		}
-		c := Certificate{
-			Offset:   base + int64(off),
-			Length:   binary.LittleEndian.Uint32(rest),
-			Revision: binary.LittleEndian.Uint16(rest[4:]),
-			Type:     binary.LittleEndian.Uint16(rest[6:]),
-		}
-		if c.Length < 8 || int64(c.Length) > int64(len(rest)) {
+		var h winCertificate
+		decode(rest, &h)
+		c := Certificate{Offset: base + int64(off), Length: h.Length, Revision: h.Revision, Type: h.CertificateType}
+		if c.Length < winCertificateSize || int64(c.Length) > int64(len(rest)) {
 			return nil, errorf(ErrCertTable, "entry at offset %d: length %d does not fit the %d bytes left", c.Offset, c.Length, len(rest))
 		}
-		c.Data = rest[8:c.Length]
+		c.Data = rest[winCertificateSize:c.Length]
 		out = append(out, c)
 		next := (int64(off) + int64(c.Length) + 7) &^ 7
 		if next > int64(len(buf)) {

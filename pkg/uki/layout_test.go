@@ -22,6 +22,7 @@ func TestHeaderLayout(t *testing.T) {
 		{"OptionalHeader64", OptionalHeader64{}, optHeaderSize},
 		{"DataDirectory", DataDirectory{}, dataDirectorySize},
 		{"rawSectionHeader", rawSectionHeader{}, sectionHeaderSize},
+		{"winCertificate", winCertificate{}, winCertificateSize},
 	} {
 		t.Run(c.name+" size", func(t *testing.T) {
 			if got := binary.Size(c.v); got != c.want {
