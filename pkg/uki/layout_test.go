@@ -44,7 +44,24 @@ func TestHeaderLayout(t *testing.T) {
 // TestHeaderMatchesDebugPE parses one image with parseHeaders and with
 // debug/pe and compares every field the two have in common.
 func TestHeaderMatchesDebugPE(t *testing.T) {
-	img := ukitest.UKI(ukitest.S(".osrel", "ID=x\n"), ukitest.S(".linux", "KERNEL"), ukitest.S(".initrd", "INITRD"))
+	img, l := ukitest.Image{Sections: []ukitest.Section{
+		ukitest.S(".osrel", "ID=x\n"), ukitest.S(".linux", "KERNEL"), ukitest.S(".initrd", "INITRD"),
+	}}.Build()
+	// Give the fields the parser does not check distinct values, so that
+	// a field read from the wrong offset shows: TimeDateStamp and
+	// Characteristics of the file header; in the optional header
+	// everything from the linker version to ImageBase, the versions, and
+	// CheckSum to LoaderFlags.
+	fill := func(from, to int) {
+		for i := from; i < to; i++ {
+			img[i] = byte(i*7 + 1)
+		}
+	}
+	fill(l.PEOffset+4+4, l.PEOffset+4+8)
+	fill(l.PEOffset+4+18, l.PEOffset+4+20)
+	fill(l.OptOffset+2, l.OptOffset+32)
+	fill(l.OptOffset+40, l.OptOffset+56)
+	fill(l.OptOffset+64, l.OptOffset+108)
 	h, secs, err := parseHeaders(bytes.NewReader(img), int64(len(img)))
 	if err != nil {
 		t.Fatal(err)
