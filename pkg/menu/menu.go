@@ -2,6 +2,7 @@ package menu
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -11,9 +12,14 @@ type Item struct {
 	Title   string
 	Version string
 	// Bootable is false for entries that cannot be chosen; Reason says
-	// why.
+	// why. The menu shows the Reason of the highlighted entry in full,
+	// wrapped, under the list.
 	Bootable bool
 	Reason   string
+	// Tag is a short status shown in brackets after the title, such as
+	// "checking" or "untrusted"; empty means "cannot boot" for an entry
+	// that is not Bootable and nothing for the others.
+	Tag string
 	// Cmdline is what the entry boots with, offered by the editor.
 	Cmdline string
 	// Editable is false when the verification policy forbids changing
@@ -79,6 +85,7 @@ func New(cfg Config) *Model {
 	if cfg.Width <= 0 {
 		cfg.Width = 80
 	}
+	cfg.Items = slices.Clone(cfg.Items) // Update must not write to the caller's slice
 	m := &Model{cfg: cfg, sel: max(cfg.Default, 0)}
 	if !cfg.Timeout.Forever && cfg.Default >= 0 {
 		m.counting, m.remaining = true, cfg.Timeout.Seconds
@@ -94,7 +101,7 @@ func (m *Model) Reload(items []Item, def int) {
 	if m.sel < len(m.cfg.Items) {
 		id = m.cfg.Items[m.sel].ID
 	}
-	m.cfg.Items, m.cfg.Default = items, def
+	m.cfg.Items, m.cfg.Default = slices.Clone(items), def
 	m.sel = max(def, 0)
 	for i, it := range items {
 		if it.ID == id {
@@ -102,6 +109,18 @@ func (m *Model) Reload(items []Item, def int) {
 		}
 	}
 	m.scroll()
+}
+
+// Update replaces item i, whose verdict, tag, reason or details changed
+// (a background verification finished, say), without moving the
+// highlight, the scroll position, the countdown or the editor. An i out
+// of range is ignored. Like every method of Model it must be called from
+// the goroutine that calls Key and Tick: send verdicts to that loop over a
+// channel, call Update, then draw.
+func (m *Model) Update(i int, it Item) {
+	if i >= 0 && i < len(m.cfg.Items) {
+		m.cfg.Items[i] = it
+	}
 }
 
 // Selected is the highlighted item's index.
@@ -262,86 +281,8 @@ func (m *Model) editKey(k Key) Action {
 	return None
 }
 
-// Editing reports whether the command-line editor is open (the caller
-// then echoes keys instead of redrawing).
+// Editing reports whether the command-line editor is open.
 func (m *Model) Editing() bool { return m.editing }
-
-func (m *Model) clip(s string) string {
-	if len(s) > m.cfg.Width-1 {
-		return s[:m.cfg.Width-4] + "..."
-	}
-	return s
-}
-
-// View returns the screen as lines of plain text: no escape sequences, so
-// it reads the same on a serial console and on a VGA console.
-func (m *Model) View() []string {
-	if m.details {
-		it := m.current()
-		lines := []string{"", fmt.Sprintf("%s  %s", it.ID, it.Title)}
-		if it.Version != "" {
-			lines = append(lines, "  version: "+it.Version)
-		}
-		lines = append(lines, "  cmdline: "+it.Cmdline)
-		for _, d := range it.Details {
-			lines = append(lines, "  "+m.clip(d))
-		}
-		if !it.Bootable {
-			lines = append(lines, "  cannot boot: "+m.clip(it.Reason))
-		}
-		return append(lines, "", "(any key returns to the menu)")
-	}
-	if m.editing {
-		return []string{"", "Edit the command line, Enter boots, Esc cancels:", "> " + string(m.edit)}
-	}
-	lines := []string{"", "ukiboot: boot menu"}
-	if len(m.cfg.Items) == 0 {
-		lines = append(lines, "  (no boot entries found)")
-	}
-	end := min(m.top+m.rows(), len(m.cfg.Items))
-	if m.top > 0 {
-		lines = append(lines, fmt.Sprintf("  ... %d more above", m.top))
-	}
-	for i := m.top; i < end; i++ {
-		it := m.cfg.Items[i]
-		mark := " "
-		if i == m.sel {
-			mark = ">"
-		}
-		def := " "
-		if i == m.cfg.Default {
-			def = "*"
-		}
-		line := fmt.Sprintf("%s%s%2d %s", mark, def, i+1, it.Title)
-		if !it.Bootable {
-			line += "  [cannot boot]"
-		}
-		lines = append(lines, m.clip(line))
-	}
-	if end < len(m.cfg.Items) {
-		lines = append(lines, fmt.Sprintf("  ... %d more below", len(m.cfg.Items)-end))
-	}
-	if m.message != "" {
-		lines = append(lines, m.clip("! "+m.message))
-	}
-	more := "r rescan, "
-	if m.cfg.Shell {
-		more += "s shell, "
-	}
-	lines = append(lines, m.clip("Up/Down/j/k/1-9 select, Enter boot, e edit, d default, p details"), m.clip(more+"b reboot, o power off"))
-	if m.counting {
-		lines = append(lines, m.Countdown())
-	}
-	return lines
-}
-
-// Countdown is the countdown line, to rewrite in place each second.
-func (m *Model) Countdown() string {
-	if !m.counting || m.cfg.Default < 0 {
-		return ""
-	}
-	return m.clip(fmt.Sprintf("Booting %s in %ds; press any key to stop.", m.cfg.Items[m.cfg.Default].ID, m.remaining))
-}
 
 // String is the view joined by newlines (for tests and logs).
 func (m *Model) String() string { return strings.Join(m.View(), "\n") }
