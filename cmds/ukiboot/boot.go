@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
@@ -23,8 +22,13 @@ type system struct {
 	// roots mounts the ESP/XBOOTLDR partitions and returns their
 	// directories (ESP first) and a function that unmounts them.
 	roots func(o *options, log func(string, ...any)) (*partitions, error)
-	load  func(kernel, initrd *os.File, cmdline string) error
-	boot  func() error
+	// vars are the boot loader's EFI variables (nil: none). When they
+	// also implement writableVars, the one-shot entry is consumed and the
+	// menu can set the default.
+	vars bls.Vars
+	load func(kernel, initrd *os.File, cmdline string) error
+	// reboot starts the loaded kernel (kexec reboot).
+	reboot func() error
 	// power reboots or powers off (reboot(2) commands).
 	power func(cmd int) error
 	// stdin is the console the menu reads keys from.
@@ -35,176 +39,77 @@ type system struct {
 }
 
 func realSystem() system {
-	return system{roots: scanDisks, load: kexec.Load, boot: kexec.Reboot, platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin}
+	return system{roots: scanDisks, vars: efiVars(os.Getenv("UKIBOOT_EFIVARS")), load: kexec.Load, reboot: kexec.Reboot,
+		platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin}
 }
 
-// candidates returns the entries to try, in order: with -entry the
-// matching ones, else the default followed by every other bootable entry.
-func candidates(c *bls.Config, pattern string) []*bls.Entry {
-	var out []*bls.Entry
-	if pattern != "" {
-		for _, e := range c.Entries {
-			if bls.MatchID(pattern, e.ID) {
-				out = append(out, e)
-			}
-		}
-		return out
+// efiVars returns the boot loader variables of this machine: efivarfs when
+// mounted, else none (coreboot). dir names another directory (tests set
+// UKIBOOT_EFIVARS).
+func efiVars(dir string) bls.Vars {
+	e := bls.EFIVarFS{Dir: dir}
+	if e.Available() {
+		return e
 	}
-	if c.Default >= 0 {
-		out = append(out, c.Entries[c.Default])
-	}
-	for i, e := range c.Entries {
-		if i != c.Default && e.Bootable() {
-			out = append(out, e)
-		}
-	}
-	return out
+	return bls.NoVars{}
 }
 
-// boot runs -auto and -dry-run: build the plan of each candidate in turn,
-// load it, and reboot into the first that loads.
-func boot(o *options, sys system, stdout, stderr io.Writer) int {
+// autoBoot runs -auto and -dry-run -auto: walk the candidates in order,
+// plan each, and commit (or, with -dry-run, print) the first whose plan
+// can be built and, when committing, loaded.
+func autoBoot(o *options, sys system, stdout, stderr io.Writer) int {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
-	parts, err := sys.roots(o, logf)
+	p, err := openPipeline(o, sys, stdout, logf)
 	if err != nil {
 		logf("%v", err)
 		return 1
 	}
-	roots := parts.dirs
-	unmount := sync.OnceFunc(parts.close)
-	defer unmount()
-	c, err := bls.Load(roots, bls.Options{Vars: efiVars()})
-	if err != nil {
-		logf("%v", err)
-		return 1
-	}
-	closeConfig := sync.OnceFunc(func() { c.Close() })
-	defer closeConfig()
+	defer p.close()
 	if o.verbose {
-		for _, w := range c.Warnings {
+		for _, w := range p.config.Warnings {
 			logf("warning: %s", w)
 		}
 	}
-	for _, e := range c.Entries {
+	for _, e := range p.config.Entries {
 		if e.Err != nil && (o.entry == "" || bls.MatchID(o.entry, e.ID)) {
 			logf("cannot boot %s: %v", e.ID, e.Err)
 		}
 	}
-	list := candidates(c, o.entry)
+	list := p.candidates()
 	if len(list) == 0 {
 		if o.entry != "" {
 			logf("no entry matches %q", o.entry)
 		} else {
-			logf("no bootable entry on %v", roots)
+			logf("no bootable entry on %v", p.parts.dirs)
 		}
 		return 1
 	}
-	ver, why, err := sys.platform.policy(o)
-	if err != nil {
-		logf("%v", err)
-		return 1
-	}
-	logf("verification: %s (%s)", ver.Mode, why)
-	pol := stub.Policy{Append: o.append, Verify: ver, MaxSize: o.maxSize}
-	consumeOneShot(c, logf)
+	logf("verification: %s (%s)", p.verify.Mode, p.why)
 	for _, e := range list {
-		if !e.Bootable() {
+		bp, err := p.plan(e, nil)
+		if err != nil {
+			logf("cannot boot %s: %v", e.ID, err)
 			continue
 		}
 		if o.dryRun {
-			logf("booting %s (%s)", e.ID, e.ShowTitle)
-			if e.Counter != nil {
-				logf("boot counting: would rename %s to %s", e.FileName, e.Counter.Next())
-			}
-			plan, err := stub.Build(e, pol)
-			if err != nil {
-				logf("cannot boot %s: %v", e.ID, err)
-				continue
-			}
-			for _, n := range plan.Notes {
-				logf("note: %s", n)
-			}
-			err = printPlan(stdout, plan, o.json)
-			if err == nil && o.extract != "" {
-				err = extract(plan, o.extract)
-			}
-			plan.Close()
-			if err != nil {
+			if err := p.dryRun(bp); err != nil {
 				logf("%v", err)
 				return 1
 			}
 			return 0
 		}
-		if err := loadEntry(e, pol, parts, sys, logf); err != nil {
-			continue
-		}
-		closeConfig()
-		unmount()
-		if err := sys.boot(); err != nil {
+		err = p.commit(bp)
+		var fatal errNotRestartable
+		switch {
+		case errors.As(err, &fatal):
 			logf("%v", err)
 			return 1
+		case err == nil:
+			return 0
 		}
-		return 0
 	}
 	logf("nothing could be booted")
 	return 1
-}
-
-// loadEntry tries one entry: boot counting, the plan, kexec_file_load.
-// Every failure is logged with its reason and returned.
-func loadEntry(e *bls.Entry, pol stub.Policy, parts *partitions, sys system, logf func(string, ...any)) error {
-	logf("booting %s (%s)", e.ID, e.ShowTitle)
-	pol.BootCountPath = ""
-	if e.Counter != nil {
-		if err := bumpCounter(e, parts); err != nil {
-			logf("boot counting: %v; booting anyway", err)
-		} else {
-			logf("boot counting: renamed to %s (%d tries left)", e.FileName, e.TriesLeft)
-			pol.BootCountPath = e.Path
-		}
-	}
-	plan, err := stub.Build(e, pol)
-	if err != nil {
-		logf("cannot boot %s: %v", e.ID, err)
-		return err
-	}
-	for _, n := range plan.Notes {
-		logf("note: %s", n)
-	}
-	err = sys.load(plan.Kernel.File, initrdFile(plan), plan.Cmdline)
-	plan.Close()
-	if err != nil {
-		logf("cannot load %s: %v", e.ID, err)
-		var ke *kexec.Error
-		if errors.As(err, &ke) && ke.InnerSignature {
-			envelope := "the UKI's signature was not checked"
-			if v := plan.Verdict; v != nil && v.Status == authenticode.Trusted {
-				envelope = "the UKI's own signature is trusted (signed by " + v.Signer + ")"
-			}
-			logf("%s, but the running kernel's keyrings do not trust the kernel inside it (.linux): "+
-				"sign .linux itself with a key the running kernel trusts (its builtin or secondary keyring, "+
-				"or the platform keyring filled from UEFI db), or build the ROM kernel with that key", envelope)
-		}
-		return err
-	}
-	if v := plan.Verdict; v != nil {
-		logf("%s: %s", e.ID, v)
-	}
-	logf("loaded %s; starting it", e.ID)
-	return nil
-}
-
-// consumeOneShot removes LoaderEntryOneShot once it chose the default, as
-// systemd-boot does.
-func consumeOneShot(c *bls.Config, logf func(string, ...any)) {
-	if c.OneShot == "" {
-		return
-	}
-	if v, ok := efiVars().(bls.EFIVarFS); ok {
-		if err := v.Delete(bls.VarEntryOneShot); err != nil {
-			logf("cannot remove %s: %v", bls.VarEntryOneShot, err)
-		}
-	}
 }
 
 func initrdFile(p *stub.Plan) *os.File {

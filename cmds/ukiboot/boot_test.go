@@ -45,7 +45,7 @@ func (f *fakeSystem) sys(roots ...string) system {
 			f.loads = append(f.loads, loaded{kb, ib, cmdline})
 			return f.refuse[string(kb)]
 		},
-		boot:     func() error { f.booted++; return nil },
+		reboot:   func() error { f.booted++; return nil },
 		platform: f.platform,
 	}
 }
@@ -114,7 +114,7 @@ func TestDryRunAndExtract(t *testing.T) {
 	out := t.TempDir()
 	f := &fakeSystem{}
 	var stdout, stderr bytes.Buffer
-	rc := runWith([]string{"-dry-run", "-json", "-entry", "B*", "-append", "x=1", "-extract", out, "-root", esp}, &stdout, &stderr, f.sys())
+	rc := runWith([]string{"-auto", "-dry-run", "-json", "-entry", "B*", "-append", "x=1", "-extract", out, "-root", esp}, &stdout, &stderr, f.sys())
 	if rc != 0 || len(f.loads) != 0 || f.booted != 0 {
 		t.Fatalf("rc %d loads %d booted %d: %s", rc, len(f.loads), f.booted, stderr.String())
 	}
@@ -149,7 +149,7 @@ func TestDryRunAndExtract(t *testing.T) {
 		t.Errorf("-extract without -dry-run: rc %d", rc)
 	}
 	stdout.Reset()
-	if rc := runWith([]string{"-dry-run", "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 || !strings.Contains(stdout.String(), "cmdline:  console=ttyS0") {
+	if rc := runWith([]string{"-auto", "-dry-run", "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 || !strings.Contains(stdout.String(), "cmdline:  console=ttyS0") {
 		t.Errorf("text plan: rc %d\n%s", rc, stdout.String())
 	}
 }

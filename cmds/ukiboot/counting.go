@@ -9,41 +9,51 @@ import (
 	"github.com/ukiboot/ukiboot/pkg/bls"
 )
 
-// bumpCounter does systemd-boot's boot counting before an attempt: the
-// entry file name+LEFT-DONE.ext becomes name+(LEFT-1)-(DONE+1).ext, on
-// its own partition, which is writable only for the rename and synced.
-// Nothing else on any disk is ever written. The entry is updated to the
-// new name.
-func bumpCounter(e *bls.Entry, parts *partitions) error {
-	c := e.Counter
-	next := c.Next()
+// renameEntry does systemd-boot's boot counting before an attempt: the
+// entry file name+LEFT-DONE.ext becomes next (name+(LEFT-1)-(DONE+1).ext,
+// planned by the caller), on its own partition, which is writable only for
+// the rename and synced. Nothing else on any disk is ever written.
+//
+// renamed says whether the file now has the new name; then the entry is
+// updated to it, even when syncing or making the partition read-only again
+// failed (err says what failed): a rename that happened is never
+// forgotten.
+func renameEntry(e *bls.Entry, next string, parts *partitions) (renamed bool, err error) {
 	dir := strings.TrimSuffix(e.Partition.Path, "/")
 	oldPath := dir + e.Path
-	newPath := path.Join(path.Dir(oldPath), next)
+	newPath := dir + next
 	restore, err := parts.writable(e.Partition.Path)
 	if err != nil {
-		return err
+		return false, fmt.Errorf("cannot rename %s to %s: %w", oldPath, path.Base(next), err)
 	}
 	err = os.Rename(oldPath, newPath)
-	if err == nil {
-		err = syncDir(path.Dir(newPath))
+	renamed = err == nil
+	if err != nil {
+		err = fmt.Errorf("cannot rename %s to %s: %w", oldPath, path.Base(next), err)
+	} else if serr := syncDir(path.Dir(newPath)); serr != nil {
+		err = fmt.Errorf("syncing %s: %w", path.Dir(newPath), serr)
 	}
 	if rerr := restore(); rerr != nil && err == nil {
-		err = fmt.Errorf("remounting read-only: %w", rerr)
+		err = fmt.Errorf("making %s read-only again: %w", e.Partition.Path, rerr)
 	}
-	if err != nil {
-		return fmt.Errorf("cannot rename %s to %s: %w", oldPath, next, err)
+	if renamed {
+		markRenamed(e, next)
 	}
-	e.Path = path.Join(path.Dir(e.Path), next)
+	return renamed, err
+}
+
+// markRenamed updates the entry to its new file name and counter.
+func markRenamed(e *bls.Entry, next string) {
+	name := path.Base(next)
+	e.Path = next
 	if e.UKI != "" && e.Type == bls.Type2 {
 		e.UKI = e.Path
 	}
-	e.FileName = next
-	if _, cnt, ok := bls.ParseCounter(next, path.Ext(next)); ok {
+	e.FileName = name
+	if _, cnt, ok := bls.ParseCounter(name, path.Ext(name)); ok {
 		e.Counter = &cnt
 		e.TriesLeft, e.TriesDone = cnt.Left, cnt.Done
 	}
-	return nil
 }
 
 func syncDir(dir string) error {

@@ -35,14 +35,69 @@ type entryJSON struct {
 	Error         string   `json:"error,omitempty"`
 	Verdict       string   `json:"verdict,omitempty"`
 	Signer        string   `json:"signer,omitempty"`
+	// AutoOrder is the entry's place (from 1) in the order -auto tries;
+	// 0 when -auto never tries it.
+	AutoOrder int `json:"auto_order"`
 }
 
-func toJSON(c *bls.Config, i int, verdicts map[*bls.Entry]*authenticode.Verdict) entryJSON {
+// listEntries runs -list: the entries in menu order, the default and the
+// order -auto tries, from the same pipeline the other modes walk.
+func listEntries(o *options, sys system, stdout, stderr io.Writer) int {
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
+	p, err := openPipeline(o, sys, stdout, logf)
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
+	defer p.close()
+	if o.verbose {
+		for _, w := range p.config.Warnings {
+			logf("warning: %s", w)
+		}
+	}
+	if !o.json {
+		fmt.Fprintf(stdout, "verification: %s (%s)\n", p.verify.Mode, p.why)
+	}
+	if o.verbose {
+		printStoreSummary(stdout, stderr, p.verify, o.json)
+	}
+	l := listing{config: p.config, checks: map[*bls.Entry]entryCheck{}, order: map[*bls.Entry]int{}}
+	for _, e := range p.config.Entries {
+		l.checks[e] = p.check(e)
+	}
+	for i, e := range p.candidates() {
+		l.order[e] = i + 1
+		l.auto = append(l.auto, e.ID)
+	}
+	if err := l.print(stdout, o.json); err != nil {
+		logf("%v", err)
+		return 1
+	}
+	if len(p.config.Entries) == 0 {
+		logf("no boot entries in %s: looked for %s/*.conf and %s/*.efi on each",
+			strings.Join(p.parts.dirs, ", "), bls.EntriesDir, bls.Type2Dir)
+		return 1
+	}
+	return 0
+}
+
+// listing is what -list prints.
+type listing struct {
+	config *bls.Config
+	checks map[*bls.Entry]entryCheck
+	// order is each entry's place in the order -auto tries (from 1).
+	order map[*bls.Entry]int
+	auto  []string
+}
+
+func (l *listing) toJSON(i int) entryJSON {
+	c := l.config
 	e := c.Entries[i]
+	ch := l.checks[e]
 	j := entryJSON{
 		ID: e.ID, Type: e.Type.String(), Title: e.Title, ShowTitle: e.ShowTitle, Version: e.Version,
 		SortKey: e.SortKey, MachineID: e.MachineID, Path: e.FullPath(), Profile: e.Profile,
-		Cmdline: e.Cmdline, Status: string(e.Status), Linux: e.Linux, Initrd: e.Initrd,
+		Cmdline: e.Cmdline, Status: ch.status, Linux: e.Linux, Initrd: e.Initrd, AutoOrder: l.order[e],
 	}
 	if e.UKI != "" && e.Partition != nil {
 		j.UKI = strings.TrimSuffix(e.Partition.Path, "/") + e.UKI
@@ -56,27 +111,27 @@ func toJSON(c *bls.Config, i int, verdicts map[*bls.Entry]*authenticode.Verdict)
 	if i == c.Default {
 		j.Default, j.DefaultSource = true, c.DefaultSource
 	}
-	if e.Err != nil {
-		j.Error = e.Err.Error()
+	if ch.err != nil {
+		j.Error = ch.err.Error()
 	}
-	if v := verdicts[e]; v != nil {
+	if v := ch.verdict; v != nil {
 		j.Verdict, j.Signer = string(v.Status), v.Signer
 	}
 	return j
 }
 
-func printList(w io.Writer, c *bls.Config, verdicts map[*bls.Entry]*authenticode.Verdict, asJSON bool) error {
+func (l *listing) print(w io.Writer, asJSON bool) error {
+	c := l.config
 	if asJSON {
 		out := make([]entryJSON, 0, len(c.Entries))
 		for i := range c.Entries {
-			out = append(out, toJSON(c, i, verdicts))
+			out = append(out, l.toJSON(i))
 		}
 		e := json.NewEncoder(w)
 		e.SetIndent("", "  ")
 		return e.Encode(out)
 	}
 	if len(c.Entries) == 0 {
-		fmt.Fprintln(w, "no boot entries found")
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -93,8 +148,8 @@ func printList(w io.Writer, c *bls.Config, verdicts map[*bls.Entry]*authenticode
 				tries += fmt.Sprintf(", %d done", e.TriesDone)
 			}
 		}
-		status := string(e.Status)
-		if v := verdicts[e]; v != nil && v.Status == authenticode.Trusted {
+		status := l.checks[e].status
+		if v := l.checks[e].verdict; v != nil && v.Status == authenticode.Trusted {
 			status += " (signed by " + v.Signer + ")"
 		}
 		if e.Bad() {
@@ -104,14 +159,17 @@ func printList(w io.Writer, c *bls.Config, verdicts map[*bls.Entry]*authenticode
 	}
 	tw.Flush()
 	for _, e := range c.Entries {
-		if e.Err != nil {
-			fmt.Fprintf(w, "%s: %v\n", e.ID, e.Err)
+		if err := l.checks[e].err; err != nil {
+			fmt.Fprintf(w, "%s: %v\n", e.ID, err)
 		}
 	}
 	if c.Default >= 0 {
 		fmt.Fprintf(w, "default: %s (chosen by %s)\n", c.Entries[c.Default].ID, c.DefaultSource)
 	} else {
 		fmt.Fprintln(w, "default: none (no entry can boot)")
+	}
+	if len(l.auto) > 0 {
+		fmt.Fprintf(w, "-auto tries: %s\n", strings.Join(l.auto, ", "))
 	}
 	if t := c.Loader.Timeout; t.Kind != bls.TimeoutUnset {
 		fmt.Fprintf(w, "timeout: %s (%s)\n", t, c.Loader.Path)

@@ -147,6 +147,11 @@ func TestFlagConflicts(t *testing.T) {
 		{"-list", "-entry", "x"},
 		{"-inspect", "x", "-append", "y"},
 		{"-auto", "-extract", "/tmp/x"},
+		{"-auto", "-json"},
+		{"-json"},
+		{"-list", "-dry-run"},
+		{"-list", "-no-reboot"},
+		{"-auto", "-dry-run", "-no-reboot"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if rc := run(args, &stdout, &stderr); rc != 2 {

@@ -6,14 +6,19 @@
 //
 // Synopsis:
 //
-//	ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-dry-run [-json] [-extract DIR]]
+//	ukiboot [-timeout DUR] [-append STR] [-root DIR]... [-dry-run | -no-reboot]
+//	ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-no-reboot | -dry-run [-json] [-extract DIR]]
 //	ukiboot -list [-root DIR]... [-json]
 //	ukiboot -inspect FILE [-json]
 //
 // Options:
 //
+//	(no mode)      the boot menu on the console
 //	-auto          boot the default entry; if it fails, the next ones
-//	-dry-run       do everything but load and reboot; print the boot plan
+//	-dry-run       change nothing; print the plan of what -auto or the
+//	               menu chooses
+//	-no-reboot     load the chosen entry but do not reboot into it
+//	-timeout DUR   menu timeout (or menu-force, menu-hidden, ...)
 //	-extract DIR   with -dry-run: write kernel, initrd and cmdline to DIR
 //	-entry ID      boot the entry with this id (or glob)
 //	-append STR    add to the kernel command line
@@ -42,9 +47,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/ukiboot/ukiboot/pkg/authenticode"
-	"github.com/ukiboot/ukiboot/pkg/bls"
 )
 
 func main() {
@@ -59,14 +61,16 @@ type options struct {
 	list    bool
 	auto    bool
 	dryRun  bool
-	extract string
-	entry   string
-	append  string
-	roots   stringList
-	wait    time.Duration
-	timeout string
-	verify  string
-	db, dbx stringList
+	// noReboot commits everything but the reboot (-no-reboot).
+	noReboot bool
+	extract  string
+	entry    string
+	append   string
+	roots    stringList
+	wait     time.Duration
+	timeout  string
+	verify   string
+	db, dbx  stringList
 	// sbatLevel are -sbatlevel files: SbatLevels .sbat sections are checked against.
 	sbatLevel stringList
 	// trustMOK adds shim's MokListRT to db.
@@ -92,7 +96,8 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	var o options
 	fs.StringVar(&o.inspect, "inspect", "", "describe the UKI or addon `FILE` and exit")
 	fs.BoolVar(&o.auto, "auto", false, "boot the default entry without a menu; on failure try the next entries")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "do everything except kexec_file_load and reboot; print the boot plan")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "change nothing: print the plan of the entry -auto or the menu chooses instead of loading it")
+	fs.BoolVar(&o.noReboot, "no-reboot", false, "load the chosen entry (boot counting, one-shot variable, kexec_file_load) but do not reboot into it; start it later with 'kexec -e' or 'systemctl kexec'")
 	fs.StringVar(&o.extract, "extract", "", "with -dry-run: write kernel, initrd and cmdline of the plan into `DIR`")
 	fs.StringVar(&o.entry, "entry", "", "boot the entry with this `ID` (or glob)")
 	fs.StringVar(&o.append, "append", "", "add `STR` to the kernel command line")
@@ -109,7 +114,11 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of text")
 	fs.BoolVar(&o.verbose, "v", false, "verbose log")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-dry-run [-json] [-extract DIR]]\n       ukiboot -list [-root DIR]... [-json]\n       ukiboot -inspect FILE [-json]\n")
+		fmt.Fprintf(stderr, "usage: ukiboot [-timeout DUR] [-append STR] [-root DIR]... [-dry-run | -no-reboot]   (the boot menu)\n"+
+			"       ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-no-reboot | -dry-run [-json] [-extract DIR]]\n"+
+			"       ukiboot -list [-root DIR]... [-json]\n"+
+			"       ukiboot -inspect FILE [-json]\n"+
+			"verification: -verify auto|enforce|off, -db PATH, -dbx PATH (with every mode)\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -140,70 +149,31 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 		}
 		return 0
 	case o.list:
-		parts, err := sys.roots(&o, func(f string, a ...any) { fmt.Fprintf(stderr, "ukiboot: "+f+"\n", a...) })
-		if err != nil {
-			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
-			return 1
-		}
-		defer parts.close()
-		roots := parts.dirs
-		pol, why, err := sys.platform.policy(&o)
-		if err != nil {
-			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
-			return 1
-		}
-		verdicts := map[*bls.Entry]*authenticode.Verdict{}
-		c, err := bls.Load(roots, bls.Options{Vars: efiVars(), Check: checkEntry(pol, o.maxSize, verdicts)})
-		if err != nil {
-			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
-			return 1
-		}
-		defer c.Close()
-		if o.verbose {
-			for _, w := range c.Warnings {
-				fmt.Fprintf(stderr, "ukiboot: warning: %s\n", w)
-			}
-		}
-		if !o.json {
-			fmt.Fprintf(stdout, "verification: %s (%s)\n", pol.Mode, why)
-		}
-		if o.verbose {
-			printStoreSummary(stdout, stderr, pol, o.json)
-		}
-		if err := printList(stdout, c, verdicts, o.json); err != nil {
-			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
-			return 1
-		}
-		return 0
-	case o.auto || o.dryRun:
-		return boot(&o, sys, stdout, stderr)
+		return listEntries(&o, sys, stdout, stderr)
+	case o.auto:
+		return autoBoot(&o, sys, stdout, stderr)
 	default:
 		return runMenu(&o, sys, sys.stdin, stdout, stderr)
 	}
 }
 
-// efiVars returns the boot loader variables of this machine: efivarfs when
-// mounted, else none (coreboot). UKIBOOT_EFIVARS names another directory
-// (tests).
-func efiVars() bls.Vars {
-	e := bls.EFIVarFS{Dir: os.Getenv("UKIBOOT_EFIVARS")}
-	if e.Available() {
-		return e
-	}
-	return bls.NoVars{}
-}
-
 // conflicts rejects flag combinations that would silently ignore a flag.
 func conflicts(o *options) string {
 	modes := 0
-	for _, on := range []bool{o.inspect != "", o.list, o.auto || o.dryRun} {
+	for _, on := range []bool{o.inspect != "", o.list, o.auto} {
 		if on {
 			modes++
 		}
 	}
 	switch {
 	case modes > 1:
-		return "-inspect, -list and -auto/-dry-run are separate modes: use one"
+		return "-inspect, -list and -auto are separate modes: use one"
+	case o.dryRun && (o.list || o.inspect != ""):
+		return "-dry-run goes with -auto or the menu (no mode flag)"
+	case o.noReboot && (o.dryRun || o.list || o.inspect != ""):
+		return "-no-reboot goes with -auto or the menu, without -dry-run"
+	case o.json && !o.list && o.inspect == "" && !o.dryRun:
+		return "-json goes with -list, -inspect or -dry-run: -auto and the menu print no plan"
 	case o.extract != "" && !o.dryRun:
 		return "-extract needs -dry-run"
 	case (o.list || o.inspect != "") && (o.entry != "" || o.append != ""):

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -8,58 +9,30 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/menu"
 	"github.com/ukiboot/ukiboot/pkg/stub"
 	"golang.org/x/sys/unix"
 )
 
-// session is what the menu works on; a rescan replaces it.
-type session struct {
-	parts    *partitions
-	config   *bls.Config
-	verdicts map[*bls.Entry]*authenticode.Verdict
-}
-
-func (s *session) close() {
-	if s.config != nil {
-		s.config.Close()
-	}
-	if s.parts != nil {
-		s.parts.close()
-	}
-}
-
-func openSession(o *options, sys system, pol stub.Verification, logf func(string, ...any)) (*session, error) {
-	parts, err := sys.roots(o, logf)
-	if err != nil {
-		return nil, err
-	}
-	s := &session{parts: parts, verdicts: map[*bls.Entry]*authenticode.Verdict{}}
-	s.config, err = bls.Load(parts.dirs, bls.Options{Vars: efiVars(), Check: checkEntry(pol, o.maxSize, s.verdicts)})
-	if err != nil {
-		parts.close()
-		return nil, err
-	}
-	return s, nil
-}
-
-func (s *session) items(pol stub.Verification) []menu.Item {
+// menuItems are the entries as the menu shows them. Whether the command
+// line can be edited is decided by the plan's rule (stub.CmdlineEditable).
+func (p *pipeline) menuItems() []menu.Item {
 	var out []menu.Item
-	for _, e := range s.config.Entries {
+	pol := stub.Policy{Verify: p.verify, MaxSize: p.o.maxSize}
+	for _, e := range p.config.Entries {
 		it := menu.Item{ID: e.ID, Title: e.ShowTitle, Version: e.Version, Bootable: e.Bootable(), Cmdline: e.Cmdline, Editable: true}
 		if e.Err != nil {
 			it.Reason = e.Err.Error()
 		}
-		if pol.Mode == stub.VerifyEnforce && e.UKI != "" && e.Cmdline != "" {
-			it.Editable, it.NotEditable = false, "verification is enforced and the UKI has its own .cmdline"
+		if e.Bootable() {
+			it.Editable, it.NotEditable = stub.CmdlineEditable(e, pol)
 		}
 		it.Details = append(it.Details, "path: "+e.FullPath())
 		if e.TriesLeft >= 0 {
 			it.Details = append(it.Details, fmt.Sprintf("tries: %d left, %d done", e.TriesLeft, max(e.TriesDone, 0)))
 		}
-		if v := s.verdicts[e]; v != nil {
+		if v := p.check(e).verdict; v != nil {
 			it.Details = append(it.Details, "verdict: "+v.String())
 		}
 		out = append(out, it)
@@ -168,23 +141,18 @@ func keyReader(r io.Reader) <-chan menu.Key {
 	return ch
 }
 
-// runMenu shows the boot menu on the console and boots what is chosen.
+// runMenu shows the boot menu on the console and boots what is chosen
+// (with -dry-run: prints its plan).
 func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) int {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
-	ver, why, err := sys.platform.policy(o)
+	p, err := openPipeline(o, sys, stdout, logf)
 	if err != nil {
 		logf("%v", err)
 		return 1
 	}
-	logf("verification: %s (%s)", ver.Mode, why)
-	pol := stub.Policy{Append: o.append, Verify: ver, MaxSize: o.maxSize}
-	s, err := openSession(o, sys, ver, logf)
-	if err != nil {
-		logf("%v", err)
-		return 1
-	}
-	defer func() { s.close() }()
-	timeout, hidden, disabled, err := menuTimeout(o, s.config)
+	defer func() { p.close() }()
+	logf("verification: %s (%s)", p.verify.Mode, p.why)
+	timeout, hidden, disabled, err := menuTimeout(o, p.config)
 	if err != nil {
 		logf("%v", err)
 		return 2
@@ -193,32 +161,45 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 	keys := keyReader(stdin)
 	_, hasShell := findShell()
 	m := menu.New(menu.Config{
-		Items: s.items(ver), Default: s.config.Default, Timeout: timeout, Editor: s.config.Loader.Editor,
+		Items: p.menuItems(), Default: p.config.Default, Timeout: timeout, Editor: p.config.Loader.Editor,
 		Height: term.rows, Width: term.columns, Shell: hasShell,
 	})
 
-	boot := func(i int, edited bool) error {
-		e := s.config.Entries[i]
-		p := pol
+	// boot plans and commits (or, with -dry-run, prints) entry i. done
+	// says the menu is over (with rc); else err says why i did not boot.
+	boot := func(i int, edited bool) (done bool, rc int, err error) {
+		var cmdline *string
 		if edited {
-			p.Cmdline, p.CmdlineSet = m.Cmdline(), true
+			c := m.Cmdline()
+			cmdline = &c
 		}
-		consumeOneShot(s.config, logf)
-		if err := loadEntry(e, p, s.parts, sys, logf); err != nil {
-			return err
+		bp, err := p.plan(p.config.Entries[i], cmdline)
+		if err != nil {
+			return false, 0, err
 		}
-		s.close()
-		s = &session{}
+		if o.dryRun {
+			if err := p.dryRun(bp); err != nil {
+				logf("%v", err)
+				return true, 1, nil
+			}
+			return true, 0, nil
+		}
 		term.restore()
-		if err := sys.boot(); err != nil {
-			return err
+		err = p.commit(bp)
+		var fatal errNotRestartable
+		switch {
+		case errors.As(err, &fatal):
+			logf("%v", err)
+			return true, 1, nil
+		case err == nil:
+			return true, 0, nil
 		}
-		return nil
+		return false, 0, err
 	}
 
 	// Hidden or disabled menu: boot the default at once, unless a key is
 	// pressed within a second (hidden only). A failure shows the menu.
-	if (hidden || disabled) && s.config.Default >= 0 {
+	if (hidden || disabled) && p.config.Default >= 0 {
 		pressed := false
 		if hidden {
 			select {
@@ -227,14 +208,14 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 			}
 		}
 		if !pressed {
-			err := boot(s.config.Default, false)
-			if err == nil {
-				return 0
+			done, rc, err := boot(p.config.Default, false)
+			if done {
+				return rc
 			}
-			m.SetMessage(fmt.Sprintf("cannot boot %s: %v", s.config.Entries[s.config.Default].ID, err))
+			m.SetMessage(fmt.Sprintf("cannot boot %s: %v", p.config.Entries[p.config.Default].ID, err))
 		}
 	}
-	if disabled && s.config.Default < 0 {
+	if disabled && p.config.Default < 0 {
 		logf("the menu is disabled and nothing can boot")
 		return 1
 	}
@@ -279,34 +260,24 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 		case menu.Boot:
 			fmt.Fprintln(stdout)
 			term.restore()
-			err := boot(m.Selected(), m.Edited())
+			done, rc, err := boot(m.Selected(), m.Edited())
+			if done {
+				return rc
+			}
 			term.raw()
-			if err == nil {
-				return 0
-			}
-			m.SetMessage(fmt.Sprintf("cannot boot %s: %v", s.config.Entries[m.Selected()].ID, err))
+			m.SetMessage(fmt.Sprintf("cannot boot %s: %v", p.config.Entries[m.Selected()].ID, err))
 		case menu.SetDefault:
-			id := s.config.Entries[m.Selected()].ID
-			if v, ok := efiVars().(bls.EFIVarFS); ok {
-				if err := v.Set(bls.VarEntryDefault, id); err != nil {
-					m.SetMessage(fmt.Sprintf("cannot set LoaderEntryDefault: %v", err))
-				} else {
-					m.SetMessage("default is now " + id + " (LoaderEntryDefault)")
-				}
-			} else {
-				m.SetMessage("no EFI variables on this machine: put 'default " + id + "' in loader.conf")
-			}
+			m.SetMessage(p.setDefault(p.config.Entries[m.Selected()].ID))
 		case menu.Rescan:
-			s.close()
-			ns, err := openSession(o, sys, ver, logf)
+			p.close()
+			np, err := openPipeline(o, sys, stdout, logf)
 			if err != nil {
-				s = &session{}
 				m.Reload(nil, -1)
 				m.SetMessage(fmt.Sprintf("rescan: %v", err))
 				break
 			}
-			s = ns
-			m.Reload(s.items(ver), s.config.Default)
+			p = np
+			m.Reload(p.menuItems(), p.config.Default)
 		case menu.Shell:
 			term.restore()
 			sh, _ := findShell()
@@ -317,8 +288,7 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 			}
 			term.raw()
 		case menu.Reboot, menu.PowerOff:
-			s.close()
-			s = &session{}
+			p.close()
 			term.restore()
 			cmd, what := unix.LINUX_REBOOT_CMD_RESTART, "reboot"
 			if a == menu.PowerOff {

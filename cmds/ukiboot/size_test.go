@@ -103,7 +103,7 @@ func TestMaxSizeRefusesBeforeReading(t *testing.T) {
 	}{
 		{"-inspect", []string{"-inspect", big}, 1, "stderr", []string{big, fmt.Sprint(size), limit, "-max-size"}},
 		{"-list", []string{"-list", "-json", "-root", esp}, 0, "stdout", []string{big, fmt.Sprint(size), limit, "-max-size", `"status": "invalid"`}},
-		{"-dry-run", []string{"-dry-run", "-root", esp}, 1, "stderr", []string{"cannot boot big.efi", big, fmt.Sprint(size), limit, "-max-size"}},
+		{"-dry-run", []string{"-auto", "-dry-run", "-root", esp}, 1, "stderr", []string{"cannot boot big.efi", big, fmt.Sprint(size), limit, "-max-size"}},
 		{"-max-size 2K", []string{"-max-size", "2K", "-inspect", small}, 1, "stderr", []string{small, smallSize, "2048", "-max-size"}},
 		{"-max-size 2M", []string{"-max-size", "2M", "-inspect", small}, 0, "stdout", []string{"kind:       uki"}},
 		{"-max-size bogus", []string{"-max-size", "lots", "-inspect", small}, 2, "stderr", []string{`"lots"`}},

@@ -143,45 +143,57 @@ func printStoreSummary(stdout, stderr io.Writer, v stub.Verification, asJSON boo
 	}
 }
 
-// checkEntry is the bls.Options.Check used for -list: it verifies the
-// entry's UKI from disk (refused when larger than maxSize).
-func checkEntry(v stub.Verification, maxSize int64, verdicts map[*bls.Entry]*authenticode.Verdict) func(e *bls.Entry) (bls.Status, error) {
-	return func(e *bls.Entry) (bls.Status, error) {
-		if v.Mode == stub.VerifyOff {
-			return bls.StatusOK, nil
-		}
-		if e.UKI == "" {
-			if v.Mode == stub.VerifyEnforce {
-				return bls.StatusUntrusted, fmt.Errorf("%s: type #1 kernel entries cannot be verified and verification is enforced", e.FullPath())
-			}
-			return bls.StatusUnverified, nil
-		}
-		f, err := e.Partition.Open(e.UKI)
-		if err != nil {
-			return bls.StatusInvalid, err
-		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			return bls.StatusInvalid, err
-		}
-		full := strings.TrimSuffix(e.Partition.Path, "/") + e.UKI
-		if err := stub.CheckSize(full, st.Size(), maxSize); err != nil {
-			return bls.StatusInvalid, err
-		}
-		u, err := uki.Read(f, st.Size(), full, uki.KindUKI)
-		if err != nil {
-			return bls.StatusInvalid, err
-		}
-		verdict := authenticode.VerifyFile(u, f, v.Store)
-		verdicts[e] = verdict
-		if verdict.Status == authenticode.Trusted {
-			return bls.StatusOK, nil
-		}
-		err = fmt.Errorf("%s: %s", e.FullPath(), verdict)
-		if v.Mode == stub.VerifyEnforce {
-			return bls.StatusUntrusted, err
-		}
-		return bls.StatusUnverified, err
+// entryCheck is what the policy says about an entry's UKI, for -list and
+// the menu. It never decides a boot: the plan verifies the private copy
+// that is booted.
+type entryCheck struct {
+	// status is "ok", "invalid", "untrusted" (not trusted and
+	// verification is enforced) or "unverified" (not trusted, not
+	// enforced).
+	status  string
+	verdict *authenticode.Verdict
+	err     error
+}
+
+// check verifies the entry's UKI from disk (refused when larger than
+// -max-size).
+func (p *pipeline) check(e *bls.Entry) entryCheck {
+	v := p.verify
+	switch {
+	case !e.Bootable():
+		return entryCheck{status: string(e.Status), err: e.Err}
+	case v.Mode == stub.VerifyOff:
+		return entryCheck{status: "ok"}
+	case e.UKI == "" && v.Mode == stub.VerifyEnforce:
+		return entryCheck{status: "untrusted", err: fmt.Errorf("%s: type #1 kernel entries cannot be verified and verification is enforced", e.FullPath())}
+	case e.UKI == "":
+		return entryCheck{status: "unverified"}
 	}
+	invalid := func(err error) entryCheck { return entryCheck{status: "invalid", err: err} }
+	f, err := e.Partition.Open(e.UKI)
+	if err != nil {
+		return invalid(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return invalid(err)
+	}
+	full := strings.TrimSuffix(e.Partition.Path, "/") + e.UKI
+	if err := stub.CheckSize(full, st.Size(), p.o.maxSize); err != nil {
+		return invalid(err)
+	}
+	u, err := uki.Read(f, st.Size(), full, uki.KindUKI)
+	if err != nil {
+		return invalid(err)
+	}
+	verdict := authenticode.VerifyFile(u, f, v.Store)
+	if verdict.Status == authenticode.Trusted {
+		return entryCheck{status: "ok", verdict: verdict}
+	}
+	c := entryCheck{status: "unverified", verdict: verdict, err: fmt.Errorf("%s: %s", e.FullPath(), verdict)}
+	if v.Mode == stub.VerifyEnforce {
+		c.status = "untrusted"
+	}
+	return c
 }

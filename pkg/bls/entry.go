@@ -25,18 +25,14 @@ const (
 
 func (t Type) String() string { return fmt.Sprintf("type%d", int(t)) }
 
-// Status says whether an entry can be booted.
+// Status says whether an entry is well formed. Trust is not part of it:
+// pkg/bls knows nothing about signatures (the caller verifies what it
+// boots).
 type Status string
 
 const (
 	StatusOK      Status = "ok"
 	StatusInvalid Status = "invalid" // broken, missing files, not a UKI, ...
-	// StatusUntrusted: verification is enforced and the entry is not
-	// trusted; it cannot be booted.
-	StatusUntrusted Status = "untrusted"
-	// StatusUnverified: not trusted, but verification is not enforced, so
-	// it can be booted.
-	StatusUnverified Status = "unverified"
 )
 
 // Entry is one menu entry.
@@ -98,7 +94,7 @@ type Entry struct {
 func (e *Entry) Bad() bool { return e.TriesLeft == 0 }
 
 // Bootable reports whether the entry can be chosen.
-func (e *Entry) Bootable() bool { return e.Status == StatusOK || e.Status == StatusUnverified }
+func (e *Entry) Bootable() bool { return e.Status == StatusOK }
 
 // FullPath is the entry file's path on the host (partition mount + Path).
 func (e *Entry) FullPath() string {

@@ -89,10 +89,6 @@ type Options struct {
 	// Arch is the EFI architecture name ("x64", "aa64", ...) that an
 	// entry's "architecture" must match; "" means this machine's.
 	Arch string
-	// Check, when set, is called for every bootable entry before the
-	// default is chosen (signature verification); it may return
-	// StatusUntrusted or StatusUnverified with the reason.
-	Check func(e *Entry) (Status, error)
 }
 
 // EFIArch returns the EFI architecture name of a Go GOARCH.
@@ -142,9 +138,14 @@ func (c *Config) Close() error {
 	return errors.Join(errs...)
 }
 
+// EntriesDir (type #1 *.conf) and Type2Dir (type #2 *.efi) are where
+// entries are looked for on each partition.
 const (
-	entriesDir   = "/loader/entries"
-	type2Dir     = "/EFI/Linux"
+	EntriesDir = "/loader/entries"
+	Type2Dir   = "/EFI/Linux"
+)
+
+const (
 	loaderConf   = "/loader/loader.conf"
 	maxEntrySize = 64 << 10
 )
@@ -189,15 +190,6 @@ func Load(paths []string, o Options) (*Config, error) {
 	}
 	if c.Loader == nil {
 		c.Loader = &LoaderConf{Editor: true}
-	}
-	if o.Check != nil {
-		for _, e := range c.Entries {
-			if e.Bootable() {
-				if st, err := o.Check(e); st != "" && st != StatusOK {
-					e.Status, e.Err = st, err
-				}
-			}
-		}
 	}
 	Sort(c.Entries)
 	MakeShowTitles(c.Entries)
@@ -257,11 +249,11 @@ func newEntry(part *Partition, dir, name, suffix string, t Type) *Entry {
 
 func loadType1(c *Config, part *Partition, o Options) []*Entry {
 	var out []*Entry
-	for _, name := range listDir(c, part, entriesDir) {
+	for _, name := range listDir(c, part, EntriesDir) {
 		if skipName(name, ".conf") {
 			continue
 		}
-		e := newEntry(part, entriesDir, name, ".conf", Type1)
+		e := newEntry(part, EntriesDir, name, ".conf", Type1)
 		data, err := part.ReadFile(e.Path, maxEntrySize)
 		if err != nil {
 			e.Status, e.Err = StatusInvalid, err
@@ -346,7 +338,7 @@ func checkType1(e *Entry) {
 
 func loadType2(c *Config, part *Partition) []*Entry {
 	var out []*Entry
-	for _, name := range listDir(c, part, type2Dir) {
+	for _, name := range listDir(c, part, Type2Dir) {
 		if skipName(name, ".efi") {
 			continue
 		}
@@ -358,7 +350,7 @@ func loadType2(c *Config, part *Partition) []*Entry {
 // type2Entries makes one entry per profile of a UKI; a file that is not a
 // valid UKI gives one invalid entry.
 func type2Entries(part *Partition, name string) []*Entry {
-	base := newEntry(part, type2Dir, name, ".efi", Type2)
+	base := newEntry(part, Type2Dir, name, ".efi", Type2)
 	base.UKI = base.Path
 	fail := func(err error) []*Entry {
 		base.Title = name

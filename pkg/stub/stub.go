@@ -374,7 +374,6 @@ func (b *builder) uki() error {
 
 	// 3. The command line: caller-supplied options replace .cmdline
 	// (dropped under enforcement when the UKI has one), else .cmdline.
-	hasCmdline := prof.Section(uki.SectionCmdline) != nil
 	embedded, err := u.Text(prof, uki.SectionCmdline)
 	if err != nil {
 		return err
@@ -385,7 +384,7 @@ func (b *builder) uki() error {
 		args = b.pol.Cmdline
 	}
 	if opts := uki.MangleCmdline(args); opts != "" {
-		if b.pol.enforce() && hasCmdline {
+		if b.pol.argumentsIgnored(prof) {
 			b.note("entry options %q ignored: verification is enforced and the UKI has its own .cmdline", opts)
 		} else {
 			cmdline = opts
@@ -430,7 +429,7 @@ func (b *builder) uki() error {
 
 	// 5. -append, last ("most dynamic"), measured like an addon.
 	if app := uki.MangleCmdline(b.pol.Append); app != "" {
-		if b.pol.enforce() && hasCmdline {
+		if b.pol.argumentsIgnored(prof) {
 			return fmt.Errorf("-append refused: verification is enforced and %s has its own .cmdline", full)
 		}
 		b.measureCmdline(app, app)

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path"
+
+	"github.com/ukiboot/ukiboot/pkg/authenticode"
+	"github.com/ukiboot/ukiboot/pkg/bls"
+	"github.com/ukiboot/ukiboot/pkg/kexec"
+	"github.com/ukiboot/ukiboot/pkg/stub"
+)
+
+// pipeline is the one boot flow every mode walks (DESIGN.md "The flow"):
+// open the partitions, the EFI variables and the verification policy;
+// read the entries (pkg/bls, no trust); compute the candidates once; plan
+// one; commit it. The modes differ only in how a candidate is chosen and
+// whether the commit happens.
+type pipeline struct {
+	o      *options
+	sys    system
+	stdout io.Writer // plans and lists
+	logf   func(string, ...any)
+	parts  *partitions
+	config *bls.Config
+	// verify is the signature policy; why says why it is what it is.
+	verify stub.Verification
+	why    string
+	closed bool
+}
+
+// openPipeline mounts (or takes) the partitions, works out the policy and
+// reads the entries.
+func openPipeline(o *options, sys system, stdout io.Writer, logf func(string, ...any)) (*pipeline, error) {
+	parts, err := sys.roots(o, logf)
+	if err != nil {
+		return nil, err
+	}
+	p := &pipeline{o: o, sys: sys, stdout: stdout, logf: logf, parts: parts}
+	if p.verify, p.why, err = sys.platform.policy(o); err != nil {
+		parts.close()
+		return nil, err
+	}
+	vars := sys.vars
+	if vars == nil {
+		vars = bls.NoVars{}
+	}
+	if p.config, err = bls.Load(parts.dirs, bls.Options{Vars: vars}); err != nil {
+		parts.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// close releases the entries and unmounts the partitions; it may be
+// called more than once.
+func (p *pipeline) close() {
+	if p.closed {
+		return
+	}
+	p.closed = true
+	p.config.Close()
+	p.parts.close()
+}
+
+// candidates is the order -auto walks and -list shows, computed by one
+// rule for every mode. The default is chosen as systemd-boot chooses it
+// (LoaderEntryOneShot, LoaderEntryDefault, loader.conf's default, the
+// first entry); trust does not move it. After it come the other
+// well-formed entries in menu order. With -entry, the matching entries in
+// menu order. An entry that fails verification or loading is passed over
+// when the commit is tried, not here.
+func (p *pipeline) candidates() []*bls.Entry {
+	c := p.config
+	var out []*bls.Entry
+	if p.o.entry != "" {
+		for _, e := range c.Entries {
+			if e.Bootable() && bls.MatchID(p.o.entry, e.ID) {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	if c.Default >= 0 {
+		out = append(out, c.Entries[c.Default])
+	}
+	for i, e := range c.Entries {
+		if i != c.Default && e.Bootable() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// bootPlan is everything a commit will do, known before anything is
+// written: the boot-counting rename and what is loaded.
+type bootPlan struct {
+	entry  *bls.Entry
+	policy stub.Policy
+	// rename is the boot-counting rename (paths on the entry's
+	// partition); nil when the entry has no counter.
+	rename *countRename
+	stub   *stub.Plan
+}
+
+type countRename struct{ from, to string }
+
+// plan builds what booting e would load. cmdline, when not nil, replaces
+// the entry's own arguments (the menu's editor).
+func (p *pipeline) plan(e *bls.Entry, cmdline *string) (*bootPlan, error) {
+	bp := &bootPlan{entry: e, policy: stub.Policy{Append: p.o.append, Verify: p.verify, MaxSize: p.o.maxSize}}
+	if cmdline != nil {
+		bp.policy.Cmdline, bp.policy.CmdlineSet = *cmdline, true
+	}
+	if e.Counter != nil {
+		bp.rename = &countRename{from: e.Path, to: path.Join(path.Dir(e.Path), e.Counter.Next())}
+		bp.policy.BootCountPath = bp.rename.to
+	}
+	sp, err := stub.Build(e, bp.policy)
+	if err != nil {
+		// Callers say "cannot boot ID: ...": do not name the entry twice.
+		var pe *stub.PlanError
+		if errors.As(err, &pe) && pe.Entry == e.ID && pe.Reason != nil {
+			err = pe.Reason
+		}
+		return nil, err
+	}
+	bp.stub = sp
+	for _, n := range sp.Notes {
+		p.logf("note: %s", n)
+	}
+	return bp, nil
+}
+
+// close releases the plan's private copies.
+func (bp *bootPlan) close() {
+	if bp.stub != nil {
+		bp.stub.Close()
+	}
+}
+
+// errNotRestartable wraps a failure after the partitions were released:
+// the caller cannot try another entry.
+type errNotRestartable struct{ err error }
+
+func (e errNotRestartable) Error() string { return e.err.Error() }
+func (e errNotRestartable) Unwrap() error { return e.err }
+
+// commit does what the plan says, in this order: the boot-counting
+// rename, removing LoaderEntryOneShot, kexec_file_load, unmounting, the
+// reboot (skipped with -no-reboot). Each step reports its own failure. A
+// failed load returns an error and leaves the pipeline open, so another
+// entry can be tried; a failure after the partitions were released is an
+// errNotRestartable. The plan is closed.
+func (p *pipeline) commit(bp *bootPlan) error {
+	defer bp.close()
+	e := bp.entry
+	p.logf("booting %s (%s)", e.ID, e.ShowTitle)
+	if bp.rename != nil {
+		if err := p.countBoot(bp); err != nil {
+			return err
+		}
+	}
+	p.consumeOneShot()
+	err := p.sys.load(bp.stub.Kernel.File, initrdFile(bp.stub), bp.stub.Cmdline)
+	if err != nil {
+		p.logf("cannot load %s: %v", e.ID, err)
+		p.explainLoadFailure(err, bp.stub.Verdict)
+		return err
+	}
+	if v := bp.stub.Verdict; v != nil {
+		p.logf("%s: %s", e.ID, v)
+	}
+	p.close()
+	if p.o.noReboot {
+		p.logf("loaded %s; -no-reboot: start it with 'kexec -e' or 'systemctl kexec'", e.ID)
+		return nil
+	}
+	p.logf("loaded %s; starting it", e.ID)
+	if err := p.sys.reboot(); err != nil {
+		return errNotRestartable{err}
+	}
+	return nil
+}
+
+// countBoot does the planned boot-counting rename. A rename that happened
+// is kept in the entry even when making the partition read-only again
+// failed. When the rename itself failed, the entry boots without counting
+// and its plan is rebuilt so that the OS is not told a name that does not
+// exist.
+func (p *pipeline) countBoot(bp *bootPlan) error {
+	renamed, err := renameEntry(bp.entry, bp.rename.to, p.parts)
+	switch {
+	case renamed && err != nil:
+		p.logf("boot counting: renamed %s to %s, but %v", bp.rename.from, bp.rename.to, err)
+		return nil
+	case renamed:
+		p.logf("boot counting: renamed to %s (%d tries left)", bp.entry.FileName, bp.entry.TriesLeft)
+		return nil
+	}
+	p.logf("boot counting: %v; booting without counting", err)
+	pol := bp.policy
+	pol.BootCountPath = ""
+	bp.stub.Close()
+	bp.stub = nil
+	sp, err := stub.Build(bp.entry, pol)
+	if err != nil {
+		p.logf("cannot boot %s: %v", bp.entry.ID, err)
+		return err
+	}
+	bp.stub = sp
+	return nil
+}
+
+// explainLoadFailure says what to do when the running kernel refused the
+// kernel inside a UKI.
+func (p *pipeline) explainLoadFailure(err error, v *authenticode.Verdict) {
+	var ke *kexec.Error
+	if !errors.As(err, &ke) || !ke.InnerSignature {
+		return
+	}
+	envelope := "the UKI's signature was not checked"
+	if v != nil && v.Status == authenticode.Trusted {
+		envelope = "the UKI's own signature is trusted (signed by " + v.Signer + ")"
+	}
+	p.logf("%s, but the running kernel's keyrings do not trust the kernel inside it (.linux): "+
+		"sign .linux itself with a key the running kernel trusts (its builtin or secondary keyring, "+
+		"or the platform keyring filled from UEFI db), or build the ROM kernel with that key", envelope)
+}
+
+// writableVars are EFI variables ukiboot may change.
+type writableVars interface {
+	Set(name, value string) error
+	Delete(name string) error
+}
+
+// consumeOneShot removes LoaderEntryOneShot once it chose the default, as
+// systemd-boot does.
+func (p *pipeline) consumeOneShot() {
+	if p.config.OneShot == "" {
+		return
+	}
+	if v, ok := p.sys.vars.(writableVars); ok {
+		if err := v.Delete(bls.VarEntryOneShot); err != nil {
+			p.logf("cannot remove %s: %v", bls.VarEntryOneShot, err)
+		}
+	}
+}
+
+// setDefault writes LoaderEntryDefault (the menu's d key) and returns
+// what to show.
+func (p *pipeline) setDefault(id string) string {
+	if p.o.dryRun {
+		return "dry run: LoaderEntryDefault not changed (would be " + id + ")"
+	}
+	v, ok := p.sys.vars.(writableVars)
+	if !ok {
+		return "no EFI variables on this machine: put 'default " + id + "' in loader.conf"
+	}
+	if err := v.Set(bls.VarEntryDefault, id); err != nil {
+		return fmt.Sprintf("cannot set LoaderEntryDefault: %v", err)
+	}
+	return "default is now " + id + " (LoaderEntryDefault)"
+}
+
+// dryRun prints the plan instead of committing it: nothing is renamed,
+// no variable is changed, nothing is loaded.
+func (p *pipeline) dryRun(bp *bootPlan) error {
+	defer bp.close()
+	p.logf("booting %s (%s)", bp.entry.ID, bp.entry.ShowTitle)
+	if bp.rename != nil {
+		p.logf("boot counting: would rename %s to %s", path.Base(bp.rename.from), path.Base(bp.rename.to))
+	}
+	if p.config.OneShot != "" {
+		p.logf("dry run: %s would be removed", bls.VarEntryOneShot)
+	}
+	err := printPlan(p.stdout, bp.stub, p.o.json)
+	if err == nil && p.o.extract != "" {
+		err = extract(bp.stub, p.o.extract)
+	}
+	return err
+}
