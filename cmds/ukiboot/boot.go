@@ -235,7 +235,7 @@ func extract(p *stub.Plan, dir string) error {
 	} else if err := os.Remove(filepath.Join(dir, "initrd")); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "cmdline"), []byte(p.Cmdline+"\n"), 0o644)
+	return os.WriteFile(filepath.Join(dir, "cmdline"), []byte(p.Cmdline), 0o644)
 }
 
 func verificationJSON(v *authenticode.Verdict) map[string]string {

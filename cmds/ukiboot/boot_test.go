@@ -135,7 +135,7 @@ func TestDryRunAndExtract(t *testing.T) {
 	if first["pcr"] != 11.0 || first["description"] != ".linux" || len(first["sha256"].(string)) != 64 {
 		t.Errorf("first measurement %v", first)
 	}
-	for name, want := range map[string]string{"kernel": "KB", "cmdline": "quiet x=1\n"} {
+	for name, want := range map[string]string{"kernel": "KB", "cmdline": "quiet x=1"} {
 		b, _ := os.ReadFile(filepath.Join(out, name))
 		if string(b) != want {
 			t.Errorf("%s = %q", name, b)

@@ -101,7 +101,9 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.StringVar(&o.extract, "extract", "", "with -dry-run: write kernel, initrd and cmdline of the plan into `DIR`")
 	fs.StringVar(&o.entry, "entry", "", "boot the entry with this `ID` (or glob)")
 	fs.StringVar(&o.append, "append", "", "add `STR` to the kernel command line")
-	fs.DurationVar(&o.wait, "wait", 10*time.Second, "how long to wait for an ESP to appear when scanning disks")
+	o.wait = 10 * time.Second
+	fs.Var((*seconds)(&o.wait), "wait", "how long to wait for an ESP to appear when scanning disks (`SECONDS` or a duration: 5, 5s)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Var(maxSizeFlag(&o.maxSize), "max-size", "refuse UKIs, addons, kernels, initrds, credentials and extensions larger than `SIZE` (bytes, or with K, M, G, T) before reading them")
 	fs.StringVar(&o.timeout, "timeout", "", "menu timeout (`DURATION`, or menu-force, menu-hidden, menu-disabled); overrides loader.conf")
 	fs.StringVar(&o.verify, "verify", "auto", "signature policy: `auto` (enforce when locked down, with Secure Boot or a trust store), enforce, off")
@@ -127,8 +129,20 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 		}
 		return 2
 	}
+	if strings.HasPrefix(o.inspect, "-") && fs.NArg() > 0 {
+		// "-inspect -json FILE": -json was taken as the file name.
+		flagArg, rest := o.inspect, fs.Args()
+		o.inspect = rest[0]
+		if err := fs.Parse(append([]string{flagArg}, rest[1:]...)); err != nil {
+			return 2
+		}
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version())
+		return 0
+	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "ukiboot: unexpected arguments: %q\n", fs.Args())
+		fmt.Fprintf(stderr, "ukiboot: unexpected arguments: %q (flags go before them; -inspect takes the file name right after it)\n", fs.Args())
 		fs.Usage()
 		return 2
 	}
