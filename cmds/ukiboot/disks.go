@@ -107,7 +107,7 @@ func mountDisks(o *options, logf func(string, ...any), s disk.Scanner) (*partiti
 		for _, m := range ms {
 			if m.Dir == dir {
 				if err := m.RemountRW(); err != nil {
-					return nil, fmt.Errorf("remounting %s read-write: %w", m.Partition.Device, err)
+					return nil, err // names the device
 				}
 				return m.RemountRO, nil
 			}

@@ -23,7 +23,7 @@ type Mounted struct {
 // noexec on a new directory under base, which is created if needed. The
 // file system type is detected from the superblock; when it is not
 // recognised, vfat and then ext4 are tried. Errors name the device and the
-// file system type.
+// file system type, not the private mount directory.
 func Mount(p Partition, base string) (*Mounted, error) {
 	if p.Device == "" {
 		return nil, fmt.Errorf("partition %d (%s): no device node", p.Number, p.Kind)
@@ -46,7 +46,7 @@ func Mount(p Partition, base string) (*Mounted, error) {
 	var errs []error
 	for _, fs := range types {
 		if err := mountRO(p.Device, dir, fs); err != nil {
-			errs = append(errs, fmt.Errorf("mount %s (%s) on %s: %w", p.Device, fs, dir, err))
+			errs = append(errs, fmt.Errorf("mount %s (%s): %w", p.Device, fs, err))
 			continue
 		}
 		return &Mounted{Partition: p, Dir: dir, FSType: fs}, nil
@@ -79,7 +79,7 @@ func (m *Mounted) Unmount() error {
 		return nil
 	}
 	if err := unmount(m.Dir); err != nil {
-		return fmt.Errorf("unmount %s from %s: %w", m.Partition.Device, m.Dir, err)
+		return fmt.Errorf("unmount %s: %w", m.Partition.Device, err)
 	}
 	m.unmounted = true
 	if err := os.Remove(m.Dir); err != nil {
@@ -92,7 +92,7 @@ func (m *Mounted) Unmount() error {
 // RemountRO as soon as the write is done.
 func (m *Mounted) RemountRW() error {
 	if err := remount(m.Dir, false); err != nil {
-		return fmt.Errorf("remount %s read-write on %s: %w", m.Partition.Device, m.Dir, err)
+		return fmt.Errorf("remount %s read-write: %w", m.Partition.Device, err)
 	}
 	return nil
 }
@@ -100,7 +100,7 @@ func (m *Mounted) RemountRW() error {
 // RemountRO makes m read-only again.
 func (m *Mounted) RemountRO() error {
 	if err := remount(m.Dir, true); err != nil {
-		return fmt.Errorf("remount %s read-only on %s: %w", m.Partition.Device, m.Dir, err)
+		return fmt.Errorf("remount %s read-only: %w", m.Partition.Device, err)
 	}
 	return nil
 }

@@ -97,6 +97,10 @@ func TestMountErrors(t *testing.T) {
 			t.Errorf("error %q does not mention %q", msg, w)
 		}
 	}
+	// The mount directory is private: the user knows the device.
+	if strings.Contains(msg, base) {
+		t.Errorf("error %q names the private mount directory %s", msg, base)
+	}
 	// The directory made for the mount is gone again.
 	if ents, err := os.ReadDir(base); err != nil || len(ents) != 0 {
 		t.Errorf("left in %s: %v, %v", base, ents, err)
