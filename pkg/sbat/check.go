@@ -1,7 +1,6 @@
 package sbat
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 
@@ -60,14 +59,6 @@ func CheckImage(f *uki.File, level *Level) error {
 	return Check(entries, level)
 }
 
-// Offsets in a PE section header of the fields uki.SectionHeader leaves
-// out.
-const (
-	sectionHeaderSize       = 40
-	offPointerToRelocations = 24
-	offNumberOfRelocations  = 32
-)
-
 // ReadImage reads and parses the .sbat section of f the way shim's
 // verify_buffer_sbat finds it. Every section of the table counts, whatever
 // profile of a multi-profile UKI it is in: shim walks the whole section
@@ -95,12 +86,7 @@ func ReadImage(f *uki.File) ([]Entry, error) {
 			ErrMalformed, len(found), found[0].Index, found[1].Index)
 	}
 	s := found[0]
-	var hdr [sectionHeaderSize]byte
-	if _, err := io.ReadFull(io.NewSectionReader(f.ReaderAt(), f.Header.SectionTableOffset+int64(s.Index)*sectionHeaderSize, sectionHeaderSize), hdr[:]); err != nil {
-		return nil, fmt.Errorf("SBAT: reading the header of section %d: %w", s.Index, err)
-	}
-	le := binary.LittleEndian
-	if n, p := le.Uint16(hdr[offNumberOfRelocations:]), le.Uint32(hdr[offPointerToRelocations:]); n != 0 || p != 0 {
+	if n, p := s.NumberOfRelocations, s.PointerToRelocations; n != 0 || p != 0 {
 		return nil, fmt.Errorf("SBAT: %w: .sbat (section %d) has relocations (%d at 0x%x); shim refuses it", ErrMalformed, s.Index, n, p)
 	}
 	if s.SizeOfRawData == 0 || s.SizeOfRawData < s.VirtualSize {
