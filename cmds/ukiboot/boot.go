@@ -33,6 +33,9 @@ type system struct {
 	power func(cmd int) error
 	// stdin is the console the menu reads keys from.
 	stdin *os.File
+	// term is the console's TERM: the menu draws in place with VT100
+	// sequences unless it is dumb (menu.TermANSI).
+	term string
 	// platform says whether the kernel is locked down and where the trust
 	// stores are.
 	platform platform
@@ -40,7 +43,7 @@ type system struct {
 
 func realSystem() system {
 	return system{roots: scanDisks, vars: efiVars(os.Getenv("UKIBOOT_EFIVARS")), load: kexec.Load, reboot: kexec.Reboot,
-		platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin}
+		platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin, term: os.Getenv("TERM")}
 }
 
 // efiVars returns the boot loader variables of this machine: efivarfs when

@@ -26,6 +26,7 @@ type fakeSystem struct {
 	refuse   map[string]error
 	booted   int
 	platform platform
+	term     string // TERM
 }
 
 func (f *fakeSystem) sys(roots ...string) system {
@@ -47,6 +48,7 @@ func (f *fakeSystem) sys(roots ...string) system {
 		},
 		reboot:   func() error { f.booted++; return nil },
 		platform: f.platform,
+		term:     f.term,
 	}
 }
 

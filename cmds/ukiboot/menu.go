@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/ukiboot/ukiboot/pkg/bls"
@@ -141,6 +140,22 @@ func keyReader(r io.Reader) <-chan menu.Key {
 	return ch
 }
 
+// menuLoop is the menu on the console: the model, the screen it is drawn
+// on, the keys, and the pipeline whose entries it shows.
+type menuLoop struct {
+	o      *options
+	sys    system
+	p      *pipeline
+	m      *menu.Model
+	term   *terminal
+	screen *menu.Screen
+	keys   <-chan menu.Key
+	stdin  *os.File
+	stdout io.Writer
+	stderr io.Writer
+	logf   func(string, ...any)
+}
+
 // runMenu shows the boot menu on the console and boots what is chosen
 // (with -dry-run: prints its plan).
 func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) int {
@@ -150,52 +165,22 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 		logf("%v", err)
 		return 1
 	}
-	defer func() { p.close() }()
+	l := &menuLoop{o: o, sys: sys, p: p, stdin: stdin, stdout: stdout, stderr: stderr, logf: logf}
+	defer func() { l.p.close() }()
 	logf("verification: %s (%s)", p.verify.Mode, p.why)
 	timeout, hidden, disabled, err := menuTimeout(o, p.config)
 	if err != nil {
 		logf("%v", err)
 		return 2
 	}
-	term := newTerminal(stdin)
-	keys := keyReader(stdin)
+	l.term = newTerminal(stdin)
+	l.keys = keyReader(stdin)
 	_, hasShell := findShell()
-	m := menu.New(menu.Config{
+	l.m = menu.New(menu.Config{
 		Items: p.menuItems(), Default: p.config.Default, Timeout: timeout, Editor: p.config.Loader.Editor,
-		Height: term.rows, Width: term.columns, Shell: hasShell,
+		Height: l.term.rows, Width: l.term.columns, Shell: hasShell,
 	})
-
-	// boot plans and commits (or, with -dry-run, prints) entry i. done
-	// says the menu is over (with rc); else err says why i did not boot.
-	boot := func(i int, edited bool) (done bool, rc int, err error) {
-		var cmdline *string
-		if edited {
-			c := m.Cmdline()
-			cmdline = &c
-		}
-		bp, err := p.plan(p.config.Entries[i], cmdline)
-		if err != nil {
-			return false, 0, err
-		}
-		if o.dryRun {
-			if err := p.dryRun(bp); err != nil {
-				logf("%v", err)
-				return true, 1, nil
-			}
-			return true, 0, nil
-		}
-		term.restore()
-		err = p.commit(bp)
-		var fatal errNotRestartable
-		switch {
-		case errors.As(err, &fatal):
-			logf("%v", err)
-			return true, 1, nil
-		case err == nil:
-			return true, 0, nil
-		}
-		return false, 0, err
-	}
+	l.screen = &menu.Screen{W: stdout, Rows: l.term.rows, Cols: l.term.columns, ANSI: menu.TermANSI(sys.term)}
 
 	// Hidden or disabled menu: boot the default at once, unless a key is
 	// pressed within a second (hidden only). A failure shows the menu.
@@ -203,106 +188,148 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 		pressed := false
 		if hidden {
 			select {
-			case _, pressed = <-keys:
+			case _, pressed = <-l.keys:
 			case <-time.After(time.Second):
 			}
 		}
 		if !pressed {
-			done, rc, err := boot(p.config.Default, false)
-			if done {
+			if done, rc := l.boot(p.config.Default, false); done {
 				return rc
 			}
-			m.SetMessage(fmt.Sprintf("cannot boot %s: %v", p.config.Entries[p.config.Default].ID, err))
 		}
 	}
 	if disabled && p.config.Default < 0 {
 		logf("the menu is disabled and nothing can boot")
 		return 1
 	}
+	return l.run()
+}
 
-	term.raw()
-	defer term.restore()
-	draw := func() {
-		fmt.Fprint(stdout, "\n"+strings.Join(m.View(), "\n"))
-	}
-	draw()
+// enter puts the terminal in raw mode and draws the menu; leave undoes
+// both. They are the only places that change the terminal's mode.
+func (l *menuLoop) enter() {
+	l.term.raw()
+	l.screen.Draw(l.m)
+}
+
+func (l *menuLoop) leave() {
+	l.screen.Close()
+	l.term.restore()
+}
+
+// run reads keys and ticks until something boots or the machine powers
+// off, and returns the exit code.
+func (l *menuLoop) run() int {
+	l.enter()
+	defer l.leave()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		var a menu.Action
 		select {
-		case k, ok := <-keys:
+		case k, ok := <-l.keys:
 			if !ok {
-				keys = nil // stdin closed: the countdown still runs
+				l.keys = nil // stdin closed: the countdown still runs
 				continue
 			}
-			wasEditing := m.Editing()
-			a = m.Key(k)
-			if a == menu.None {
-				if wasEditing && m.Editing() {
-					fmt.Fprint(stdout, "\r> "+m.Cmdline()+" \b")
-				} else {
-					draw()
-				}
-				continue
-			}
+			a = l.m.Key(k)
 		case <-tick.C:
-			if !m.Counting() {
+			if !l.m.Counting() {
 				continue
 			}
-			a = m.Tick()
-			if a == menu.None {
-				fmt.Fprint(stdout, "\r"+m.Countdown())
-				continue
-			}
+			a = l.m.Tick()
 		}
-		switch a {
-		case menu.Boot:
-			fmt.Fprintln(stdout)
-			term.restore()
-			done, rc, err := boot(m.Selected(), m.Edited())
-			if done {
-				return rc
-			}
-			term.raw()
-			m.SetMessage(fmt.Sprintf("cannot boot %s: %v", p.config.Entries[m.Selected()].ID, err))
-		case menu.SetDefault:
-			m.SetMessage(p.setDefault(p.config.Entries[m.Selected()].ID))
-		case menu.Rescan:
-			p.close()
-			np, err := openPipeline(o, sys, stdout, logf)
-			if err != nil {
-				m.Reload(nil, -1)
-				m.SetMessage(fmt.Sprintf("rescan: %v", err))
-				break
-			}
-			p = np
-			m.Reload(p.menuItems(), p.config.Default)
-		case menu.Shell:
-			term.restore()
-			sh, _ := findShell()
-			cmd := exec.Command(sh)
-			cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-			if err := cmd.Run(); err != nil {
-				m.SetMessage(fmt.Sprintf("shell: %v", err))
-			}
-			term.raw()
-		case menu.Reboot, menu.PowerOff:
-			p.close()
-			term.restore()
-			cmd, what := unix.LINUX_REBOOT_CMD_RESTART, "reboot"
-			if a == menu.PowerOff {
-				cmd, what = unix.LINUX_REBOOT_CMD_POWER_OFF, "power off"
-			}
-			unix.Sync()
-			if err := sys.power(cmd); err != nil {
-				logf("%s: %v", what, err)
-				return 1
-			}
-			return 0
+		if done, rc := l.act(a); done {
+			return rc
 		}
-		draw()
+		l.screen.Draw(l.m)
 	}
+}
+
+// act does what the menu asked for. done says the menu is over.
+func (l *menuLoop) act(a menu.Action) (done bool, rc int) {
+	switch a {
+	case menu.Boot:
+		l.leave()
+		done, rc := l.boot(l.m.Selected(), l.m.Edited())
+		if done {
+			return true, rc
+		}
+		l.term.raw()
+	case menu.SetDefault:
+		l.m.SetMessage(l.p.setDefault(l.p.config.Entries[l.m.Selected()].ID))
+	case menu.Rescan:
+		l.rescan()
+	case menu.Shell:
+		l.leave()
+		sh, _ := findShell()
+		cmd := exec.Command(sh)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = l.stdin, l.stdout, l.stderr
+		if err := cmd.Run(); err != nil {
+			l.m.SetMessage(fmt.Sprintf("shell: %v", err))
+		}
+		l.term.raw()
+	case menu.Reboot, menu.PowerOff:
+		l.p.close()
+		l.leave()
+		cmd, what := unix.LINUX_REBOOT_CMD_RESTART, "reboot"
+		if a == menu.PowerOff {
+			cmd, what = unix.LINUX_REBOOT_CMD_POWER_OFF, "power off"
+		}
+		unix.Sync()
+		if err := l.sys.power(cmd); err != nil {
+			l.logf("%s: %v", what, err)
+			return true, 1
+		}
+		return true, 0
+	}
+	return false, 0
+}
+
+// boot plans entry i and commits it (with -dry-run: prints the plan).
+// The terminal must be out of raw mode. done says the menu is over; else
+// the menu shows why i did not boot.
+func (l *menuLoop) boot(i int, edited bool) (done bool, rc int) {
+	e := l.p.config.Entries[i]
+	var cmdline *string
+	if edited {
+		c := l.m.Cmdline()
+		cmdline = &c
+	}
+	bp, err := l.p.plan(e, cmdline)
+	if err == nil && l.o.dryRun {
+		if err := l.p.dryRun(bp); err != nil {
+			l.logf("%v", err)
+			return true, 1
+		}
+		return true, 0
+	}
+	if err == nil {
+		err = l.p.commit(bp)
+		var fatal errNotRestartable
+		switch {
+		case errors.As(err, &fatal):
+			l.logf("%v", err)
+			return true, 1
+		case err == nil:
+			return true, 0
+		}
+	}
+	l.m.SetMessage(fmt.Sprintf("cannot boot %s: %v", e.ID, err))
+	return false, 0
+}
+
+// rescan reads the partitions again.
+func (l *menuLoop) rescan() {
+	l.p.close()
+	np, err := openPipeline(l.o, l.sys, l.stdout, l.logf)
+	if err != nil {
+		l.m.Reload(nil, -1)
+		l.m.SetMessage(fmt.Sprintf("rescan: %v", err))
+		return
+	}
+	l.p = np
+	l.m.Reload(np.menuItems(), np.config.Default)
 }
 
 // findShell returns the initramfs's shell, if it has one.

@@ -80,3 +80,26 @@ func TestMenuHiddenBootsAtOnce(t *testing.T) {
 		t.Errorf("rc %d loads %d; menu shown:\n%s", rc, len(f.loads), out)
 	}
 }
+
+// The menu draws in place with VT100 sequences (the selection in reverse
+// video) unless TERM is dumb, where no escape byte is written.
+func TestMenuScreenFollowsTERM(t *testing.T) {
+	for _, tc := range []struct {
+		term string
+		ansi bool
+	}{{"vt100", true}, {"dumb", false}, {"", false}} {
+		t.Run("TERM="+tc.term, func(t *testing.T) {
+			f := &fakeSystem{platform: noPlatform(t), term: tc.term}
+			rc, out, log := runMenuWith(t, f, "\x1b[B\r", "-timeout", "menu-force", "-verify", "off", "-root", menuTree(t))
+			if rc != 0 || len(f.loads) != 1 {
+				t.Fatalf("rc %d loads %d\n%s", rc, len(f.loads), log)
+			}
+			if got := strings.Contains(out, "\x1b[7m"); got != tc.ansi {
+				t.Errorf("reverse video %v, want %v: %q", got, tc.ansi, out)
+			}
+			if !tc.ansi && strings.Contains(out, "\x1b") {
+				t.Errorf("an escape byte with TERM=%q: %q", tc.term, out)
+			}
+		})
+	}
+}
