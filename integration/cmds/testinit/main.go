@@ -11,6 +11,8 @@
 //
 //	testinit.waitdisk=N  wait up to 10 s until N disks are listed in
 //	                     /sys/class/block (1 when given without a number)
+//	testinit.kexec=1     when ukiboot exits 0 (ukiboot -no-reboot), start
+//	                     the kernel it loaded, as "kexec -e" does
 //	testinit.shell=1     when ukiboot exits, run u-root's gosh on the
 //	                     console, and power off when it exits: for a person
 //	                     debugging at a terminal (gosh waits for answers to
@@ -90,10 +92,18 @@ func main() {
 	}
 	logf("running ukiboot %s", strings.Join(args, " "))
 	status := "exit status 0"
-	if err := c.Run(); err != nil {
-		status = err.Error()
+	runErr := c.Run()
+	if runErr != nil {
+		status = runErr.Error()
 	}
 	logf("ukiboot exited: %s", status)
+	if opts["testinit.kexec"] == "1" && runErr == nil {
+		logf("testinit.kexec=1: starting the loaded kernel (kexec -e)")
+		unix.Sync()
+		if err := unix.Reboot(unix.LINUX_REBOOT_CMD_KEXEC); err != nil {
+			logf("kexec -e: %v", err)
+		}
+	}
 
 	if opts["testinit.shell"] == "1" {
 		sh := exec.Command("/bbin/gosh")
