@@ -25,7 +25,7 @@ FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag \
 	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel
 
-.PHONY: all build deps vet lint unit fuzz integration test demo clean
+.PHONY: all build deps vet lint unit fuzz bench integration test demo clean
 
 all: build
 
@@ -75,6 +75,11 @@ fuzz:
 		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x $$pkg || exit 1; \
 	done
+
+# -list over 100 UKIs of 200 MiB against 100 of 1 MiB (sparse files):
+# big/small is the ratio of the times (issue 10: at most 1.2).
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./cmds/ukiboot
 
 # VM tests: qemu boots Debian's kernel with a u-root first stage running
 # ukiboot, which kexecs UKIs and type #1 entries from disk images.

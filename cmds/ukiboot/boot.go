@@ -33,6 +33,9 @@ type system struct {
 	power func(cmd int) error
 	// stdin is the console the menu reads keys from.
 	stdin *os.File
+	// check verifies an entry for the menu's verdicts; nil means
+	// (*pipeline).check (tests slow it down).
+	check func(*pipeline, *bls.Entry) entryCheck
 	// term is the console's TERM: the menu draws in place with VT100
 	// sequences unless it is dumb (menu.TermANSI).
 	term string

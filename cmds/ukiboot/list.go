@@ -9,6 +9,7 @@ import (
 
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
+	"github.com/ukiboot/ukiboot/pkg/stub"
 )
 
 // entryJSON is the stable JSON form of an entry (field names are a
@@ -63,7 +64,11 @@ func listEntries(o *options, sys system, stdout, stderr io.Writer) int {
 	}
 	l := listing{config: p.config, checks: map[*bls.Entry]entryCheck{}, order: map[*bls.Entry]int{}}
 	for _, e := range p.config.Entries {
-		l.checks[e] = p.check(e)
+		if o.verifyAll {
+			l.checks[e] = p.check(e)
+		} else {
+			l.checks[e] = p.quickCheck(e)
+		}
 	}
 	for i, e := range p.candidates() {
 		l.order[e] = i + 1
@@ -72,6 +77,9 @@ func listEntries(o *options, sys system, stdout, stderr io.Writer) int {
 	if err := l.print(stdout, o.json); err != nil {
 		logf("%v", err)
 		return 1
+	}
+	if !o.json && !o.verifyAll && p.verify.Mode != stub.VerifyOff && len(p.config.Entries) > 0 {
+		fmt.Fprintln(stdout, "signatures were not checked (a boot checks what it loads): add -verify-all to see the verdicts")
 	}
 	if len(p.config.Entries) == 0 {
 		logf("no boot entries in %s: looked for %s/*.conf and %s/*.efi on each",
@@ -114,6 +122,9 @@ func (l *listing) toJSON(i int) entryJSON {
 	if ch.err != nil {
 		j.Error = ch.err.Error()
 	}
+	if ch.unchecked {
+		j.Verdict = "unchecked"
+	}
 	if v := ch.verdict; v != nil {
 		j.Verdict, j.Signer = string(v.Status), v.Signer
 	}
@@ -149,6 +160,9 @@ func (l *listing) print(w io.Writer, asJSON bool) error {
 			}
 		}
 		status := l.checks[e].status
+		if l.checks[e].unchecked {
+			status += " (signature unchecked)"
+		}
 		if v := l.checks[e].verdict; v != nil && v.Status == authenticode.Trusted {
 			status += " (signed by " + v.Signer + ")"
 		}

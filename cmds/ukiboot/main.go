@@ -63,14 +63,16 @@ type options struct {
 	dryRun  bool
 	// noReboot commits everything but the reboot (-no-reboot).
 	noReboot bool
-	extract  string
-	entry    string
-	append   string
-	roots    stringList
-	wait     time.Duration
-	timeout  string
-	verify   string
-	db, dbx  stringList
+	// verifyAll makes -list verify every UKI (-verify-all).
+	verifyAll bool
+	extract   string
+	entry     string
+	append    string
+	roots     stringList
+	wait      time.Duration
+	timeout   string
+	verify    string
+	db, dbx   stringList
 	// sbatLevel are -sbatlevel files: SbatLevels .sbat sections are checked against.
 	sbatLevel stringList
 	// trustMOK adds shim's MokListRT to db.
@@ -111,6 +113,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.Var(&o.dbx, "dbx", "revoked certificates or hashes: a `PATH` to a file or directory (repeatable)")
 	fs.Var(&o.sbatLevel, "sbatlevel", "an SbatLevel `FILE` (shim's format) that .sbat sections of UKIs and addons must meet (repeatable; the strictest wins)")
 	fs.BoolVar(&o.trustMOK, "trust-mok", false, "trust shim's MokListRT (volatile, or from its MOK table) as db; MokListXRT always revokes")
+	fs.BoolVar(&o.verifyAll, "verify-all", false, "with -list: verify every UKI and show the verdicts (reads each UKI in full)")
 	fs.BoolVar(&o.list, "list", false, "print the boot entries in menu order and exit")
 	fs.Var(&o.roots, "root", "use the mounted ESP or XBOOTLDR `DIR` instead of scanning disks (repeatable, ESP first)")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of text")
@@ -186,6 +189,8 @@ func conflicts(o *options) string {
 		return "-dry-run goes with -auto or the menu (no mode flag)"
 	case o.noReboot && (o.dryRun || o.list || o.inspect != ""):
 		return "-no-reboot goes with -auto or the menu, without -dry-run"
+	case o.verifyAll && !o.list:
+		return "-verify-all goes with -list (a boot always verifies what it loads)"
 	case o.json && !o.list && o.inspect == "" && !o.dryRun:
 		return "-json goes with -list, -inspect or -dry-run: -auto and the menu print no plan"
 	case o.extract != "" && !o.dryRun:

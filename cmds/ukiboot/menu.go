@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ukiboot/ukiboot/pkg/bls"
@@ -14,8 +16,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// menuItems are the entries as the menu shows them. Whether the command
-// line can be edited is decided by the plan's rule (stub.CmdlineEditable).
+// menuItems are the entries as the menu shows them at once, from headers
+// and small sections: verdicts are added by withVerdict as they are
+// computed. Whether the command line can be edited is decided by the
+// plan's rule (stub.CmdlineEditable).
 func (p *pipeline) menuItems() []menu.Item {
 	var out []menu.Item
 	pol := stub.Policy{Verify: p.verify, MaxSize: p.o.maxSize}
@@ -26,17 +30,59 @@ func (p *pipeline) menuItems() []menu.Item {
 		}
 		if e.Bootable() {
 			it.Editable, it.NotEditable = stub.CmdlineEditable(e, pol)
+			if p.needsCheck(e) {
+				it.Tag = "checking"
+			} else {
+				it = withVerdict(it, p.check(e)) // reads nothing
+			}
 		}
 		it.Details = append(it.Details, "path: "+e.FullPath())
 		if e.TriesLeft >= 0 {
 			it.Details = append(it.Details, fmt.Sprintf("tries: %d left, %d done", e.TriesLeft, max(e.TriesDone, 0)))
 		}
-		if v := p.check(e).verdict; v != nil {
-			it.Details = append(it.Details, "verdict: "+v.String())
-		}
 		out = append(out, it)
 	}
 	return out
+}
+
+// withVerdict is the item with what the policy says about its entry. It
+// only informs: the boot verifies the private copy it loads.
+func withVerdict(it menu.Item, c entryCheck) menu.Item {
+	it.Tag = ""
+	if c.status != "ok" {
+		it.Tag = c.status
+	}
+	if c.err != nil && it.Bootable {
+		it.Reason = c.err.Error()
+	}
+	it.Details = slices.DeleteFunc(slices.Clone(it.Details), func(d string) bool { return strings.HasPrefix(d, "verdict: ") })
+	if c.verdict != nil {
+		it.Details = append(it.Details, "verdict: "+c.verdict.String())
+	}
+	return it
+}
+
+// verdictMsg is one verdict computed in the background for the menu.
+type verdictMsg struct {
+	p     *pipeline // whose entries (a rescan starts over)
+	i     int
+	check entryCheck
+}
+
+// checkInBackground verifies the entries that need it, one after the
+// other, and sends each verdict to out; it stops when stop is closed.
+func (p *pipeline) checkInBackground(check func(*pipeline, *bls.Entry) entryCheck, out chan<- verdictMsg, stop <-chan struct{}) {
+	for i, e := range p.config.Entries {
+		if !e.Bootable() || !p.needsCheck(e) {
+			continue
+		}
+		c := check(p, e)
+		select {
+		case out <- verdictMsg{p, i, c}:
+		case <-stop:
+			return
+		}
+	}
 }
 
 // menuTimeout works out the countdown: -timeout, else loader.conf.
@@ -154,6 +200,31 @@ type menuLoop struct {
 	stdout io.Writer
 	stderr io.Writer
 	logf   func(string, ...any)
+	// items are what the menu shows; verdicts change them.
+	items []menu.Item
+	// verdicts come from checkInBackground; stopChecks ends it and
+	// waits until it no longer reads the entries.
+	verdicts   chan verdictMsg
+	stopChecks func()
+}
+
+// startChecks verifies the pipeline's entries in the background.
+func (l *menuLoop) startChecks() {
+	l.stopChecks()
+	stop, done := make(chan struct{}), make(chan struct{})
+	check := l.sys.check
+	if check == nil {
+		check = (*pipeline).check
+	}
+	go func() {
+		defer close(done)
+		l.p.checkInBackground(check, l.verdicts, stop)
+	}()
+	l.stopChecks = func() {
+		close(stop)
+		<-done
+		l.stopChecks = func() {}
+	}
 }
 
 // runMenu shows the boot menu on the console and boots what is chosen
@@ -176,11 +247,16 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 	l.term = newTerminal(stdin)
 	l.keys = keyReader(stdin)
 	_, hasShell := findShell()
+	l.items = p.menuItems()
 	l.m = menu.New(menu.Config{
-		Items: p.menuItems(), Default: p.config.Default, Timeout: timeout, Editor: p.config.Loader.Editor,
+		Items: l.items, Default: p.config.Default, Timeout: timeout, Editor: p.config.Loader.Editor,
 		Height: l.term.rows, Width: l.term.columns, Shell: hasShell,
 	})
 	l.screen = &menu.Screen{W: stdout, Rows: l.term.rows, Cols: l.term.columns, ANSI: menu.TermANSI(sys.term)}
+	l.verdicts = make(chan verdictMsg)
+	l.stopChecks = func() {}
+	l.startChecks()
+	defer func() { l.stopChecks() }()
 
 	// Hidden or disabled menu: boot the default at once, unless a key is
 	// pressed within a second (hidden only). A failure shows the menu.
@@ -233,6 +309,12 @@ func (l *menuLoop) run() int {
 				continue
 			}
 			a = l.m.Key(k)
+		case v := <-l.verdicts:
+			if v.p != l.p {
+				continue // from before a rescan
+			}
+			l.items[v.i] = withVerdict(l.items[v.i], v.check)
+			l.m.Update(v.i, l.items[v.i])
 		case <-tick.C:
 			if !l.m.Counting() {
 				continue
@@ -305,6 +387,7 @@ func (l *menuLoop) boot(i int, edited bool) (done bool, rc int) {
 		return true, 0
 	}
 	if err == nil {
+		l.stopChecks() // the commit renames the entry the checks read
 		err = l.p.commit(bp)
 		var fatal errNotRestartable
 		switch {
@@ -316,11 +399,13 @@ func (l *menuLoop) boot(i int, edited bool) (done bool, rc int) {
 		}
 	}
 	l.m.SetMessage(fmt.Sprintf("cannot boot %s: %v", e.ID, err))
+	l.startChecks()
 	return false, 0
 }
 
 // rescan reads the partitions again.
 func (l *menuLoop) rescan() {
+	l.stopChecks()
 	l.p.close()
 	np, err := openPipeline(l.o, l.sys, l.stdout, l.logf)
 	if err != nil {
@@ -329,7 +414,9 @@ func (l *menuLoop) rescan() {
 		return
 	}
 	l.p = np
-	l.m.Reload(np.menuItems(), np.config.Default)
+	l.items = np.menuItems()
+	l.m.Reload(l.items, np.config.Default)
+	l.startChecks()
 }
 
 // findShell returns the initramfs's shell, if it has one.

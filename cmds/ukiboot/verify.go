@@ -153,6 +153,46 @@ type entryCheck struct {
 	status  string
 	verdict *authenticode.Verdict
 	err     error
+	// unchecked: the UKI's signature was not read (-list without
+	// -verify-all).
+	unchecked bool
+}
+
+// needsCheck says whether check must read the entry's UKI: verification
+// is on and the entry is a UKI.
+func (p *pipeline) needsCheck(e *bls.Entry) bool {
+	return p.verify.Mode != stub.VerifyOff && e.UKI != ""
+}
+
+// quickCheck is check without reading the UKI's contents: what its size
+// and the policy alone say (-list without -verify-all).
+func (p *pipeline) quickCheck(e *bls.Entry) entryCheck {
+	if !e.Bootable() || !p.needsCheck(e) {
+		return p.check(e)
+	}
+	f, err := p.openUKI(e)
+	if err != nil {
+		return entryCheck{status: "invalid", err: err}
+	}
+	f.Close()
+	return entryCheck{status: "ok", unchecked: true}
+}
+
+// openUKI opens the entry's UKI, refused when larger than -max-size.
+func (p *pipeline) openUKI(e *bls.Entry) (*os.File, error) {
+	f, err := e.Partition.Open(e.UKI)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		err = stub.CheckSize(strings.TrimSuffix(e.Partition.Path, "/")+e.UKI, st.Size(), p.o.maxSize)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // check verifies the entry's UKI from disk (refused when larger than
@@ -170,7 +210,7 @@ func (p *pipeline) check(e *bls.Entry) entryCheck {
 		return entryCheck{status: "unverified"}
 	}
 	invalid := func(err error) entryCheck { return entryCheck{status: "invalid", err: err} }
-	f, err := e.Partition.Open(e.UKI)
+	f, err := p.openUKI(e)
 	if err != nil {
 		return invalid(err)
 	}
@@ -180,9 +220,6 @@ func (p *pipeline) check(e *bls.Entry) entryCheck {
 		return invalid(err)
 	}
 	full := strings.TrimSuffix(e.Partition.Path, "/") + e.UKI
-	if err := stub.CheckSize(full, st.Size(), p.o.maxSize); err != nil {
-		return invalid(err)
-	}
 	u, err := uki.Read(f, st.Size(), full, uki.KindUKI)
 	if err != nil {
 		return invalid(err)

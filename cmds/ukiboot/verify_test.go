@@ -110,7 +110,7 @@ func TestListAndInspectShowVerdicts(t *testing.T) {
 	esp, db := verifyTree(t)
 	f := &fakeSystem{platform: noPlatform(t)}
 	var stdout, stderr bytes.Buffer
-	if rc := runWith([]string{"-list", "-json", "-db", db, "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 {
+	if rc := runWith([]string{"-list", "-verify-all", "-json", "-db", db, "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 {
 		t.Fatalf("rc %d %s", rc, stderr.String())
 	}
 	var got []map[string]any
@@ -286,7 +286,7 @@ func TestMOKRevocationRefusesUKI(t *testing.T) {
 	os.MkdirAll(f.platform.mokVarsDir, 0o755)
 	os.WriteFile(filepath.Join(f.platform.mokVarsDir, "MokListXRT"), sigList(sigX509, block.Bytes), 0o644)
 	var stdout, stderr bytes.Buffer
-	if rc := runWith([]string{"-list", "-json", "-db", db, "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 {
+	if rc := runWith([]string{"-list", "-verify-all", "-json", "-db", db, "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 {
 		t.Fatalf("rc %d %s", rc, stderr.String())
 	}
 	var got []map[string]any

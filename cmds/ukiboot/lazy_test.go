@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/bls"
+)
+
+// writeSparse writes b to name, leaving runs of zeros as holes.
+func writeSparse(t testing.TB, name string, b []byte) {
+	t.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const chunk = 64 << 10
+	zero := make([]byte, chunk)
+	for off := 0; off < len(b); off += chunk {
+		c := b[off:min(off+chunk, len(b))]
+		if len(c) == chunk && bytes.Equal(c, zero) {
+			continue
+		}
+		if _, err := f.WriteAt(c, int64(off)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Truncate(int64(len(b))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bigUKIs writes n UKIs whose .linux is size bytes (sparse) under a new
+// ESP.
+func bigUKIs(t testing.TB, n, size int) string {
+	esp := t.TempDir()
+	os.MkdirAll(filepath.Join(esp, "EFI/Linux"), 0o755)
+	img := ukitest.UKI(ukitest.S(".osrel", "ID=big\nVERSION_ID=1\n"), ukitest.S(".cmdline", "quiet"), ukitest.B(".linux", make([]byte, size)))
+	for i := range n {
+		writeSparse(t, filepath.Join(esp, "EFI/Linux", "big-"+string(rune('a'+i%26))+string(rune('a'+i/26))+".efi"), img)
+	}
+	return esp
+}
+
+// -list reads headers and small sections only: at most 128 KiB per
+// 200 MiB UKI (counted by the kernel: rchar of /proc/self/io).
+func TestListReadsHeadersOnly(t *testing.T) {
+	const n = 3
+	esp := bigUKIs(t, n, 200<<20)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"text", []string{"-list", "-root", esp}},
+		{"json", []string{"-list", "-json", "-root", esp}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSystem{platform: noPlatform(t)}
+			var stdout, stderr bytes.Buffer
+			before := bytesRead()
+			rc := runWith(tc.args, &stdout, &stderr, f.sys())
+			after := bytesRead()
+			if before < 0 || after < 0 {
+				t.Skip("/proc/self/io unavailable")
+			}
+			if rc != 0 || strings.Count(stdout.String(), "big-") < n {
+				t.Fatalf("rc %d\n%s\n%s", rc, stdout.String(), stderr.String())
+			}
+			if got := after - before; got > n*128<<10 {
+				t.Errorf("%d bytes read for %d UKIs of 200 MiB, want at most %d", got, n, n*128<<10)
+			}
+			if !strings.Contains(stdout.String(), "unchecked") {
+				t.Errorf("-list should say the signatures are unchecked:\n%s", stdout.String())
+			}
+		})
+	}
+}
+
+// notifyBuffer is a bytes.Buffer safe for one writer and one reader that
+// signals every write.
+type notifyBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{}
+}
+
+func (n *notifyBuffer) Write(p []byte) (int, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.b.Write(p)
+	select {
+	case n.written <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (n *notifyBuffer) String() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.b.String()
+}
+
+// waitFor waits until the output satisfies ok, or fails after a minute.
+func (n *notifyBuffer) waitFor(t *testing.T, what string, ok func(string) bool) string {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for {
+		if s := n.String(); ok(s) {
+			return s
+		}
+		select {
+		case <-n.written:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s:\n%s", what, n.String())
+		}
+	}
+}
+
+// The whole menu is shown before any verdict is computed; verdicts appear
+// as they arrive (a verifier that blocks until released).
+func TestMenuShowsEntriesBeforeVerdicts(t *testing.T) {
+	esp, db := verifyTree(t)
+	f := &fakeSystem{platform: noPlatform(t)}
+	release := make(chan struct{})
+	sys := f.sys()
+	sys.check = func(p *pipeline, e *bls.Entry) entryCheck {
+		<-release
+		return p.check(e)
+	}
+	powered := make(chan int, 1)
+	sys.power = func(cmd int) error { powered <- cmd; return nil }
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	sys.stdin = r
+	out := &notifyBuffer{written: make(chan struct{}, 1)}
+	done := make(chan int)
+	go func() {
+		done <- runWith([]string{"-timeout", "menu-force", "-db", db, "-root", esp}, out, io.Discard, sys)
+	}()
+	menuShown := func(s string) bool {
+		return strings.Contains(s, "os (2)") && strings.Contains(s, "os (1)") && strings.Contains(s, "Plain") && strings.Contains(s, "r rescan")
+	}
+	before := out.waitFor(t, "the whole menu", menuShown)
+	if !strings.Contains(before, "os (2)  [checking]") || strings.Contains(before, "os (2)  [untrusted]") || !strings.Contains(before, "Plain  [untrusted]") {
+		t.Errorf("before the verdicts:\n%s", before)
+	}
+	close(release)
+	out.waitFor(t, "os-2.efi's verdict", func(s string) bool {
+		frames := strings.Split(s, "ukiboot: boot menu")
+		last := frames[len(frames)-1]
+		return strings.Contains(last, "r rescan") && regexpCount(last, `os \(2\)\s+\[untrusted\]`) > 0 && !strings.Contains(last, "[checking]")
+	})
+	w.Write([]byte("o"))
+	if rc := <-done; rc != 0 {
+		t.Errorf("rc %d", rc)
+	}
+	<-powered
+}
+
+func regexpCount(s, re string) int { return len(regexp.MustCompile(re).FindAllStringIndex(s, -1)) }
+
+// BenchmarkList compares -list over 100 UKIs of 200 MiB with 100 UKIs of
+// 1 MiB (sparse files); the big/small metric is the ratio of the times
+// (issue 10: at most 1.2). Run it with make bench.
+func BenchmarkList(b *testing.B) {
+	big, small := bigUKIs(b, 100, 200<<20), bigUKIs(b, 100, 1<<20)
+	f := &fakeSystem{platform: platform{lockdownPath: "/nonexistent", efivarsDir: "/nonexistent", mokVarsDir: "/nonexistent", trustDir: "/nonexistent"}}
+	list := func(esp string) time.Duration {
+		start := time.Now()
+		if rc := runWith([]string{"-list", "-root", esp}, io.Discard, io.Discard, f.sys()); rc != 0 {
+			b.Fatalf("-list %s: rc %d", esp, rc)
+		}
+		return time.Since(start)
+	}
+	var tBig, tSmall time.Duration
+	b.ResetTimer()
+	for range b.N {
+		tBig += list(big)
+		tSmall += list(small)
+	}
+	b.ReportMetric(float64(tBig)/float64(tSmall), "big/small")
+	b.ReportMetric(float64(tBig)/1e6/float64(b.N), "ms/list-200MiB")
+	b.ReportMetric(float64(tSmall)/1e6/float64(b.N), "ms/list-1MiB")
+}
