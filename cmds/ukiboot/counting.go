@@ -24,12 +24,12 @@ func renameEntry(e *bls.Entry, next string, parts *partitions) (renamed bool, er
 	newPath := dir + next
 	restore, err := parts.writable(e.Partition.Path)
 	if err != nil {
-		return false, fmt.Errorf("cannot rename %s to %s: %w", oldPath, path.Base(next), err)
+		return false, fmt.Errorf("cannot rename %s to %s: %w", e.DisplayPath(), path.Base(next), err)
 	}
 	err = os.Rename(oldPath, newPath)
 	renamed = err == nil
 	if err != nil {
-		err = fmt.Errorf("cannot rename %s to %s: %w", oldPath, path.Base(next), err)
+		err = fmt.Errorf("cannot rename %s to %s: %w", e.DisplayPath(), path.Base(next), err)
 	} else if serr := syncDir(path.Dir(newPath)); serr != nil {
 		err = fmt.Errorf("syncing %s: %w", path.Dir(newPath), serr)
 	}

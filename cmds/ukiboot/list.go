@@ -83,7 +83,7 @@ func listEntries(o *options, sys system, stdout, stderr io.Writer) int {
 	}
 	if len(p.config.Entries) == 0 {
 		logf("no boot entries in %s: looked for %s/*.conf and %s/*.efi on each",
-			strings.Join(p.parts.dirs, ", "), bls.EntriesDir, bls.Type2Dir)
+			strings.Join(p.parts.names, ", "), bls.EntriesDir, bls.Type2Dir)
 		return 1
 	}
 	return 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,6 +50,37 @@ func TestFirstContactMessages(t *testing.T) {
 			}
 			if tc.noStderr != "" && strings.Contains(stderr.String(), tc.noStderr) {
 				t.Errorf("stderr has %q:\n%s", tc.noStderr, stderr.String())
+			}
+		})
+	}
+}
+
+// Files on a partition ukiboot mounted are named as the user knows them
+// (device and label plus the path on it), not by the private mount path.
+func TestMessagesNamePartitionsAsTheUserKnowsThem(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "loader/entries"), 0o755)
+	os.WriteFile(filepath.Join(dir, "loader/entries/broken.conf"), []byte("linux /missing\n"), 0o644)
+	ukiFile(t, dir, "os-1.efi", "os", "1", "quiet", "K1")
+	f := &fakeSystem{platform: noPlatform(t)}
+	sys := f.sys()
+	sys.roots = func(*options, func(string, ...any)) (*partitions, error) {
+		return &partitions{dirs: []string{dir}, names: []string{"vda1 (ESP)"}, mounted: true, close: func() {},
+			writable: func(string) (func() error, error) { return func() error { return nil }, nil }}, nil
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a broken entry in -list", []string{"-list"}, "vda1 (ESP):/loader/entries/broken.conf"},
+		{"a refused UKI in -list -verify-all", []string{"-list", "-verify-all", "-verify", "enforce"}, "vda1 (ESP):/EFI/Linux/os-1.efi: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			runWith(tc.args, &stdout, &stderr, sys)
+			if out := stdout.String() + stderr.String(); !strings.Contains(out, tc.want) || strings.Contains(out, dir) {
+				t.Errorf("want %q and no %s:\n%s", tc.want, dir, out)
 			}
 		})
 	}

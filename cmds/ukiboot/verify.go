@@ -186,7 +186,7 @@ func (p *pipeline) openUKI(e *bls.Entry) (*os.File, error) {
 	}
 	st, err := f.Stat()
 	if err == nil {
-		err = stub.CheckSize(strings.TrimSuffix(e.Partition.Path, "/")+e.UKI, st.Size(), p.o.maxSize)
+		err = stub.CheckSize(e.Partition.Display(e.UKI), st.Size(), p.o.maxSize)
 	}
 	if err != nil {
 		f.Close()
@@ -205,7 +205,7 @@ func (p *pipeline) check(e *bls.Entry) entryCheck {
 	case v.Mode == stub.VerifyOff:
 		return entryCheck{status: "ok"}
 	case e.UKI == "" && v.Mode == stub.VerifyEnforce:
-		return entryCheck{status: "untrusted", err: fmt.Errorf("%s: type #1 kernel entries cannot be verified and verification is enforced", e.FullPath())}
+		return entryCheck{status: "untrusted", err: fmt.Errorf("%s: type #1 kernel entries cannot be verified and verification is enforced", e.DisplayPath())}
 	case e.UKI == "":
 		return entryCheck{status: "unverified"}
 	}
@@ -219,7 +219,7 @@ func (p *pipeline) check(e *bls.Entry) entryCheck {
 	if err != nil {
 		return invalid(err)
 	}
-	full := strings.TrimSuffix(e.Partition.Path, "/") + e.UKI
+	full := e.Partition.Display(e.UKI)
 	u, err := uki.Read(f, st.Size(), full, uki.KindUKI)
 	if err != nil {
 		return invalid(err)
@@ -228,7 +228,7 @@ func (p *pipeline) check(e *bls.Entry) entryCheck {
 	if verdict.Status == authenticode.Trusted {
 		return entryCheck{status: "ok", verdict: verdict}
 	}
-	c := entryCheck{status: "unverified", verdict: verdict, err: fmt.Errorf("%s: %s", e.FullPath(), verdict)}
+	c := entryCheck{status: "unverified", verdict: verdict, err: fmt.Errorf("%s: %s", e.DisplayPath(), verdict)}
 	if v.Mode == stub.VerifyEnforce {
 		c.status = "untrusted"
 	}

@@ -96,6 +96,15 @@ func (e *Entry) Bad() bool { return e.TriesLeft == 0 }
 // Bootable reports whether the entry can be chosen.
 func (e *Entry) Bootable() bool { return e.Status == StatusOK }
 
+// DisplayPath names the entry file as the user knows it, for messages
+// (Partition.Display).
+func (e *Entry) DisplayPath() string {
+	if e.Partition == nil {
+		return e.Path
+	}
+	return e.Partition.Display(e.Path)
+}
+
 // FullPath is the entry file's path on the host (partition mount + Path).
 func (e *Entry) FullPath() string {
 	if e.Partition == nil {
@@ -109,7 +118,7 @@ func (e *Entry) invalid(format string, args ...any) {
 		return // keep the first reason
 	}
 	e.Status = StatusInvalid
-	e.Err = fmt.Errorf("%s: %s", e.FullPath(), fmt.Sprintf(format, args...))
+	e.Err = fmt.Errorf("%s: %s", e.DisplayPath(), fmt.Sprintf(format, args...))
 }
 
 // normalizePath makes an entry's path absolute on its partition and rejects

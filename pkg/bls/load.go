@@ -19,6 +19,20 @@ import (
 type Partition struct {
 	Path string // where it is mounted
 	root *os.Root
+	// display names a file on the partition as the user knows it
+	// (Options.Display); nil means Path joined with the name.
+	display func(dir, name string) string
+}
+
+// Display names the file name (relative to the partition, "/EFI/...") as
+// the user knows it, for messages: "vda1 (ESP):/EFI/Linux/x.efi" for a
+// partition the caller mounted in a private directory, else the path on
+// this machine.
+func (p *Partition) Display(name string) string {
+	if p.display != nil {
+		return p.display(p.Path, name)
+	}
+	return strings.TrimSuffix(p.Path, "/") + name
 }
 
 // Open opens a file named by an entry, relative to the partition. Paths
@@ -29,7 +43,7 @@ func (p *Partition) Open(name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	full := strings.TrimSuffix(p.Path, "/") + clean
+	full := p.Display(clean)
 	// O_NONBLOCK: opening a FIFO or device must not hang the boot.
 	f, err := p.root.OpenFile(strings.TrimPrefix(clean, "/"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
@@ -59,14 +73,14 @@ func (p *Partition) ReadFile(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s%s: not a regular file", p.Path, name)
+		return nil, fmt.Errorf("%s: not a regular file", p.Display(name))
 	}
 	if st.Size() > limit {
-		return nil, fmt.Errorf("%s%s: %d bytes, more than the %d allowed", p.Path, name, st.Size(), limit)
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", p.Display(name), st.Size(), limit)
 	}
 	b := make([]byte, st.Size())
 	if _, err := f.ReadAt(b, 0); err != nil && st.Size() > 0 {
-		return nil, fmt.Errorf("%s%s: %w", p.Path, name, err)
+		return nil, fmt.Errorf("%s: %w", p.Display(name), err)
 	}
 	return b, nil
 }
@@ -86,6 +100,10 @@ type Options struct {
 	// Vars gives LoaderEntryOneShot, LoaderEntryDefault and
 	// LoaderEntryLastBooted; nil means no EFI variables.
 	Vars Vars
+	// Display, when set, names a file on a partition as the user knows
+	// it in messages: dir is the partition's path as given to Load, name
+	// the file's path on it ("/EFI/Linux/x.efi").
+	Display func(dir, name string) string
 	// Arch is the EFI architecture name ("x64", "aa64", ...) that an
 	// entry's "architecture" must match; "" means this machine's.
 	Arch string
@@ -174,12 +192,12 @@ func Load(paths []string, o Options) (*Config, error) {
 			}
 			seen[id] = true
 		}
-		c.Partitions = append(c.Partitions, &Partition{Path: p, root: r})
+		c.Partitions = append(c.Partitions, &Partition{Path: p, root: r, display: o.Display})
 	}
 	for _, part := range c.Partitions {
 		if c.Loader == nil {
 			if b, err := part.ReadFile(loaderConf, maxEntrySize); err == nil {
-				c.Loader = ParseLoaderConf(part.Path+loaderConf, b)
+				c.Loader = ParseLoaderConf(part.Display(loaderConf), b)
 				c.Warnings = append(c.Warnings, c.Loader.Warnings...)
 			} else if !errors.Is(err, fs.ErrNotExist) {
 				c.Warnings = append(c.Warnings, err.Error())
@@ -211,7 +229,7 @@ func listDir(c *Config, part *Partition, dir string) []string {
 	defer f.Close()
 	des, err := f.ReadDir(-1)
 	if err != nil {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%s%s: %v", part.Path, dir, err))
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: %v", part.Display(dir), err))
 	}
 	var names []string
 	for _, de := range des {
@@ -323,7 +341,7 @@ func checkType1(e *Entry) {
 		}
 		defer f.Close()
 		st, _ := f.Stat()
-		u, err := uki.Read(f, st.Size(), part.Path+target, uki.KindUKI)
+		u, err := uki.Read(f, st.Size(), part.Display(target), uki.KindUKI)
 		if err != nil {
 			e.invalid("%s %s is not a bootable UKI (ukiboot can only kexec Linux UKIs): %v", key, target, err)
 			return
@@ -366,7 +384,7 @@ func type2Entries(part *Partition, name string) []*Entry {
 	if err != nil {
 		return fail(err)
 	}
-	u, err := uki.Read(f, st.Size(), base.FullPath(), uki.KindUKI)
+	u, err := uki.Read(f, st.Size(), base.DisplayPath(), uki.KindUKI)
 	if err != nil {
 		return fail(err)
 	}
