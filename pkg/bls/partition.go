@@ -1,0 +1,91 @@
+package bls
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"syscall"
+)
+
+// Partition is a mounted ESP or XBOOTLDR partition (or a directory standing
+// in for one).
+type Partition struct {
+	Path string // where it is mounted
+	root *os.Root
+	// display names a file on the partition as the user knows it
+	// (Options.Display); nil means Path joined with the name.
+	display func(dir, name string) string
+}
+
+// Display names the file name (relative to the partition, "/EFI/...") as
+// the user knows it, for messages: "vda1 (ESP):/EFI/Linux/x.efi" for a
+// partition the caller mounted in a private directory, else the path on
+// this machine.
+func (p *Partition) Display(name string) string {
+	if p.display != nil {
+		return p.display(p.Path, name)
+	}
+	return strings.TrimSuffix(p.Path, "/") + name
+}
+
+// Open opens a file named by an entry, relative to the partition. Paths
+// that are not normalized, and symlinks that leave the partition, are
+// refused.
+func (p *Partition) Open(name string) (*os.File, error) {
+	clean, err := normalizePath(name)
+	if err != nil {
+		return nil, err
+	}
+	full := p.Display(clean)
+	// O_NONBLOCK: opening a FIFO or device must not hang the boot.
+	f, err := p.root.OpenFile(strings.TrimPrefix(clean, "/"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: full, Err: unwrapPathError(err)}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() && !st.IsDir() {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: full, Err: errors.New("not a regular file or directory")}
+	}
+	return f, nil
+}
+
+// ReadFile reads a small file named by an entry.
+func (p *Partition) ReadFile(name string, limit int64) ([]byte, error) {
+	f, err := p.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", p.Display(name))
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", p.Display(name), st.Size(), limit)
+	}
+	b := make([]byte, st.Size())
+	if _, err := f.ReadAt(b, 0); err != nil && st.Size() > 0 {
+		return nil, fmt.Errorf("%s: %w", p.Display(name), err)
+	}
+	return b, nil
+}
+
+// unwrapPathError drops the *PathError wrapper (whose path is relative to
+// the root) and keeps the reason.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
