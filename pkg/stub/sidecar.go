@@ -113,7 +113,7 @@ func (b *builder) loadAddons(uname string) ([]addon, error) {
 				}
 				b.note("addon %s is %s; used because verification is not enforced", p, verdict)
 			}
-			if au, err := f.Uname(mustProfile(f)); err == nil && au != "" && uname != "" && au != uname {
+			if au, err := f.Uname(baseProfile(f)); err == nil && au != "" && uname != "" && au != uname {
 				blob.Close()
 				b.note("addon %s skipped: built for kernel %s, the UKI's is %s", p, au, uname)
 				continue

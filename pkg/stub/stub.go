@@ -351,8 +351,64 @@ func (b *builder) uki() error {
 		n := fmt.Sprint(e.Profile)
 		b.measure(PCRKernelConfig, "UKI profile "+n, utf16z(n))
 	}
-
 	// 2. PCR 11: every present section, in systemd's order.
+	if err := b.measureSections(prof, full); err != nil {
+		return err
+	}
+	// 3. The command line: caller-supplied options replace .cmdline
+	// (dropped under enforcement when the UKI has one), else .cmdline.
+	cmdline, err := b.ukiCmdline(u, prof)
+	if err != nil {
+		return err
+	}
+	// 4. Addons: global, then per-UKI; their command lines follow.
+	uname, err := u.Uname(prof)
+	if err != nil {
+		return err
+	}
+	addons, err := b.loadAddons(uname)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, a := range addons {
+			a.blob.Close()
+		}
+	}()
+	extra, err := b.addonCmdline(addons)
+	if err != nil {
+		return err
+	}
+	if extra != "" {
+		cmdline = joinCmdline(cmdline, extra)
+	}
+	// 5. -append, last ("most dynamic"), measured like an addon.
+	if app := uki.MangleCmdline(b.pol.Append); app != "" {
+		if b.pol.argumentsIgnored(prof) {
+			return fmt.Errorf("-append refused: verification is enforced and %s has its own .cmdline", full)
+		}
+		b.measureCmdline(app, app)
+		cmdline = joinCmdline(cmdline, app)
+	}
+	b.plan.Cmdline = cmdline
+	// 6. Devicetree.
+	if prof.Section(uki.SectionDTB) != nil {
+		b.note("%s: .dtb present but not applicable: kexec_file_load passes no devicetree on %s", full, runtime.GOARCH)
+	}
+	// 7. The kernel.
+	linux := prof.Section(uki.SectionLinux)
+	k, err := snapshot("linux", linux.Open(), linux.Size())
+	if err != nil {
+		return err
+	}
+	b.plan.Kernel = k
+	// 8. The initrd, piece by piece.
+	return b.ukiInitrd(prof, addons)
+}
+
+// measureSections measures every section of the profile present in the
+// UKI into PCR 11, in systemd's order: its name, then its contents.
+func (b *builder) measureSections(prof *uki.Profile, full string) error {
 	for _, name := range pcr11Order {
 		s := prof.Section(name)
 		if s == nil {
@@ -371,15 +427,19 @@ func (b *builder) uki() error {
 		}
 		b.measureDigest(PCRKernelBoot, name, sum, s.Size())
 	}
+	return nil
+}
 
-	// 3. The command line: caller-supplied options replace .cmdline
-	// (dropped under enforcement when the UKI has one), else .cmdline.
+// ukiCmdline is the UKI's command line before addons and -append: the
+// caller's arguments (a type #1 entry's options, the menu's edit), unless
+// argumentsIgnored, else .cmdline.
+func (b *builder) ukiCmdline(u *uki.File, prof *uki.Profile) (string, error) {
 	embedded, err := u.Text(prof, uki.SectionCmdline)
 	if err != nil {
-		return err
+		return "", err
 	}
 	cmdline := uki.MangleCmdline(embedded)
-	args := loadOptions(e)
+	args := loadOptions(b.entry)
 	if b.pol.CmdlineSet {
 		args = b.pol.Cmdline
 	}
@@ -391,27 +451,18 @@ func (b *builder) uki() error {
 			b.measureCmdline(opts, opts)
 		}
 	}
+	return cmdline, nil
+}
 
-	// 4. Addons: global, then per-UKI.
-	uname, err := u.Uname(prof)
-	if err != nil {
-		return err
-	}
-	addons, err := b.loadAddons(uname)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		for _, a := range addons {
-			a.blob.Close()
-		}
-	}()
+// addonCmdline joins the addons' command lines, measured into PCR 12 as
+// one event.
+func (b *builder) addonCmdline(addons []addon) (string, error) {
 	var addonCmd []string
 	for _, a := range addons {
 		if s := a.file.Section(uki.SectionCmdline); s != nil {
-			t, err := a.file.Text(mustProfile(a.file), uki.SectionCmdline)
+			t, err := a.file.Text(baseProfile(a.file), uki.SectionCmdline)
 			if err != nil {
-				return err
+				return "", err
 			}
 			if t = uki.MangleCmdline(t); t != "" {
 				addonCmd = append(addonCmd, t)
@@ -421,36 +472,19 @@ func (b *builder) uki() error {
 			b.note("addon %s: devicetree not applicable (kexec_file_load takes no devicetree)", a.name)
 		}
 	}
-	if len(addonCmd) > 0 {
-		extra := strings.Join(addonCmd, " ")
-		b.measureCmdline(extra, extra)
-		cmdline = joinCmdline(cmdline, extra)
+	if len(addonCmd) == 0 {
+		return "", nil
 	}
+	extra := strings.Join(addonCmd, " ")
+	b.measureCmdline(extra, extra)
+	return extra, nil
+}
 
-	// 5. -append, last ("most dynamic"), measured like an addon.
-	if app := uki.MangleCmdline(b.pol.Append); app != "" {
-		if b.pol.argumentsIgnored(prof) {
-			return fmt.Errorf("-append refused: verification is enforced and %s has its own .cmdline", full)
-		}
-		b.measureCmdline(app, app)
-		cmdline = joinCmdline(cmdline, app)
-	}
-	b.plan.Cmdline = cmdline
-
-	// 6. Devicetree.
-	if prof.Section(uki.SectionDTB) != nil {
-		b.note("%s: .dtb present but not applicable: kexec_file_load passes no devicetree on %s", full, runtime.GOARCH)
-	}
-
-	// 7. The kernel.
-	linux := prof.Section(uki.SectionLinux)
-	k, err := snapshot("linux", linux.Open(), linux.Size())
-	if err != nil {
-		return err
-	}
-	b.plan.Kernel = k
-
-	// 8. The initrd, piece by piece.
+// ukiInitrd assembles the initrd in systemd-stub's order: the addons'
+// microcode (last addon first), the UKI's .ucode and .initrd, the
+// generated archives (credentials, extensions), the literal sections,
+// the addons' initrds, the boot-count path.
+func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon) error {
 	if err := b.startInitrd(); err != nil {
 		return err
 	}
@@ -510,7 +544,8 @@ func (b *builder) bootCountPath() error {
 
 func (b *builder) lastPiece() Piece { return b.plan.Pieces[len(b.plan.Pieces)-1] }
 
-func mustProfile(f *uki.File) *uki.Profile {
+// baseProfile is the base profile of an addon (every valid file has one).
+func baseProfile(f *uki.File) *uki.Profile {
 	p, _ := f.Profile(0)
 	return p
 }
