@@ -189,6 +189,10 @@ func conflicts(o *options) string {
 		return "-dry-run goes with -auto or the menu (no mode flag)"
 	case o.noReboot && (o.dryRun || o.list || o.inspect != ""):
 		return "-no-reboot goes with -auto or the menu, without -dry-run"
+	case o.entry != "" && !o.auto:
+		return "-entry goes with -auto (in the menu, choose with the keys)"
+	case o.timeout != "" && (o.auto || o.list || o.inspect != ""):
+		return "-timeout goes with the menu (no mode flag)"
 	case o.verifyAll && !o.list:
 		return "-verify-all goes with -list (a boot always verifies what it loads)"
 	case o.json && !o.list && o.inspect == "" && !o.dryRun:
@@ -196,7 +200,7 @@ func conflicts(o *options) string {
 	case o.extract != "" && !o.dryRun:
 		return "-extract needs -dry-run"
 	case (o.list || o.inspect != "") && (o.entry != "" || o.append != ""):
-		return "-entry and -append go with -auto or -dry-run"
+		return "-append goes with -auto or the menu"
 	}
 	return ""
 }

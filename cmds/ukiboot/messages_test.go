@@ -28,6 +28,8 @@ func TestFirstContactMessages(t *testing.T) {
 		{"-version", []string{"-version"}, 0, []string{"ukiboot "}, nil, ""},
 		{"usage names the menu and the verification flags", []string{"-h"}, 0, nil, []string{"(the boot menu)", "-timeout", "-verify auto|enforce|off", "-db PATH", "-dbx PATH", "-no-reboot"}, ""},
 		{"an empty -root says where it looked", []string{"-list", "-root", empty}, 1, nil, []string{"no boot entries in " + empty + ": looked for /loader/entries/*.conf and /EFI/Linux/*.efi"}, "no boot entries found"},
+		{"-entry in the menu is refused", []string{"-entry", "x", "-root", esp}, 2, nil, []string{"-entry goes with -auto"}, ""},
+		{"-timeout with -auto is refused", []string{"-auto", "-timeout", "5", "-root", esp}, 2, nil, []string{"-timeout goes with the menu"}, ""},
 		{"-json with -auto is refused", []string{"-auto", "-json", "-root", esp}, 2, nil, []string{"-json goes with -list, -inspect or -dry-run"}, ""},
 		{"the entry is named once", []string{"-auto", "-verify", "enforce", "-root", esp}, 1, nil, []string{"cannot boot os-1.efi: " + uki + " is not trusted"}, "entry os-1.efi:"},
 	} {
