@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ukiboot/ukiboot/internal/ukitest"
 )
 
 // First-contact messages (issue 10, item 6): each case holds its text.
@@ -85,5 +87,20 @@ func TestMessagesNamePartitionsAsTheUserKnowsThem(t *testing.T) {
 				t.Errorf("want %q and no %s:\n%s", tc.want, dir, out)
 			}
 		})
+	}
+}
+
+// A UKI signed under a CA the trust store does not hold is "not trusted"
+// once, with the reason, not "not trusted: untrusted:".
+func TestUntrustedSaidOnce(t *testing.T) {
+	esp, _ := verifyTree(t)
+	other := ukitest.NewCA(t, "Other CA", false)
+	db := filepath.Join(t.TempDir(), "other.der")
+	os.WriteFile(db, other.Cert.Raw, 0o644)
+	f := &fakeSystem{platform: noPlatform(t)}
+	var stdout, stderr bytes.Buffer
+	runWith([]string{"-auto", "-entry", "os-1.efi", "-db", db, "-root", esp}, &stdout, &stderr, f.sys())
+	if log := stderr.String(); !strings.Contains(log, "os-1.efi is not trusted: ") || strings.Contains(log, "not trusted: untrusted") {
+		t.Errorf("log:\n%s", log)
 	}
 }

@@ -121,6 +121,9 @@ type UntrustedError struct {
 }
 
 func (e *UntrustedError) Error() string {
+	if e.Verdict.Status == authenticode.Untrusted {
+		return fmt.Sprintf("%s is not trusted: %s", e.File, e.Verdict.Reason) // not "not trusted: untrusted:"
+	}
 	return fmt.Sprintf("%s is not trusted: %s", e.File, e.Verdict)
 }
 
