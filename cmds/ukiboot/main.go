@@ -8,7 +8,7 @@
 //
 //	ukiboot [-timeout DUR] [-append STR] [-root DIR]... [-dry-run | -no-reboot]
 //	ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-no-reboot | -dry-run [-json] [-extract DIR]]
-//	ukiboot -list [-root DIR]... [-json]
+//	ukiboot -list [-root DIR]... [-json] [-verify-all]
 //	ukiboot -inspect FILE [-json]
 //
 // Options:
@@ -121,7 +121,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ukiboot [-timeout DUR] [-append STR] [-root DIR]... [-dry-run | -no-reboot]   (the boot menu)\n"+
 			"       ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-no-reboot | -dry-run [-json] [-extract DIR]]\n"+
-			"       ukiboot -list [-root DIR]... [-json]\n"+
+			"       ukiboot -list [-root DIR]... [-json] [-verify-all]\n"+
 			"       ukiboot -inspect FILE [-json]\n"+
 			"verification: -verify auto|enforce|off, -db PATH, -dbx PATH (with every mode)\n")
 		fs.PrintDefaults()
