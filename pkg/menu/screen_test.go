@@ -208,6 +208,15 @@ func TestUpdate(t *testing.T) {
 	}
 }
 
+func TestReloadEmptyUnderDetails(t *testing.T) {
+	m := New(Config{Items: items(2), Default: 0})
+	m.Key(Key{KeyChar, 'p'})
+	m.Reload(nil, -1) // a rescan that found nothing, while the details show
+	if v := m.String(); !strings.Contains(v, "(no boot entries found)") {
+		t.Errorf("view:\n%s", v)
+	}
+}
+
 func TestViewWrapsLongTexts(t *testing.T) {
 	its := items(3)
 	its[1].Bootable, its[1].Reason = false, longReason

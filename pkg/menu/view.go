@@ -42,7 +42,7 @@ func (m *Model) frame(rows, cols int) frame {
 	rows, cols = max(rows, 10), max(cols, 20)
 	var f frame
 	switch {
-	case m.details:
+	case m.details && m.current() != nil: // a Reload may have emptied the list
 		f = m.detailsFrame(rows, cols-1)
 	case m.editing:
 		f = m.editorFrame(rows, cols-1)
