@@ -36,6 +36,9 @@ type system struct {
 	// check verifies an entry for the menu's verdicts; nil means
 	// (*pipeline).check (tests slow it down).
 	check func(*pipeline, *bls.Entry) entryCheck
+	// wrapUKI is bls.Options.WrapReader: tests count what the entry
+	// scanner reads of each UKI; nil in production.
+	wrapUKI func(name string, r io.ReaderAt) io.ReaderAt
 	// term is the console's TERM: the menu draws in place with VT100
 	// sequences unless it is dumb (menu.TermANSI).
 	term string

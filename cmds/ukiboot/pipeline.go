@@ -46,7 +46,7 @@ func openPipeline(o *options, sys system, stdout io.Writer, logf func(string, ..
 	if vars == nil {
 		vars = bls.NoVars{}
 	}
-	if p.config, err = bls.Load(parts.dirs, bls.Options{Vars: vars, Display: parts.display}); err != nil {
+	if p.config, err = bls.Load(parts.dirs, bls.Options{Vars: vars, Display: parts.display, WrapReader: sys.wrapUKI}); err != nil {
 		parts.close()
 		return nil, err
 	}

@@ -3,11 +3,14 @@ package bls
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"runtime"
 	"sort"
 	"strings"
+
+	"github.com/ukiboot/ukiboot/pkg/uki"
 )
 
 // Options controls Load.
@@ -22,6 +25,21 @@ type Options struct {
 	// Arch is the EFI architecture name ("x64", "aa64", ...) that an
 	// entry's "architecture" must match; "" means this machine's.
 	Arch string
+	// WrapReader, when set, wraps the reader through which each UKI's
+	// headers and small sections are read while entries are loaded; name
+	// is the file as Display names it. It is a test and instrumentation
+	// hook (counting what the scanner reads); nil in production.
+	WrapReader func(name string, r io.ReaderAt) io.ReaderAt
+}
+
+// readUKI reads the headers of the UKI f, named name in messages,
+// through o.WrapReader when set.
+func (o Options) readUKI(f *os.File, size int64, name string) (*uki.File, error) {
+	var r io.ReaderAt = f
+	if o.WrapReader != nil {
+		r = o.WrapReader(name, f)
+	}
+	return uki.Read(r, size, name, uki.KindUKI)
 }
 
 // EFIArch returns the EFI architecture name of a Go GOARCH.
@@ -119,7 +137,7 @@ func Load(paths []string, o Options) (*Config, error) {
 			}
 		}
 		c.Entries = append(c.Entries, loadType1(c, part, o)...)
-		c.Entries = append(c.Entries, loadType2(c, part)...)
+		c.Entries = append(c.Entries, loadType2(c, part, o)...)
 	}
 	if c.Loader == nil {
 		c.Loader = &LoaderConf{Editor: true}

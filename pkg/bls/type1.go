@@ -1,10 +1,6 @@
 package bls
 
-import (
-	"strings"
-
-	"github.com/ukiboot/ukiboot/pkg/uki"
-)
+import "strings"
 
 // loadType1 reads the type #1 entries of a partition: the *.conf files
 // in /loader/entries.
@@ -26,7 +22,7 @@ func loadType1(c *Config, part *Partition, o Options) []*Entry {
 		if e.Architecture != "" && !strings.EqualFold(e.Architecture, o.Arch) {
 			continue // for another CPU: systemd-boot does not show it
 		}
-		checkType1(e)
+		checkType1(e, o)
 		out = append(out, e)
 	}
 	return out
@@ -34,7 +30,7 @@ func loadType1(c *Config, part *Partition, o Options) []*Entry {
 
 // checkType1 decides whether a type #1 entry can boot: exactly one of
 // linux, efi and uki; every file it names present; efi must be a UKI.
-func checkType1(e *Entry) {
+func checkType1(e *Entry, o Options) {
 	n := 0
 	for _, s := range []string{e.Linux, e.EFI, e.UKIKey} {
 		if s != "" {
@@ -84,7 +80,7 @@ func checkType1(e *Entry) {
 		}
 		defer f.Close()
 		st, _ := f.Stat()
-		u, err := uki.Read(f, st.Size(), part.Display(target), uki.KindUKI)
+		u, err := o.readUKI(f, st.Size(), part.Display(target))
 		if err != nil {
 			e.invalid("%s %s is not a bootable UKI (ukiboot can only kexec Linux UKIs): %v", key, target, err)
 			return

@@ -9,20 +9,20 @@ import (
 
 // loadType2 reads the type #2 entries of a partition: the UKIs in
 // /EFI/Linux, one entry per profile.
-func loadType2(c *Config, part *Partition) []*Entry {
+func loadType2(c *Config, part *Partition, o Options) []*Entry {
 	var out []*Entry
 	for _, name := range listDir(c, part, Type2Dir) {
 		if skipName(name, ".efi") {
 			continue
 		}
-		out = append(out, type2Entries(part, name)...)
+		out = append(out, type2Entries(part, name, o)...)
 	}
 	return out
 }
 
 // type2Entries makes one entry per profile of a UKI; a file that is not a
 // valid UKI gives one invalid entry.
-func type2Entries(part *Partition, name string) []*Entry {
+func type2Entries(part *Partition, name string, o Options) []*Entry {
 	base := newEntry(part, Type2Dir, name, ".efi", Type2)
 	base.UKI = base.Path
 	fail := func(err error) []*Entry {
@@ -39,7 +39,7 @@ func type2Entries(part *Partition, name string) []*Entry {
 	if err != nil {
 		return fail(err)
 	}
-	u, err := uki.Read(f, st.Size(), base.DisplayPath(), uki.KindUKI)
+	u, err := o.readUKI(f, st.Size(), base.DisplayPath())
 	if err != nil {
 		return fail(err)
 	}
