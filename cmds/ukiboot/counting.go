@@ -19,10 +19,10 @@ import (
 // failed (err says what failed): a rename that happened is never
 // forgotten.
 func renameEntry(e *bls.Entry, next string, parts *partitions) (renamed bool, err error) {
-	dir := strings.TrimSuffix(e.Partition.Path, "/")
+	dir := strings.TrimSuffix(e.Root.Path, "/")
 	oldPath := dir + e.Path
 	newPath := dir + next
-	restore, err := parts.writable(e.Partition.Path)
+	restore, err := parts.writable(e.Root.Path)
 	if err != nil {
 		return false, fmt.Errorf("cannot rename %s to %s: %w", e.DisplayPath(), path.Base(next), err)
 	}
@@ -34,7 +34,7 @@ func renameEntry(e *bls.Entry, next string, parts *partitions) (renamed bool, er
 		err = fmt.Errorf("syncing %s: %w", path.Dir(newPath), serr)
 	}
 	if rerr := restore(); rerr != nil && err == nil {
-		err = fmt.Errorf("making %s read-only again: %w", e.Partition.Path, rerr)
+		err = fmt.Errorf("making %s read-only again: %w", e.Root.Path, rerr)
 	}
 	if renamed {
 		markRenamed(e, next)

@@ -107,8 +107,8 @@ func (l *listing) toJSON(i int) entryJSON {
 		SortKey: e.SortKey, MachineID: e.MachineID, Path: e.FullPath(), Profile: e.Profile,
 		Cmdline: e.Cmdline, Status: ch.status, Linux: e.Linux, Initrd: e.Initrd, AutoOrder: l.order[e],
 	}
-	if e.UKI != "" && e.Partition != nil {
-		j.UKI = strings.TrimSuffix(e.Partition.Path, "/") + e.UKI
+	if e.UKI != "" && e.Root != nil {
+		j.UKI = strings.TrimSuffix(e.Root.Path, "/") + e.UKI
 	}
 	if e.TriesLeft >= 0 {
 		j.TriesLeft = &e.TriesLeft

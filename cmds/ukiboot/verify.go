@@ -180,13 +180,13 @@ func (p *pipeline) quickCheck(e *bls.Entry) entryCheck {
 
 // openUKI opens the entry's UKI, refused when larger than -max-size.
 func (p *pipeline) openUKI(e *bls.Entry) (*os.File, error) {
-	f, err := e.Partition.Open(e.UKI)
+	f, err := e.Root.Open(e.UKI)
 	if err != nil {
 		return nil, err
 	}
 	st, err := f.Stat()
 	if err == nil {
-		err = stub.CheckSize(e.Partition.Display(e.UKI), st.Size(), p.o.maxSize)
+		err = stub.CheckSize(e.Root.Display(e.UKI), st.Size(), p.o.maxSize)
 	}
 	if err != nil {
 		f.Close()
@@ -219,12 +219,16 @@ func (p *pipeline) check(e *bls.Entry) entryCheck {
 	if err != nil {
 		return invalid(err)
 	}
-	full := e.Partition.Display(e.UKI)
-	u, err := uki.Read(f, st.Size(), full, uki.KindUKI)
+	full := e.Root.Display(e.UKI)
+	var r io.ReaderAt = f
+	if p.sys.wrapUKI != nil {
+		r = p.sys.wrapUKI(full, f)
+	}
+	u, err := uki.Read(r, st.Size(), full, uki.KindUKI)
 	if err != nil {
 		return invalid(err)
 	}
-	verdict := authenticode.VerifyFile(u, f, v.Store)
+	verdict := authenticode.VerifyFile(u, r, v.Store)
 	if verdict.Status == authenticode.Trusted {
 		return entryCheck{status: "ok", verdict: verdict}
 	}

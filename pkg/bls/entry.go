@@ -73,10 +73,11 @@ type Entry struct {
 	// the UKI profile's .cmdline (display only; the boot plan decides).
 	Cmdline string
 
-	// Partition holds the entry file; Path is the entry file's path on it
+	// Root is the partition's file tree that holds the entry file; Path is
+	// the entry file's path on it
 	// ("/loader/entries/x.conf" or "/EFI/Linux/x.efi").
-	Partition *Partition
-	Path      string
+	Root *Root
+	Path string
 	// FileName is the entry file's name as found (with the counter).
 	FileName string
 
@@ -97,20 +98,20 @@ func (e *Entry) Bad() bool { return e.TriesLeft == 0 }
 func (e *Entry) Bootable() bool { return e.Status == StatusOK }
 
 // DisplayPath names the entry file as the user knows it, for messages
-// (Partition.Display).
+// (Root.Display).
 func (e *Entry) DisplayPath() string {
-	if e.Partition == nil {
+	if e.Root == nil {
 		return e.Path
 	}
-	return e.Partition.Display(e.Path)
+	return e.Root.Display(e.Path)
 }
 
 // FullPath is the entry file's path on the host (partition mount + Path).
 func (e *Entry) FullPath() string {
-	if e.Partition == nil {
+	if e.Root == nil {
 		return e.Path
 	}
-	return path.Join(e.Partition.Path, e.Path)
+	return path.Join(e.Root.Path, e.Path)
 }
 
 func (e *Entry) invalid(format string, args ...any) {

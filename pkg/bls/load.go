@@ -64,9 +64,9 @@ func EFIArch(goarch string) string {
 // Config is everything found on the partitions: entries in menu order,
 // loader.conf and the default entry.
 type Config struct {
-	Partitions []*Partition
-	Entries    []*Entry
-	Loader     *LoaderConf
+	Roots   []*Root // the partitions' file trees, in the order given
+	Entries []*Entry
+	Loader  *LoaderConf
 	// Default is the index of the default entry, -1 if nothing can boot.
 	Default int
 	// DefaultSource says what chose the default: "LoaderEntryOneShot",
@@ -83,7 +83,7 @@ type Config struct {
 // Close releases the partitions.
 func (c *Config) Close() error {
 	var errs []error
-	for _, p := range c.Partitions {
+	for _, p := range c.Roots {
 		errs = append(errs, p.root.Close())
 	}
 	return errors.Join(errs...)
@@ -125,9 +125,9 @@ func Load(paths []string, o Options) (*Config, error) {
 			}
 			seen[id] = true
 		}
-		c.Partitions = append(c.Partitions, &Partition{Path: p, root: r, display: o.Display})
+		c.Roots = append(c.Roots, &Root{Path: p, root: r, display: o.Display})
 	}
-	for _, part := range c.Partitions {
+	for _, part := range c.Roots {
 		if c.Loader == nil {
 			if b, err := part.ReadFile(loaderConf, maxEntrySize); err == nil {
 				c.Loader = ParseLoaderConf(part.Display(loaderConf), b)
@@ -151,7 +151,7 @@ func Load(paths []string, o Options) (*Config, error) {
 }
 
 // listDir returns the regular files of dir on the partition, sorted by name.
-func listDir(c *Config, part *Partition, dir string) []string {
+func listDir(c *Config, part *Root, dir string) []string {
 	f, err := part.Open(dir)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -183,8 +183,8 @@ func skipName(name, suffix string) bool {
 		len(name) >= 5 && strings.EqualFold(name[:5], "auto-")
 }
 
-func newEntry(part *Partition, dir, name, suffix string, t Type) *Entry {
-	e := &Entry{Type: t, Partition: part, Path: dir + "/" + name, FileName: name, Status: StatusOK, TriesLeft: -1, TriesDone: -1}
+func newEntry(part *Root, dir, name, suffix string, t Type) *Entry {
+	e := &Entry{Type: t, Root: part, Path: dir + "/" + name, FileName: name, Status: StatusOK, TriesLeft: -1, TriesDone: -1}
 	id := name
 	if stripped, cnt, ok := ParseCounter(name, suffix); ok {
 		id = stripped

@@ -228,8 +228,8 @@ func TestMergedPartitions(t *testing.T) {
 	if ids(c) != "xb.conf esp.conf" || c.Entries[c.Default].ID != "xb.conf" || c.Loader.Timeout.Kind != bls.TimeoutMenuForce {
 		t.Errorf("ids %q default %d timeout %+v", ids(c), c.Default, c.Loader.Timeout)
 	}
-	if e := byID(c)["xb.conf"]; e.Partition.Path != xb {
-		t.Errorf("xb.conf on %s", e.Partition.Path)
+	if e := byID(c)["xb.conf"]; e.Root.Path != xb {
+		t.Errorf("xb.conf on %s", e.Root.Path)
 	}
 	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "same directory") {
 		t.Errorf("warnings %q", c.Warnings)

@@ -4,7 +4,7 @@ import "strings"
 
 // loadType1 reads the type #1 entries of a partition: the *.conf files
 // in /loader/entries.
-func loadType1(c *Config, part *Partition, o Options) []*Entry {
+func loadType1(c *Config, part *Root, o Options) []*Entry {
 	var out []*Entry
 	for _, name := range listDir(c, part, EntriesDir) {
 		if skipName(name, ".conf") {
@@ -45,7 +45,7 @@ func checkType1(e *Entry, o Options) {
 		e.invalid("more than one of linux, efi and uki")
 		return
 	}
-	part := e.Partition
+	part := e.Root
 	exists := func(key, p string) bool {
 		f, err := part.Open(p)
 		if err != nil {

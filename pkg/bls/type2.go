@@ -9,7 +9,7 @@ import (
 
 // loadType2 reads the type #2 entries of a partition: the UKIs in
 // /EFI/Linux, one entry per profile.
-func loadType2(c *Config, part *Partition, o Options) []*Entry {
+func loadType2(c *Config, part *Root, o Options) []*Entry {
 	var out []*Entry
 	for _, name := range listDir(c, part, Type2Dir) {
 		if skipName(name, ".efi") {
@@ -22,7 +22,7 @@ func loadType2(c *Config, part *Partition, o Options) []*Entry {
 
 // type2Entries makes one entry per profile of a UKI; a file that is not a
 // valid UKI gives one invalid entry.
-func type2Entries(part *Partition, name string, o Options) []*Entry {
+func type2Entries(part *Root, name string, o Options) []*Entry {
 	base := newEntry(part, Type2Dir, name, ".efi", Type2)
 	base.UKI = base.Path
 	fail := func(err error) []*Entry {

@@ -24,7 +24,7 @@ func CmdlineEditable(e *bls.Entry, pol Policy) (ok bool, why string) {
 	if e.UKI == "" || !pol.enforce() {
 		return true, ""
 	}
-	f, err := e.Partition.Open(e.UKI)
+	f, err := e.Root.Open(e.UKI)
 	if err != nil {
 		return false, err.Error()
 	}
@@ -33,7 +33,7 @@ func CmdlineEditable(e *bls.Entry, pol Policy) (ok bool, why string) {
 	if err != nil {
 		return false, err.Error()
 	}
-	u, err := uki.Read(f, st.Size(), strings.TrimSuffix(e.Partition.Path, "/")+e.UKI, uki.KindUKI)
+	u, err := uki.Read(f, st.Size(), strings.TrimSuffix(e.Root.Path, "/")+e.UKI, uki.KindUKI)
 	if err != nil {
 		return false, err.Error()
 	}

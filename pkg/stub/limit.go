@@ -51,7 +51,7 @@ type file interface {
 // opener opens a file named by an entry, relative to its partition.
 type opener func(name string) (file, error)
 
-func partitionOpener(p *bls.Partition) opener {
+func partitionOpener(p *bls.Root) opener {
 	return func(name string) (file, error) {
 		f, err := p.Open(name)
 		if err != nil {

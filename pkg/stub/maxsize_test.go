@@ -132,7 +132,7 @@ func TestMaxSize(t *testing.T) {
 			e := entry(t, esp, c.entry)
 			var read int64 // from the big file
 			open := func(name string) (stub.File, error) {
-				f, err := e.Partition.Open(name)
+				f, err := e.Root.Open(name)
 				if err != nil {
 					return nil, err
 				}

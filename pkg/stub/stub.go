@@ -138,7 +138,7 @@ func (e *PlanError) Unwrap() error { return e.Reason }
 
 // Build makes the plan for a bootable entry.
 func Build(e *bls.Entry, pol Policy) (*Plan, error) {
-	return build(e, pol, partitionOpener(e.Partition))
+	return build(e, pol, partitionOpener(e.Root))
 }
 
 // build is Build with the files named by the entry opened by open.
@@ -146,7 +146,7 @@ func build(e *bls.Entry, pol Policy, open opener) (*Plan, error) {
 	if !e.Bootable() {
 		return nil, &PlanError{e.ID, e.Err}
 	}
-	b := &builder{entry: e, part: e.Partition, open: open, pol: pol, plan: &Plan{Entry: e}}
+	b := &builder{entry: e, part: e.Root, open: open, pol: pol, plan: &Plan{Entry: e}}
 	var err error
 	if e.UKI != "" {
 		err = b.uki()
@@ -162,7 +162,7 @@ func build(e *bls.Entry, pol Policy, open opener) (*Plan, error) {
 
 type builder struct {
 	entry  *bls.Entry
-	part   *bls.Partition
+	part   *bls.Root
 	open   opener // opens files on part
 	pol    Policy
 	plan   *Plan

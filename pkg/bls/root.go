@@ -9,9 +9,11 @@ import (
 	"syscall"
 )
 
-// Partition is a mounted ESP or XBOOTLDR partition (or a directory standing
-// in for one).
-type Partition struct {
+// Root is the file tree of a mounted ESP or XBOOTLDR partition (or of a
+// directory standing in for one) that entries are read from; files are
+// opened through os.Root, relative to it. (A partition found on a block
+// device is a disk.Partition.)
+type Root struct {
 	Path string // where it is mounted
 	root *os.Root
 	// display names a file on the partition as the user knows it
@@ -23,7 +25,7 @@ type Partition struct {
 // the user knows it, for messages: "vda1 (ESP):/EFI/Linux/x.efi" for a
 // partition the caller mounted in a private directory, else the path on
 // this machine.
-func (p *Partition) Display(name string) string {
+func (p *Root) Display(name string) string {
 	if p.display != nil {
 		return p.display(p.Path, name)
 	}
@@ -33,7 +35,7 @@ func (p *Partition) Display(name string) string {
 // Open opens a file named by an entry, relative to the partition. Paths
 // that are not normalized, and symlinks that leave the partition, are
 // refused.
-func (p *Partition) Open(name string) (*os.File, error) {
+func (p *Root) Open(name string) (*os.File, error) {
 	clean, err := normalizePath(name)
 	if err != nil {
 		return nil, err
@@ -57,7 +59,7 @@ func (p *Partition) Open(name string) (*os.File, error) {
 }
 
 // ReadFile reads a small file named by an entry.
-func (p *Partition) ReadFile(name string, limit int64) ([]byte, error) {
+func (p *Root) ReadFile(name string, limit int64) ([]byte, error) {
 	f, err := p.Open(name)
 	if err != nil {
 		return nil, err
