@@ -36,8 +36,9 @@ type system struct {
 	// check verifies an entry for the menu's verdicts; nil means
 	// (*pipeline).check (tests slow it down).
 	check func(*pipeline, *bls.Entry) entryCheck
-	// wrapUKI is bls.Options.WrapReader: tests count what the entry
-	// scanner reads of each UKI; nil in production.
+	// wrapUKI wraps the reader each UKI is read through for the entries
+	// (bls.Options.WrapReader) and for the verdicts -list and the menu
+	// show (check), so tests can count what they read; nil in production.
 	wrapUKI func(name string, r io.ReaderAt) io.ReaderAt
 	// term is the console's TERM: the menu draws in place with VT100
 	// sequences unless it is dumb (menu.TermANSI).
