@@ -84,7 +84,11 @@ func hostPlan(t *testing.T, esp string) (string, map[string]ExtraFile) {
 	if e.Counter != nil {
 		pol.BootCountPath = path.Join(path.Dir(e.Path), e.Counter.Next())
 	}
-	p, err := stub.Build(e, pol)
+	tg, err := stub.TargetOf(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := stub.Build(tg, pol)
 	if err != nil {
 		t.Fatal(err)
 	}

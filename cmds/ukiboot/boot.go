@@ -162,7 +162,7 @@ type measureJSON struct {
 
 func toPlanJSON(p *stub.Plan) planJSON {
 	j := planJSON{
-		Entry: p.Entry.ID, Title: p.Entry.ShowTitle, Path: p.Entry.FullPath(),
+		Entry: p.Entry.ID, Title: p.Entry.Title, Path: p.Entry.Path,
 		Kernel:  blobJSON{p.Kernel.Size, hex.EncodeToString(p.Kernel.SHA256[:])},
 		Cmdline: p.Cmdline, Notes: p.Notes,
 		Verification: verificationJSON(p.Verdict),

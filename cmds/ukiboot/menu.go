@@ -29,7 +29,9 @@ func (p *pipeline) menuItems() []menu.Item {
 			it.Reason = e.Err.Error()
 		}
 		if e.Bootable() {
-			it.Editable, it.NotEditable = stub.CmdlineEditable(e, pol)
+			if t, err := stub.TargetOf(e); err == nil {
+				it.Editable, it.NotEditable = stub.CmdlineEditable(t, pol)
+			}
 			if p.needsCheck(e) {
 				it.Tag = "checking"
 			} else {

@@ -97,6 +97,7 @@ func (p *pipeline) candidates() []*bls.Entry {
 // written: the boot-counting rename and what is loaded.
 type bootPlan struct {
 	entry  *bls.Entry
+	target stub.Target // what the stub plan is built from
 	policy stub.Policy
 	// rename is the boot-counting rename (paths on the entry's
 	// partition); nil when the entry has no counter.
@@ -117,7 +118,12 @@ func (p *pipeline) plan(e *bls.Entry, cmdline *string) (*bootPlan, error) {
 		bp.rename = &countRename{from: e.Path, to: path.Join(path.Dir(e.Path), e.Counter.Next())}
 		bp.policy.BootCountPath = bp.rename.to
 	}
-	sp, err := stub.Build(e, bp.policy)
+	t, err := stub.TargetOf(e)
+	var sp *stub.Plan
+	if err == nil {
+		bp.target = t
+		sp, err = stub.Build(t, bp.policy)
+	}
 	if err != nil {
 		// Callers say "cannot boot ID: ...": do not name the entry twice.
 		var pe *stub.PlanError
@@ -204,7 +210,7 @@ func (p *pipeline) countBoot(bp *bootPlan) error {
 	pol.BootCountPath = ""
 	bp.stub.Close()
 	bp.stub = nil
-	sp, err := stub.Build(bp.entry, pol)
+	sp, err := stub.Build(bp.target, pol)
 	if err != nil {
 		p.logf("cannot boot %s: %v", bp.entry.ID, err)
 		return err

@@ -41,7 +41,7 @@ func TestGapsVerified(t *testing.T) {
 	esp := t.TempDir()
 	write(t, esp, "EFI/Linux/gaps.efi", ukiImg)
 	write(t, esp, "EFI/Linux/gaps.efi.extra.d/gaps.addon.efi", addon)
-	p, err := stub.Build(entry(t, esp, "gaps.efi"), enforce)
+	p, err := stub.Build(target(t, esp, "gaps.efi"), enforce)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestGapsVerified(t *testing.T) {
 	tampered := bytes.Clone(ukiImg)
 	tampered[linux.PointerToRawData+linux.SizeOfRawData-1] ^= 1
 	write(t, esp, "EFI/Linux/gaps.efi", tampered)
-	_, err = stub.Build(entry(t, esp, "gaps.efi"), enforce)
+	_, err = stub.Build(target(t, esp, "gaps.efi"), enforce)
 	var ue *stub.UntrustedError
 	if !errors.As(err, &ue) || !strings.Contains(ue.Verdict.Reason, "does not match this image") {
 		t.Errorf("tampered padding of .linux: %v", err)

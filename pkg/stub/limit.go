@@ -1,12 +1,6 @@
 package stub
 
-import (
-	"fmt"
-	"io"
-	"io/fs"
-
-	"github.com/ukiboot/ukiboot/pkg/bls"
-)
+import "fmt"
 
 // DefaultMaxSize is the default limit on the size of a file ukiboot reads
 // whole (Policy.MaxSize, -max-size): far above real UKIs (tens of MiB),
@@ -38,25 +32,4 @@ func CheckSize(name string, size, limit int64) error {
 		return &TooLargeError{File: name, Size: size, Limit: limit}
 	}
 	return nil
-}
-
-// file is what the builder needs of a file it opens; *os.File has it.
-type file interface {
-	io.Reader
-	io.ReaderAt
-	io.Closer
-	Stat() (fs.FileInfo, error)
-}
-
-// opener opens a file named by an entry, relative to its partition.
-type opener func(name string) (file, error)
-
-func partitionOpener(p *bls.Root) opener {
-	return func(name string) (file, error) {
-		f, err := p.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		return f, nil
-	}
 }

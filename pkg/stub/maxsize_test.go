@@ -23,7 +23,7 @@ const (
 // than max of them, so that a test of code that would read a 2 GiB file
 // whole fails fast instead of filling memory.
 type countingFile struct {
-	f    *os.File
+	f    stub.File
 	size int64 // what Stat says; the real size when 0
 	read *int64
 	max  int64
@@ -56,6 +56,16 @@ func (c *countingFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (c *countingFile) Close() error { return c.f.Close() }
+
+func (c *countingFile) ReadDir(n int) ([]fs.DirEntry, error) { return c.f.ReadDir(n) }
+
+// openFunc is Files with Open replaced.
+type openFunc struct {
+	stub.Files
+	open func(name string) (stub.File, error)
+}
+
+func (o openFunc) Open(name string) (stub.File, error) { return o.open(name) }
 
 func (c *countingFile) Stat() (fs.FileInfo, error) {
 	st, err := c.f.Stat()
@@ -129,10 +139,11 @@ func TestMaxSize(t *testing.T) {
 				write(t, esp, name, data)
 			}
 			grow(t, esp, c.big, size)
-			e := entry(t, esp, c.entry)
+			tg := target(t, esp, c.entry)
 			var read int64 // from the big file
-			open := func(name string) (stub.File, error) {
-				f, err := e.Root.Open(name)
+			files := tg.Files
+			tg.Files = openFunc{files, func(name string) (stub.File, error) {
+				f, err := files.Open(name)
 				if err != nil {
 					return nil, err
 				}
@@ -140,8 +151,8 @@ func TestMaxSize(t *testing.T) {
 					return f, nil
 				}
 				return &countingFile{f: f, size: c.stat, read: &read, max: mib}, nil
-			}
-			p, err := stub.BuildOpening(e, c.policy, open)
+			}}
+			p, err := stub.Build(tg, c.policy)
 			if read > mib || errors.Is(err, errReadTooMuch) {
 				t.Fatalf("%d bytes of %s read, at most %d allowed (%v)", read, c.big, mib, err)
 			}

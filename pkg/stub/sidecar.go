@@ -38,7 +38,7 @@ func extraDir(ukiPath string) string {
 // (names starting with '.', non-ASCII names, names over 255 bytes), sorted
 // by byte order. A missing directory is no files.
 func (b *builder) sidecarFiles(dir, suffix, exclude string) ([]string, error) {
-	f, err := b.part.Open(dir)
+	f, err := b.files.Open(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -52,7 +52,7 @@ func (b *builder) sidecarFiles(dir, suffix, exclude string) ([]string, error) {
 	}
 	des, err := f.ReadDir(-1)
 	if err != nil {
-		return nil, fmt.Errorf("%s%s: %w", b.part.Path, dir, err)
+		return nil, fmt.Errorf("%s: %w", b.files.Display(dir), err)
 	}
 	var names []string
 	for _, de := range des {
@@ -93,7 +93,7 @@ type addon struct {
 // skipped with a note, as systemd-stub does.
 func (b *builder) loadAddons(uname string) ([]addon, error) {
 	var out []addon
-	for _, dir := range []string{globalAddons, extraDir(b.entry.UKI)} {
+	for _, dir := range []string{globalAddons, extraDir(b.target.UKI)} {
 		names, err := b.sidecarFiles(dir, ".addon.efi", "")
 		if err != nil {
 			return nil, err
@@ -150,7 +150,7 @@ func (b *builder) sidecars() error {
 	for _, sc := range sidecars {
 		dir := sc.dir
 		if dir == "" {
-			dir = extraDir(b.entry.UKI)
+			dir = extraDir(b.target.UKI)
 		}
 		names, err := b.sidecarFiles(dir, sc.suffix, sc.exclude)
 		if err != nil {
@@ -186,7 +186,7 @@ func (b *builder) sidecars() error {
 
 // packFile streams one file from the partition into the archive.
 func (b *builder) packFile(w *cpio.Writer, src, dst string, mode uint32) error {
-	f, err := b.open(src)
+	f, err := b.files.Open(src)
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func (b *builder) packFile(w *cpio.Writer, src, dst string, mode uint32) error {
 	if err != nil {
 		return err
 	}
-	if err := CheckSize(b.part.Path+src, st.Size(), b.pol.MaxSize); err != nil {
+	if err := CheckSize(b.files.Display(src), st.Size(), b.pol.MaxSize); err != nil {
 		return err
 	}
 	return w.File(dst, mode, st.Size(), f)

@@ -1,5 +1,7 @@
 // Package stub does what systemd-stub does before it starts the kernel,
-// in user space: from a boot entry it builds the kernel image, the initrd
+// in user space: from a Target (what to boot: the files on the entry's
+// partition and the paths and arguments of the entry; TargetOf makes one
+// from a bls.Entry) it builds the kernel image, the initrd
 // (with .ucode first, the UKI's .initrd, generated cpio archives of
 // credentials, system and configuration extensions and /.extra files, and
 // addon initrds last) and the command line that systemd-stub would hand
@@ -12,6 +14,7 @@ package stub
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -20,7 +23,6 @@ import (
 	"unicode/utf16"
 
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
-	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/cpio"
 	"github.com/ukiboot/ukiboot/pkg/uki"
 )
@@ -93,7 +95,7 @@ type Piece struct {
 
 // Plan is what the kernel will be handed.
 type Plan struct {
-	Entry        *bls.Entry
+	Entry        PlanEntry
 	Kernel       *Blob
 	Initrd       *Blob // nil without initrd
 	Cmdline      string
@@ -136,34 +138,28 @@ type PlanError struct {
 func (e *PlanError) Error() string { return fmt.Sprintf("entry %s: %v", e.Entry, e.Reason) }
 func (e *PlanError) Unwrap() error { return e.Reason }
 
-// Build makes the plan for a bootable entry.
-func Build(e *bls.Entry, pol Policy) (*Plan, error) {
-	return build(e, pol, partitionOpener(e.Root))
-}
-
-// build is Build with the files named by the entry opened by open.
-func build(e *bls.Entry, pol Policy, open opener) (*Plan, error) {
-	if !e.Bootable() {
-		return nil, &PlanError{e.ID, e.Err}
+// Build makes the plan for booting t (TargetOf).
+func Build(t Target, pol Policy) (*Plan, error) {
+	if t.Files == nil {
+		return nil, &PlanError{t.Entry.ID, errors.New("no files to boot from (Target.Files is nil)")}
 	}
-	b := &builder{entry: e, part: e.Root, open: open, pol: pol, plan: &Plan{Entry: e}}
+	b := &builder{target: t, files: t.Files, pol: pol, plan: &Plan{Entry: t.Entry}}
 	var err error
-	if e.UKI != "" {
+	if t.UKI != "" {
 		err = b.uki()
 	} else {
 		err = b.type1()
 	}
 	if err != nil {
 		b.plan.Close()
-		return nil, &PlanError{e.ID, err}
+		return nil, &PlanError{t.Entry.ID, err}
 	}
 	return b.plan, nil
 }
 
 type builder struct {
-	entry  *bls.Entry
-	part   *bls.Root
-	open   opener // opens files on part
+	target Target
+	files  Files // the entry's partition
 	pol    Policy
 	plan   *Plan
 	initrd *blobWriter
@@ -199,7 +195,7 @@ func utf16z(s string) []byte {
 
 // openFile snapshots a file named by the entry into a sealed memfd.
 func (b *builder) openFile(name, what string) (*Blob, error) {
-	f, err := b.open(name)
+	f, err := b.files.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -209,9 +205,9 @@ func (b *builder) openFile(name, what string) (*Blob, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s %s%s: not a regular file", what, b.part.Path, name)
+		return nil, fmt.Errorf("%s %s: not a regular file", what, b.files.Display(name))
 	}
-	if err := CheckSize(b.part.Path+name, st.Size(), b.pol.MaxSize); err != nil {
+	if err := CheckSize(b.files.Display(name), st.Size(), b.pol.MaxSize); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return snapshot(path.Base(name), f, st.Size())
@@ -220,11 +216,11 @@ func (b *builder) openFile(name, what string) (*Blob, error) {
 // type1 builds a plan for a "linux" entry: kernel, initrds in order
 // (4-byte aligned between them, as systemd-boot does), options.
 func (b *builder) type1() error {
-	e := b.entry
+	t := b.target
 	if b.pol.enforce() {
 		return fmt.Errorf("type #1 entries cannot be verified (their kernel, initrds and options are not signed as one); verification is enforced")
 	}
-	k, err := b.openFile(e.Linux, "linux")
+	k, err := b.openFile(t.Linux, "linux")
 	if err != nil {
 		return err
 	}
@@ -232,7 +228,7 @@ func (b *builder) type1() error {
 	if err := b.startInitrd(); err != nil {
 		return err
 	}
-	for i, name := range e.Initrd {
+	for i, name := range t.Initrd {
 		if i > 0 {
 			if err := b.initrd.pad(); err != nil {
 				return err
@@ -248,7 +244,7 @@ func (b *builder) type1() error {
 			return err
 		}
 	}
-	opts := e.Cmdline
+	opts := t.Options
 	if b.pol.CmdlineSet {
 		opts = b.pol.Cmdline
 	}
@@ -257,7 +253,7 @@ func (b *builder) type1() error {
 		// systemd-boot measures an explicit command line into PCR 12.
 		b.measureCmdline(b.plan.Cmdline, b.plan.Cmdline)
 	}
-	if len(e.Initrd) > 0 && b.pol.BootCountPath != "" {
+	if len(t.Initrd) > 0 && b.pol.BootCountPath != "" {
 		if err := b.initrd.pad(); err != nil {
 			return err
 		}
@@ -325,8 +321,8 @@ func (b *builder) finishInitrd() error {
 
 // uki builds the plan for a UKI: systemd-stub's steps, in its order.
 func (b *builder) uki() error {
-	e := b.entry
-	img, u, verdict, err := b.openPE(e.UKI, uki.KindUKI)
+	t := b.target
+	img, u, verdict, err := b.openPE(t.UKI, uki.KindUKI)
 	if err != nil {
 		return err
 	}
@@ -342,7 +338,7 @@ func (b *builder) uki() error {
 	if want := u.Header.Machine.GOARCH(); want != runtime.GOARCH {
 		return fmt.Errorf("%s is built for %s, this machine is %s", full, u.Header.Machine, runtime.GOARCH)
 	}
-	prof, err := u.Profile(e.Profile)
+	prof, err := u.Profile(t.Profile)
 	if err != nil {
 		return err
 	}
@@ -350,8 +346,8 @@ func (b *builder) uki() error {
 	// 1. A profile other than the default is measured into PCR 12 first:
 	// its number as a UTF-16 string with the NUL (a tagged event,
 	// UKI_PROFILE_EVENT_TAG_ID 0x13aed6db, in systemd-stub).
-	if e.Profile > 0 {
-		n := fmt.Sprint(e.Profile)
+	if t.Profile > 0 {
+		n := fmt.Sprint(t.Profile)
 		b.measure(PCRKernelConfig, "UKI profile "+n, utf16z(n))
 	}
 	// 2. PCR 11: every present section, in systemd's order.
@@ -442,7 +438,7 @@ func (b *builder) ukiCmdline(u *uki.File, prof *uki.Profile) (string, error) {
 		return "", err
 	}
 	cmdline := uki.MangleCmdline(embedded)
-	args := loadOptions(b.entry)
+	args := b.target.Options
 	if b.pol.CmdlineSet {
 		args = b.pol.Cmdline
 	}
@@ -551,15 +547,6 @@ func (b *builder) lastPiece() Piece { return b.plan.Pieces[len(b.plan.Pieces)-1]
 func baseProfile(f *uki.File) *uki.Profile {
 	p, _ := f.Profile(0)
 	return p
-}
-
-// loadOptions are the arguments a boot loader would pass to the UKI: the
-// options of a type #1 entry that names a UKI.
-func loadOptions(e *bls.Entry) string {
-	if e.Type == bls.Type1 {
-		return e.Cmdline
-	}
-	return ""
 }
 
 func hashSection(s *uki.Section) ([32]byte, error) {

@@ -25,7 +25,8 @@ import (
 
 func write(t *testing.T, root, name string, data []byte) { ukitest.WriteTree(t, root, name, data) }
 
-func entry(t *testing.T, esp, id string) *bls.Entry {
+// target finds the entry id under esp and describes it for stub.Build.
+func target(t *testing.T, esp, id string) stub.Target {
 	t.Helper()
 	c, err := bls.Load([]string{esp}, bls.Options{})
 	if err != nil {
@@ -34,14 +35,15 @@ func entry(t *testing.T, esp, id string) *bls.Entry {
 	t.Cleanup(func() { c.Close() })
 	for _, e := range c.Entries {
 		if e.ID == id {
-			if !e.Bootable() {
-				t.Fatalf("%s: %v", id, e.Err)
+			tg, err := stub.TargetOf(e)
+			if err != nil {
+				t.Fatal(err)
 			}
-			return e
+			return tg
 		}
 	}
 	t.Fatalf("no entry %s", id)
-	return nil
+	return stub.Target{}
 }
 
 func readAll(t *testing.T, b *stub.Blob) []byte {
@@ -138,7 +140,7 @@ func TestUKIPlan(t *testing.T) {
 	write(t, esp, "loader/extensions/base.raw", []byte("global-sysext"))
 	write(t, esp, "loader/extensions/base.confext.raw", []byte("global-confext"))
 
-	e := entry(t, esp, "test.efi")
+	e := target(t, esp, "test.efi")
 	plan, err := stub.Build(e, stub.Policy{Append: "extra=1"})
 	if err != nil {
 		t.Fatal(err)
@@ -308,16 +310,16 @@ func TestEnforcementRefusesCommandLines(t *testing.T) {
 	write(t, esp, "loader/entries/viauki.conf", []byte("uki /EFI/Linux/a.efi\noptions init=/bin/sh\n"))
 	enforce := trusting(t, filepath.Join(esp, "EFI/Linux/a.efi"), filepath.Join(esp, "EFI/Linux/nocmd.efi"))
 
-	if _, err := stub.Build(entry(t, esp, "a.efi"), stub.Policy{Append: "init=/bin/sh", Verify: enforce}); err == nil || !strings.Contains(err.Error(), "-append refused") {
+	if _, err := stub.Build(target(t, esp, "a.efi"), stub.Policy{Append: "init=/bin/sh", Verify: enforce}); err == nil || !strings.Contains(err.Error(), "-append refused") {
 		t.Errorf("-append under enforcement: %v", err)
 	}
-	p, err := stub.Build(entry(t, esp, "nocmd.efi"), stub.Policy{Append: "console=ttyS0", Verify: enforce})
+	p, err := stub.Build(target(t, esp, "nocmd.efi"), stub.Policy{Append: "console=ttyS0", Verify: enforce})
 	if err != nil || p.Cmdline != "console=ttyS0" {
 		t.Errorf("no .cmdline: %v %q", err, p.Cmdline)
 	} else {
 		p.Close()
 	}
-	p, err = stub.Build(entry(t, esp, "viauki.conf"), stub.Policy{Verify: enforce})
+	p, err = stub.Build(target(t, esp, "viauki.conf"), stub.Policy{Verify: enforce})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +327,7 @@ func TestEnforcementRefusesCommandLines(t *testing.T) {
 		t.Errorf("enforced: cmdline %q notes %q", p.Cmdline, p.Notes)
 	}
 	p.Close()
-	p, err = stub.Build(entry(t, esp, "viauki.conf"), stub.Policy{})
+	p, err = stub.Build(target(t, esp, "viauki.conf"), stub.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +343,7 @@ func TestType1Plan(t *testing.T) {
 	write(t, esp, "one.img", []byte("ONE"))
 	write(t, esp, "two.img", []byte("TWO!"))
 	write(t, esp, "loader/entries/t.conf", []byte("linux /vmlinuz\ninitrd /one.img\ninitrd two.img\noptions root=/dev/vda2\noptions quiet\n"))
-	p, err := stub.Build(entry(t, esp, "t.conf"), stub.Policy{Append: "single"})
+	p, err := stub.Build(target(t, esp, "t.conf"), stub.Policy{Append: "single"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +365,7 @@ func TestType1Plan(t *testing.T) {
 func TestPlanErrors(t *testing.T) {
 	esp := t.TempDir()
 	write(t, esp, "EFI/Linux/arm.efi", ukitest.Image{Machine: 0xaa64, Sections: []ukitest.Section{ukitest.S(".osrel", "ID=a\n"), ukitest.S(".linux", "K")}}.Bytes())
-	e := entry(t, esp, "arm.efi")
+	e := target(t, esp, "arm.efi")
 	if _, err := stub.Build(e, stub.Policy{}); err == nil || !strings.Contains(err.Error(), "built for arm64") {
 		t.Errorf("arm64 UKI: %v", err)
 	}
@@ -389,7 +391,7 @@ func TestProfilePlan(t *testing.T) {
 		first   int
 		profile string
 	}{"multi.efi": {"base", 11, "ID=default\n"}, "multi.efi@rescue": {"rescue", 12, "ID=rescue\nTITLE=Rescue\n"}} {
-		p, err := stub.Build(entry(t, esp, id), stub.Policy{})
+		p, err := stub.Build(target(t, esp, id), stub.Policy{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,7 +36,7 @@ func (m VerifyMode) String() string {
 // also computes its Authenticode digests, parses the private copy and
 // returns the verdict on it (nil when verification is off).
 func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authenticode.Verdict, error) {
-	f, err := b.open(name)
+	f, err := b.files.Open(name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -45,7 +45,7 @@ func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authent
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	full := b.part.Path + name
+	full := b.files.Display(name)
 	if !st.Mode().IsRegular() {
 		return nil, nil, nil, fmt.Errorf("%s: not a regular file", full)
 	}

@@ -34,7 +34,7 @@ func TestVerification(t *testing.T) {
 	write(t, esp, "vmlinuz", []byte("K"))
 	write(t, esp, "loader/entries/t1.conf", []byte("linux /vmlinuz\n"))
 
-	p, err := stub.Build(entry(t, esp, "good.efi"), enforce)
+	p, err := stub.Build(target(t, esp, "good.efi"), enforce)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,29 +46,29 @@ func TestVerification(t *testing.T) {
 	}
 	p.Close()
 
-	_, err = stub.Build(entry(t, esp, "unsigned.efi"), enforce)
+	_, err = stub.Build(target(t, esp, "unsigned.efi"), enforce)
 	var ue *stub.UntrustedError
 	if !errors.As(err, &ue) || ue.Verdict.Status != authenticode.Unsigned {
 		t.Errorf("unsigned under enforcement: %v", err)
 	}
-	if _, err := stub.Build(entry(t, esp, "t1.conf"), enforce); err == nil || !strings.Contains(err.Error(), "type #1") {
+	if _, err := stub.Build(target(t, esp, "t1.conf"), enforce); err == nil || !strings.Contains(err.Error(), "type #1") {
 		t.Errorf("type #1 under enforcement: %v", err)
 	}
 
 	// Reporting: the verdict is known, the boot goes on.
-	p, err = stub.Build(entry(t, esp, "unsigned.efi"), report)
+	p, err = stub.Build(target(t, esp, "unsigned.efi"), report)
 	if err != nil || p.Verdict.Status != authenticode.Unsigned || !strings.Contains(strings.Join(p.Notes, " "), "booting anyway") {
 		t.Fatalf("report: %v %v", err, p)
 	}
 	p.Close()
-	p, err = stub.Build(entry(t, esp, "good.efi"), report)
+	p, err = stub.Build(target(t, esp, "good.efi"), report)
 	if err != nil || !strings.Contains(p.Cmdline, "init=/bin/sh") {
 		t.Errorf("report mode uses untrusted addons (with a note): %v %q", err, p.Cmdline)
 	}
 	p.Close()
 
 	// A file tampered with after it was listed is judged on what is read.
-	e := entry(t, esp, "good.efi")
+	e := target(t, esp, "good.efi")
 	b := signed(t, key, ukitest.S(".osrel", "ID=good\n"), ukitest.S(".cmdline", "quiet init=/evil"), ukitest.S(".uname", "6.1"), ukitest.S(".linux", "KERNEL"))
 	f, _ := uki.Read(bytes.NewReader(b), int64(len(b)), "x", uki.KindUKI)
 	b[f.Section(".cmdline").PointerToRawData+6] = 'X' // after signing

@@ -1,0 +1,90 @@
+package stub
+
+import (
+	"io"
+	"io/fs"
+
+	"github.com/ukiboot/ukiboot/pkg/bls"
+)
+
+// Target is what Build needs to know of the entry to boot, and nothing
+// else: how to open the files on its partition, the paths it names, its
+// arguments, and the names the plan prints. TargetOf makes one from an
+// entry the scanner found.
+type Target struct {
+	Entry PlanEntry
+	// Files opens the files on the entry's partition: the ones the entry
+	// names and the directories systemd-stub reads (/loader/addons,
+	// <uki>.extra.d, ...).
+	Files Files
+	// UKI is the path on the partition of the UKI to boot, and Profile
+	// its profile number. When UKI is "", the entry boots Linux (a kernel)
+	// with the Initrd files, in order.
+	UKI     string
+	Profile int
+	Linux   string
+	Initrd  []string
+	// Options are the arguments the entry gives the kernel or the UKI (a
+	// type #1 entry's options); "" for none.
+	Options string
+}
+
+// PlanEntry names the entry a plan boots, for the plan's output.
+type PlanEntry struct {
+	ID    string // the entry's id, as -entry and LoaderEntryDefault name it
+	Title string // the title the menu shows
+	Path  string // the entry file, as the plan prints it
+}
+
+// Files opens the files on an entry's partition. Names are paths on the
+// partition ("/EFI/Linux/x.efi").
+type Files interface {
+	// Open opens a file or a directory. A name that is not on the
+	// partition is refused.
+	Open(name string) (File, error)
+	// Display names a file as the user knows it, for messages.
+	Display(name string) string
+}
+
+// File is what Build needs of a file or directory it opens; *os.File
+// has it.
+type File interface {
+	io.Reader
+	io.ReaderAt
+	io.Closer
+	Stat() (fs.FileInfo, error)
+	ReadDir(n int) ([]fs.DirEntry, error)
+}
+
+// TargetOf describes what booting e would boot. An entry that cannot
+// boot is a *PlanError that says why.
+func TargetOf(e *bls.Entry) (Target, error) {
+	if !e.Bootable() {
+		return Target{}, &PlanError{e.ID, e.Err}
+	}
+	t := Target{
+		Entry: PlanEntry{ID: e.ID, Title: e.ShowTitle, Path: e.FullPath()},
+		Files: rootFiles{e.Root},
+		UKI:   e.UKI, Profile: e.Profile,
+		Linux: e.Linux, Initrd: e.Initrd,
+	}
+	// A type #2 entry's Cmdline is its UKI's .cmdline, shown in the menu:
+	// no boot loader passes it back as arguments.
+	if e.Type == bls.Type1 {
+		t.Options = e.Cmdline
+	}
+	return t, nil
+}
+
+// rootFiles opens files through a bls.Root.
+type rootFiles struct{ root *bls.Root }
+
+func (r rootFiles) Open(name string) (File, error) {
+	f, err := r.root.Open(name)
+	if err != nil {
+		return nil, err // not a nil *os.File in a non-nil File
+	}
+	return f, nil
+}
+
+func (r rootFiles) Display(name string) string { return r.root.Display(name) }

@@ -1,0 +1,165 @@
+package stub_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/bls"
+	"github.com/ukiboot/ukiboot/pkg/stub"
+)
+
+// dirFiles is stub.Files over a plain directory, without pkg/bls.
+type dirFiles struct{ root *os.Root }
+
+func (d dirFiles) Open(name string) (stub.File, error) {
+	f, err := d.root.Open(strings.TrimPrefix(name, "/"))
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (d dirFiles) Display(name string) string { return "disk0:" + name }
+
+// TestBuildFromATarget builds plans from targets described by hand: Build
+// needs the files and the paths, not the scanner's entries.
+func TestBuildFromATarget(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "EFI/Linux/a.efi", ukitest.UKI(ukitest.S(".osrel", "ID=a\n"), ukitest.S(".cmdline", "ro"), ukitest.S(".linux", "UKI-KERNEL")))
+	write(t, dir, "EFI/Linux/a.efi.extra.d/x.cred", []byte("cred"))
+	write(t, dir, "vmlinuz", []byte("KERNEL"))
+	write(t, dir, "initrd", []byte("INITRD"))
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	files := dirFiles{root}
+	named := stub.PlanEntry{ID: "x", Title: "X", Path: "disk0:/loader/entries/x.conf"}
+	cases := []struct {
+		name        string
+		target      stub.Target
+		cmdline     string
+		pieces      int
+		errContains string
+	}{
+		{name: "UKI", target: stub.Target{Entry: named, Files: files, UKI: "/EFI/Linux/a.efi"}, cmdline: "ro", pieces: 2}, // x.cred, os-release
+		{name: "UKI with options", target: stub.Target{Entry: named, Files: files, UKI: "/EFI/Linux/a.efi", Options: "quiet"}, cmdline: "quiet", pieces: 2},
+		{name: "kernel and initrd", target: stub.Target{Entry: named, Files: files, Linux: "/vmlinuz", Initrd: []string{"/initrd"}, Options: "quiet"}, cmdline: "quiet", pieces: 1},
+		{name: "missing kernel, named as the user knows it", target: stub.Target{Entry: named, Files: files, Linux: "/nope"}, errContains: "nope"},
+		{name: "a directory for a kernel, named by Files.Display", target: stub.Target{Entry: named, Files: files, Linux: "/EFI"}, errContains: "disk0:/EFI: not a regular file"},
+		{name: "no files", target: stub.Target{Entry: named, UKI: "/EFI/Linux/a.efi"}, errContains: "no files"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := stub.Build(c.target, stub.Policy{})
+			if c.errContains != "" {
+				var pe *stub.PlanError
+				if err == nil || !strings.Contains(err.Error(), c.errContains) || !errors.As(err, &pe) || pe.Entry != "x" {
+					t.Fatalf("error %v, want a PlanError for x with %q", err, c.errContains)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if p.Entry != named {
+				t.Errorf("plan entry %+v, want %+v", p.Entry, named)
+			}
+			if p.Cmdline != c.cmdline || len(p.Pieces) != c.pieces {
+				t.Errorf("cmdline %q, %d pieces; want %q, %d", p.Cmdline, len(p.Pieces), c.cmdline, c.pieces)
+			}
+		})
+	}
+}
+
+// TestTargetOf holds what an entry the scanner found becomes: a type #2
+// entry's .cmdline (shown in the menu) is not passed back as arguments, a
+// type #1 entry's options are, and an invalid entry says why it cannot
+// boot.
+func TestTargetOf(t *testing.T) {
+	esp := t.TempDir()
+	write(t, esp, "EFI/Linux/a.efi", ukitest.UKI(ukitest.S(".osrel", "ID=a\nPRETTY_NAME=A Linux\n"), ukitest.S(".cmdline", "ro"), ukitest.S(".linux", "K")))
+	write(t, esp, "loader/entries/viauki.conf", []byte("title Via UKI\nuki /EFI/Linux/a.efi\noptions quiet\n"))
+	write(t, esp, "loader/entries/k.conf", []byte("title Kernel\nlinux /vmlinuz\ninitrd /i1\ninitrd /i2\noptions root=/dev/sda\n"))
+	for _, f := range []string{"vmlinuz", "i1", "i2"} {
+		write(t, esp, f, []byte(f))
+	}
+	write(t, esp, "loader/entries/broken.conf", []byte("title Broken\n"))
+	c, err := bls.Load([]string{esp}, bls.Options{Display: func(dir, name string) string { return "vda1 (ESP):" + name }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	byID := map[string]*bls.Entry{}
+	for _, e := range c.Entries {
+		byID[e.ID] = e
+	}
+	cases := []struct {
+		id          string
+		title       string
+		uki, linux  string
+		initrd      []string
+		options     string
+		errContains string
+	}{
+		{id: "a.efi", title: "A Linux", uki: "/EFI/Linux/a.efi"},
+		{id: "viauki.conf", title: "Via UKI", uki: "/EFI/Linux/a.efi", options: "quiet"},
+		{id: "k.conf", title: "Kernel", linux: "/vmlinuz", initrd: []string{"/i1", "/i2"}, options: "root=/dev/sda"},
+		{id: "broken.conf", errContains: "vda1 (ESP):/loader/entries/broken.conf"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.id, func(t *testing.T) {
+			e := byID[tc.id]
+			if e == nil {
+				t.Fatalf("no entry %s", tc.id)
+			}
+			tg, err := stub.TargetOf(e)
+			if tc.errContains != "" {
+				var pe *stub.PlanError
+				if !errors.As(err, &pe) || pe.Entry != tc.id || !strings.Contains(err.Error(), tc.errContains) {
+					t.Fatalf("error %v, want a PlanError for %s with %q", err, tc.id, tc.errContains)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := stub.PlanEntry{ID: tc.id, Title: tc.title, Path: e.FullPath()}
+			if tg.Entry != want {
+				t.Errorf("entry %+v, want %+v", tg.Entry, want)
+			}
+			if tg.UKI != tc.uki || tg.Linux != tc.linux || strings.Join(tg.Initrd, ",") != strings.Join(tc.initrd, ",") || tg.Options != tc.options {
+				t.Errorf("target %+v, want uki %q linux %q initrd %q options %q", tg, tc.uki, tc.linux, tc.initrd, tc.options)
+			}
+			if got := tg.Files.Display("/x"); got != "vda1 (ESP):/x" {
+				t.Errorf("files name /x %q, want the partition's display name", got)
+			}
+		})
+	}
+}
+
+// TestMessagesNameFilesAsTheUserKnowsThem: a file the plan refuses is
+// named by the partition's display name, not by where it is mounted.
+func TestMessagesNameFilesAsTheUserKnowsThem(t *testing.T) {
+	esp := t.TempDir()
+	write(t, esp, "vmlinuz", []byte("KERNEL"))
+	write(t, esp, "loader/entries/k.conf", []byte("linux /vmlinuz\n"))
+	c, err := bls.Load([]string{esp}, bls.Options{Display: func(dir, name string) string { return "vda1 (ESP):" + name }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tg, err := stub.TargetOf(c.Entries[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = stub.Build(tg, stub.Policy{MaxSize: 3})
+	if err == nil || !strings.Contains(err.Error(), "vda1 (ESP):/vmlinuz is 6 bytes") || strings.Contains(err.Error(), esp) {
+		t.Errorf("error %v, want the kernel named vda1 (ESP):/vmlinuz", err)
+	}
+}
