@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -81,9 +80,6 @@ func hostPlan(t *testing.T, esp string) (string, map[string]ExtraFile) {
 	}
 	e := c.Entries[c.Default]
 	pol := stub.Policy{Verify: stub.Verification{Mode: stub.VerifyReport, Store: authenticode.NewStore()}}
-	if e.Counter != nil {
-		pol.BootCountPath = path.Join(path.Dir(e.Path), e.Counter.Next())
-	}
 	tg, err := stub.TargetOf(e)
 	if err != nil {
 		t.Fatal(err)

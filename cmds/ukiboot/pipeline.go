@@ -114,14 +114,13 @@ func (p *pipeline) plan(e *bls.Entry, cmdline *string) (*bootPlan, error) {
 	if cmdline != nil {
 		bp.policy.Cmdline, bp.policy.CmdlineSet = *cmdline, true
 	}
-	if e.Counter != nil {
-		bp.rename = &countRename{from: e.Path, to: path.Join(path.Dir(e.Path), e.Counter.Next())}
-		bp.policy.BootCountPath = bp.rename.to
-	}
 	t, err := stub.TargetOf(e)
 	var sp *stub.Plan
 	if err == nil {
 		bp.target = t
+		if t.BootCountPath != "" {
+			bp.rename = &countRename{from: e.Path, to: t.BootCountPath}
+		}
 		sp, err = stub.Build(t, bp.policy)
 	}
 	if err != nil {
@@ -206,11 +205,10 @@ func (p *pipeline) countBoot(bp *bootPlan) error {
 		return nil
 	}
 	p.logf("boot counting: %v; booting without counting", err)
-	pol := bp.policy
-	pol.BootCountPath = ""
+	bp.target.BootCountPath = ""
 	bp.stub.Close()
 	bp.stub = nil
-	sp, err := stub.Build(bp.target, pol)
+	sp, err := stub.Build(bp.target, bp.policy)
 	if err != nil {
 		p.logf("cannot boot %s: %v", bp.entry.ID, err)
 		return err

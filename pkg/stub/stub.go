@@ -53,12 +53,6 @@ type Policy struct {
 	// gets, which replace its .cmdline unless verification is enforced.
 	Cmdline    string
 	CmdlineSet bool
-	// BootCountPath, when set, is the entry file's path on its partition
-	// after the boot-counting rename. A kexec boot cannot set the
-	// LoaderBootCountPath EFI variable, so it is handed over as
-	// /.extra/loader-boot-count-path (backslash-separated, as the variable
-	// has it), not measured.
-	BootCountPath string
 	// Verify says whether and against what signatures are checked. Under
 	// VerifyEnforce, like systemd-stub under Secure Boot, caller-supplied
 	// command lines are also refused for UKIs that carry a .cmdline.
@@ -253,7 +247,7 @@ func (b *builder) type1() error {
 		// systemd-boot measures an explicit command line into PCR 12.
 		b.measureCmdline(b.plan.Cmdline, b.plan.Cmdline)
 	}
-	if len(t.Initrd) > 0 && b.pol.BootCountPath != "" {
+	if len(t.Initrd) > 0 && b.target.BootCountPath != "" {
 		if err := b.initrd.pad(); err != nil {
 			return err
 		}
@@ -534,10 +528,10 @@ func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon) error {
 // bootCountPath adds /.extra/loader-boot-count-path when the entry was
 // renamed for boot counting.
 func (b *builder) bootCountPath() error {
-	if b.pol.BootCountPath == "" {
+	if b.target.BootCountPath == "" {
 		return nil
 	}
-	v := strings.ReplaceAll(b.pol.BootCountPath, "/", "\\") + "\n"
+	v := strings.ReplaceAll(b.target.BootCountPath, "/", "\\") + "\n"
 	return b.literal("boot counting", "loader-boot-count-path", int64(len(v)), strings.NewReader(v))
 }
 

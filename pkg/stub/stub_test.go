@@ -174,6 +174,8 @@ func TestUKIPlan(t *testing.T) {
 		"/.extra/tpm2-pcr-public-key.pem (.pcrpkey)",
 		"/.extra/os-release (.osrel)",
 		"addon /loader/addons/g.addon.efi .initrd",
+		// test+3-1.efi has a counter: the rename is planned.
+		"/.extra/loader-boot-count-path (boot counting)",
 	}
 	if len(plan.Pieces) != len(wantPieces) {
 		var got []string
@@ -200,6 +202,9 @@ func TestUKIPlan(t *testing.T) {
 	}
 	if int64(len(initrd)) != next {
 		t.Errorf("initrd is %d bytes, pieces end at %d", len(initrd), next)
+	}
+	if bc := string(piece[wantPieces[14]]); !strings.Contains(bc, "\\EFI\\Linux\\test+2-2.efi\n") {
+		t.Errorf("boot-count path piece %q, want \\EFI\\Linux\\test+2-2.efi", bc)
 	}
 	for desc, want := range map[string]string{
 		wantPieces[0]: "LOCAL-UCODE", wantPieces[1]: "GLOBAL-UCODE", ".ucode": "UCODE", ".initrd": "UKI-INITRD",

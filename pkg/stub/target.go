@@ -3,6 +3,7 @@ package stub
 import (
 	"io"
 	"io/fs"
+	"path"
 
 	"github.com/ukiboot/ukiboot/pkg/bls"
 )
@@ -27,6 +28,13 @@ type Target struct {
 	// Options are the arguments the entry gives the kernel or the UKI (a
 	// type #1 entry's options); "" for none.
 	Options string
+	// BootCountPath, when set, is the entry file's path on its partition
+	// after the planned boot-counting rename. A kexec boot cannot set the
+	// LoaderBootCountPath EFI variable, so it is handed over as
+	// /.extra/loader-boot-count-path (backslash-separated, as the variable
+	// has it), not measured. The caller renames the file, or clears this
+	// when the rename failed.
+	BootCountPath string
 }
 
 // PlanEntry names the entry a plan boots, for the plan's output.
@@ -56,8 +64,9 @@ type File interface {
 	ReadDir(n int) ([]fs.DirEntry, error)
 }
 
-// TargetOf describes what booting e would boot. An entry that cannot
-// boot is a *PlanError that says why.
+// TargetOf describes what booting e would boot, with the boot-counting
+// rename planned when e has a counter. An entry that cannot boot is a
+// *PlanError that says why.
 func TargetOf(e *bls.Entry) (Target, error) {
 	if !e.Bootable() {
 		return Target{}, &PlanError{e.ID, e.Err}
@@ -72,6 +81,9 @@ func TargetOf(e *bls.Entry) (Target, error) {
 	// no boot loader passes it back as arguments.
 	if e.Type == bls.Type1 {
 		t.Options = e.Cmdline
+	}
+	if e.Counter != nil {
+		t.BootCountPath = path.Join(path.Dir(e.Path), e.Counter.Next())
 	}
 	return t, nil
 }

@@ -44,6 +44,7 @@ func TestBuildFromATarget(t *testing.T) {
 		target      stub.Target
 		cmdline     string
 		pieces      int
+		extra       string // /.extra/loader-boot-count-path
 		errContains string
 	}{
 		{name: "UKI", target: stub.Target{Entry: named, Files: files, UKI: "/EFI/Linux/a.efi"}, cmdline: "ro", pieces: 2}, // x.cred, os-release
@@ -51,6 +52,7 @@ func TestBuildFromATarget(t *testing.T) {
 		{name: "kernel and initrd", target: stub.Target{Entry: named, Files: files, Linux: "/vmlinuz", Initrd: []string{"/initrd"}, Options: "quiet"}, cmdline: "quiet", pieces: 1},
 		{name: "missing kernel, named as the user knows it", target: stub.Target{Entry: named, Files: files, Linux: "/nope"}, errContains: "nope"},
 		{name: "a directory for a kernel, named by Files.Display", target: stub.Target{Entry: named, Files: files, Linux: "/EFI"}, errContains: "disk0:/EFI: not a regular file"},
+		{name: "boot counting", target: stub.Target{Entry: named, Files: files, Linux: "/vmlinuz", BootCountPath: "/loader/entries/x+2-1.conf"}, extra: `\loader\entries\x+2-1.conf`, pieces: 1},
 		{name: "no files", target: stub.Target{Entry: named, UKI: "/EFI/Linux/a.efi"}, errContains: "no files"},
 	}
 	for _, c := range cases {
@@ -73,14 +75,20 @@ func TestBuildFromATarget(t *testing.T) {
 			if p.Cmdline != c.cmdline || len(p.Pieces) != c.pieces {
 				t.Errorf("cmdline %q, %d pieces; want %q, %d", p.Cmdline, len(p.Pieces), c.cmdline, c.pieces)
 			}
+			if c.extra != "" {
+				initrd := string(readAll(t, p.Initrd))
+				if !strings.Contains(initrd, ".extra/loader-boot-count-path") || !strings.Contains(initrd, c.extra+"\n") {
+					t.Errorf("initrd lacks /.extra/loader-boot-count-path %q", c.extra)
+				}
+			}
 		})
 	}
 }
 
 // TestTargetOf holds what an entry the scanner found becomes: a type #2
 // entry's .cmdline (shown in the menu) is not passed back as arguments, a
-// type #1 entry's options are, and an invalid entry says why it cannot
-// boot.
+// type #1 entry's options are, a counted entry's rename is planned, and
+// an invalid entry says why it cannot boot.
 func TestTargetOf(t *testing.T) {
 	esp := t.TempDir()
 	write(t, esp, "EFI/Linux/a.efi", ukitest.UKI(ukitest.S(".osrel", "ID=a\nPRETTY_NAME=A Linux\n"), ukitest.S(".cmdline", "ro"), ukitest.S(".linux", "K")))
@@ -89,6 +97,7 @@ func TestTargetOf(t *testing.T) {
 	for _, f := range []string{"vmlinuz", "i1", "i2"} {
 		write(t, esp, f, []byte(f))
 	}
+	write(t, esp, "loader/entries/c+3-1.conf", []byte("title Counted\nlinux /vmlinuz\n"))
 	write(t, esp, "loader/entries/broken.conf", []byte("title Broken\n"))
 	c, err := bls.Load([]string{esp}, bls.Options{Display: func(dir, name string) string { return "vda1 (ESP):" + name }})
 	if err != nil {
@@ -105,11 +114,13 @@ func TestTargetOf(t *testing.T) {
 		uki, linux  string
 		initrd      []string
 		options     string
+		bootCount   string
 		errContains string
 	}{
 		{id: "a.efi", title: "A Linux", uki: "/EFI/Linux/a.efi"},
 		{id: "viauki.conf", title: "Via UKI", uki: "/EFI/Linux/a.efi", options: "quiet"},
 		{id: "k.conf", title: "Kernel", linux: "/vmlinuz", initrd: []string{"/i1", "/i2"}, options: "root=/dev/sda"},
+		{id: "c.conf", title: "Counted", linux: "/vmlinuz", bootCount: "/loader/entries/c+2-2.conf"},
 		{id: "broken.conf", errContains: "vda1 (ESP):/loader/entries/broken.conf"},
 	}
 	for _, tc := range cases {
@@ -133,8 +144,8 @@ func TestTargetOf(t *testing.T) {
 			if tg.Entry != want {
 				t.Errorf("entry %+v, want %+v", tg.Entry, want)
 			}
-			if tg.UKI != tc.uki || tg.Linux != tc.linux || strings.Join(tg.Initrd, ",") != strings.Join(tc.initrd, ",") || tg.Options != tc.options {
-				t.Errorf("target %+v, want uki %q linux %q initrd %q options %q", tg, tc.uki, tc.linux, tc.initrd, tc.options)
+			if tg.UKI != tc.uki || tg.Linux != tc.linux || strings.Join(tg.Initrd, ",") != strings.Join(tc.initrd, ",") || tg.Options != tc.options || tg.BootCountPath != tc.bootCount {
+				t.Errorf("target %+v, want uki %q linux %q initrd %q options %q boot-count path %q", tg, tc.uki, tc.linux, tc.initrd, tc.options, tc.bootCount)
 			}
 			if got := tg.Files.Display("/x"); got != "vda1 (ESP):/x" {
 				t.Errorf("files name /x %q, want the partition's display name", got)
