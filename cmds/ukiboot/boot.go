@@ -75,11 +75,6 @@ func autoBoot(o *options, sys system, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer p.close()
-	if o.verbose {
-		for _, w := range p.config.Warnings {
-			logf("warning: %s", w)
-		}
-	}
 	for _, e := range p.config.Entries {
 		if e.Err != nil && (o.entry == "" || bls.MatchID(o.entry, e.ID)) {
 			logf("cannot boot %s: %v", e.ID, e.Err)

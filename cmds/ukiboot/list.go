@@ -51,11 +51,6 @@ func listEntries(o *options, sys system, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer p.close()
-	if o.verbose {
-		for _, w := range p.config.Warnings {
-			logf("warning: %s", w)
-		}
-	}
 	if !o.json {
 		fmt.Fprintf(stdout, "verification: %s (%s)\n", p.verify.Mode, p.why)
 	}

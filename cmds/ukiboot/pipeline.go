@@ -31,7 +31,7 @@ type pipeline struct {
 }
 
 // openPipeline mounts (or takes) the partitions, works out the policy and
-// reads the entries.
+// reads the entries (with -v, it logs the scanner's warnings).
 func openPipeline(o *options, sys system, stdout io.Writer, logf func(string, ...any)) (*pipeline, error) {
 	parts, err := sys.roots(o, logf)
 	if err != nil {
@@ -49,6 +49,11 @@ func openPipeline(o *options, sys system, stdout io.Writer, logf func(string, ..
 	if p.config, err = bls.Load(parts.dirs, bls.Options{Vars: vars, Display: parts.display, WrapReader: sys.wrapUKI}); err != nil {
 		parts.close()
 		return nil, err
+	}
+	if o.verbose {
+		for _, w := range p.config.Warnings {
+			logf("warning: %s", w)
+		}
 	}
 	return p, nil
 }
