@@ -2,7 +2,7 @@
 // in, the screen comes out as rows of cells. It understands what ukiboot's
 // menu writes (CR, LF as a tty with the default ONLCR delivers it, that
 // is CR LF, BS, ESC[H, ESC[row;colH, ESC[J, ESC[K, ESC[m with
-// 0, 7 and 27, ESC[?25l/h) and records every other sequence instead of
+// 0 and 7, ESC[?25l/h) and records every other sequence instead of
 // guessing what it does, so a test can insist there are none.
 package vt100
 
@@ -181,9 +181,7 @@ func (t *Terminal) csi(params string, final byte) bool {
 				t.reverse = false
 			case 7:
 				t.reverse = true
-			case 27:
-				t.reverse = false
-			default:
+			default: // 27 and the rest are not VT100's
 				return false
 			}
 		}

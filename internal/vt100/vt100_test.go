@@ -20,7 +20,8 @@ func TestTerminal(t *testing.T) {
 		{"cursor position and clear to the end of the line", "abcdef\x1b[1;3H\x1b[KZ\x1b[3;6Hq\x1b[Hw", []string{"wbZ", "", "     q"}, nil, 0, nil},
 		{"clear below", "aaa\nbbb\nccc\x1b[2;2H\x1b[J", []string{"aaa", "b", ""}, nil, 0, nil},
 		{"clear all", "aaa\x1b[2J", []string{"", "", ""}, nil, 0, nil},
-		{"reverse video on and off", "a\x1b[7mb\x1b[27mc\n\x1b[7md\x1b[0me", []string{"abc", "de", ""}, []int{0, 1}, 0, nil},
+		{"reverse video on and off", "a\x1b[7mb\x1b[0mc\n\x1b[7md\x1b[0me", []string{"abc", "de", ""}, []int{0, 1}, 0, nil},
+		{"ESC[27m is not VT100's", "\x1b[27mx", []string{"x", "", ""}, nil, 0, []string{"\x1b[27m"}},
 		{"unknown sequences are recorded", "\x1b[31mx\x1b(B\x07\x1b[2K", []string{"x", "", ""}, nil, 0, []string{"\x1b[31m", "\x1b(B", "\a", "\x1b[2K"}},
 		{"UTF-8", "é→", []string{"é→", "", ""}, nil, 0, nil},
 	} {

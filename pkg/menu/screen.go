@@ -62,9 +62,9 @@ const (
 	showCursor = csi + "?25h"
 	resetAttrs = csi + "0m"
 	reverseOn  = csi + "7m"
-	reverseOff = csi + "27m"
-	clearLine  = csi + "K" // from the cursor to the end of the line
-	clearBelow = csi + "J" // from the cursor to the end of the screen
+	reverseOff = csi + "0m" // a VT100 knows no ESC[27m
+	clearLine  = csi + "K"  // from the cursor to the end of the line
+	clearBelow = csi + "J"  // from the cursor to the end of the screen
 	clearAll   = csi + "H" + csi + "2J"
 )
 
