@@ -27,6 +27,8 @@ type fakeSystem struct {
 	booted   int
 	platform platform
 	term     string // TERM
+	// powered are the reboot(2) commands the menu's b and o issued.
+	powered []int
 }
 
 func (f *fakeSystem) sys(roots ...string) system {
@@ -47,6 +49,7 @@ func (f *fakeSystem) sys(roots ...string) system {
 			return f.refuse[string(kb)]
 		},
 		reboot:   func() error { f.booted++; return nil },
+		power:    func(cmd int) error { f.powered = append(f.powered, cmd); return nil },
 		platform: f.platform,
 		term:     f.term,
 	}

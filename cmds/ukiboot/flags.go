@@ -5,6 +5,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"time"
+
+	"github.com/ukiboot/ukiboot/pkg/bls"
 )
 
 // seconds is a duration flag that also takes plain seconds ("5"), as
@@ -45,4 +47,31 @@ func version() string {
 		}
 	}
 	return v + " " + bi.GoVersion
+}
+
+// menuTimeoutFlag is -timeout: kept as given, checked when it is set so
+// that a bad value exits 2 before any disk is scanned.
+type menuTimeoutFlag string
+
+func (t *menuTimeoutFlag) String() string { return string(*t) }
+
+func (t *menuTimeoutFlag) Set(v string) error {
+	if _, err := parseMenuTimeout(v); err != nil {
+		return err
+	}
+	*t = menuTimeoutFlag(v)
+	return nil
+}
+
+// parseMenuTimeout reads -timeout: a duration (5s, rounded up to whole
+// seconds), plain seconds, or menu-force, menu-hidden, menu-disabled.
+func parseMenuTimeout(v string) (bls.Timeout, error) {
+	d, err := time.ParseDuration(v)
+	switch {
+	case err == nil && d < 0:
+		return bls.Timeout{}, fmt.Errorf("a negative timeout: want seconds (5), a duration (5s), menu-force, menu-hidden or menu-disabled")
+	case err == nil:
+		return bls.Timeout{Kind: bls.TimeoutSeconds, Seconds: int((d + time.Second - 1) / time.Second)}, nil
+	}
+	return bls.ParseTimeout(v)
 }

@@ -77,11 +77,17 @@ func listEntries(o *options, sys system, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "signatures were not checked (a boot checks what it loads): add -verify-all to see the verdicts")
 	}
 	if len(p.config.Entries) == 0 {
-		logf("no boot entries in %s: looked for %s/*.conf and %s/*.efi on each",
-			strings.Join(p.parts.names, ", "), bls.EntriesDir, bls.Type2Dir)
+		logf("%s", p.noEntries())
 		return 1
 	}
 	return 0
+}
+
+// noEntries says where the scan looked when it found no entry: -list
+// and the menu say it alike.
+func (p *pipeline) noEntries() string {
+	return fmt.Sprintf("no boot entries in %s: looked for %s/*.conf and %s/*.efi on each",
+		strings.Join(p.parts.names, ", "), bls.EntriesDir, bls.Type2Dir)
 }
 
 // listing is what -list prints.

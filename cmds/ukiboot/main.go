@@ -107,7 +107,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.Var((*seconds)(&o.wait), "wait", "how long to wait for an ESP to appear when scanning disks (`SECONDS` or a duration: 5, 5s)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Var(maxSizeFlag(&o.maxSize), "max-size", "refuse UKIs, addons, kernels, initrds, credentials and extensions larger than `SIZE` (bytes, or with K, M, G, T) before reading them")
-	fs.StringVar(&o.timeout, "timeout", "", "menu timeout (`DURATION`, or menu-force, menu-hidden, menu-disabled); overrides loader.conf")
+	fs.Var((*menuTimeoutFlag)(&o.timeout), "timeout", "menu timeout (`DURATION`, or menu-force, menu-hidden, menu-disabled); overrides loader.conf")
 	fs.StringVar(&o.verify, "verify", "auto", "signature policy: `auto` (enforce when locked down, with Secure Boot or a trust store), enforce, off")
 	fs.Var(&o.db, "db", "trusted certificates or EFI signature lists: a `PATH` to a file or directory (repeatable)")
 	fs.Var(&o.dbx, "dbx", "revoked certificates or hashes: a `PATH` to a file or directory (repeatable)")
@@ -195,8 +195,10 @@ func conflicts(o *options) string {
 		return "-timeout goes with the menu (no mode flag)"
 	case o.verifyAll && !o.list:
 		return "-verify-all goes with -list (a boot always verifies what it loads)"
-	case o.json && !o.list && o.inspect == "" && !o.dryRun:
-		return "-json goes with -list, -inspect or -dry-run: -auto and the menu print no plan"
+	case o.json && !o.list && o.inspect == "" && !o.auto:
+		return "-json goes with -list, -inspect or -auto -dry-run: the menu draws on stdout, where JSON could not be read"
+	case o.json && o.auto && !o.dryRun:
+		return "-json goes with -list, -inspect or -auto -dry-run: -auto without -dry-run prints no plan"
 	case o.extract != "" && !o.dryRun:
 		return "-extract needs -dry-run"
 	case (o.list || o.inspect != "") && (o.entry != "" || o.append != ""):

@@ -92,9 +92,7 @@ func (p *pipeline) checkInBackground(check func(*pipeline, *bls.Entry) entryChec
 func menuTimeout(o *options, c *bls.Config) (t menu.Timeout, hidden, disabled bool, err error) {
 	lt := c.Loader.Timeout
 	if o.timeout != "" {
-		if d, perr := time.ParseDuration(o.timeout); perr == nil {
-			lt = bls.Timeout{Kind: bls.TimeoutSeconds, Seconds: int((d + time.Second - 1) / time.Second)}
-		} else if lt, err = bls.ParseTimeout(o.timeout); err != nil {
+		if lt, err = parseMenuTimeout(o.timeout); err != nil {
 			return t, false, false, fmt.Errorf("-timeout: %v", err)
 		}
 	}
@@ -255,6 +253,9 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 		Height: l.term.rows, Width: l.term.columns, Shell: hasShell,
 	})
 	l.screen = &menu.Screen{W: stdout, Rows: l.term.rows, Cols: l.term.columns, ANSI: menu.TermANSI(sys.term)}
+	if len(l.items) == 0 {
+		l.m.SetMessage(p.noEntries())
+	}
 	l.verdicts = make(chan verdictMsg)
 	l.stopChecks = func() {}
 	l.startChecks()
@@ -360,6 +361,10 @@ func (l *menuLoop) act(a menu.Action) (done bool, rc int) {
 		if a == menu.PowerOff {
 			cmd, what = unix.LINUX_REBOOT_CMD_POWER_OFF, "power off"
 		}
+		if l.o.dryRun {
+			fmt.Fprintf(l.stdout, "dry run: would %s\n", what)
+			return true, 0
+		}
 		unix.Sync()
 		if err := l.sys.power(cmd); err != nil {
 			l.logf("%s: %v", what, err)
@@ -418,6 +423,9 @@ func (l *menuLoop) rescan() {
 	l.p = np
 	l.items = np.menuItems()
 	l.m.Reload(l.items, np.config.Default)
+	if len(l.items) == 0 {
+		l.m.SetMessage(np.noEntries())
+	}
 	l.startChecks()
 }
 

@@ -103,3 +103,39 @@ func TestMenuScreenFollowsTERM(t *testing.T) {
 		})
 	}
 }
+
+// Under -dry-run the menu's b and o change nothing either: they say what
+// would happen and exit 0 without rebooting or powering off.
+func TestMenuDryRunDoesNotPowerOff(t *testing.T) {
+	for _, tc := range []struct {
+		name, key, want string
+	}{
+		{"b says it would reboot", "b", "dry run: would reboot"},
+		{"o says it would power off", "o", "dry run: would power off"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSystem{platform: noPlatform(t)}
+			rc, out, log := runMenuWith(t, f, tc.key, "-dry-run", "-timeout", "menu-force", "-verify", "off", "-root", menuTree(t))
+			if rc != 0 || len(f.powered) != 0 || len(f.loads) != 0 {
+				t.Fatalf("rc %d, reboot(2) commands %v, loads %d\n%s\n%s", rc, f.powered, len(f.loads), out, log)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("stdout lacks %q:\n%s", tc.want, out)
+			}
+		})
+	}
+}
+
+// The menu with no entry says where it looked, in -list's words.
+func TestMenuWithoutEntriesSaysWhereItLooked(t *testing.T) {
+	empty := t.TempDir()
+	f := &fakeSystem{platform: noPlatform(t)}
+	rc, out, log := runMenuWith(t, f, "o", "-dry-run", "-verify", "off", "-root", empty)
+	if rc != 0 {
+		t.Fatalf("rc %d\n%s\n%s", rc, out, log)
+	}
+	want := "no boot entries in " + empty + ": looked for /loader/entries/*.conf and /EFI/Linux/*.efi on each"
+	if !strings.Contains(strings.Join(strings.Fields(out), " "), want) { // the menu wraps long lines
+		t.Errorf("the menu lacks %q:\n%s", want, out)
+	}
+}

@@ -32,7 +32,11 @@ func TestFirstContactMessages(t *testing.T) {
 		{"an empty -root says where it looked", []string{"-list", "-root", empty}, 1, nil, []string{"no boot entries in " + empty + ": looked for /loader/entries/*.conf and /EFI/Linux/*.efi"}, "no boot entries found"},
 		{"-entry in the menu is refused", []string{"-entry", "x", "-root", esp}, 2, nil, []string{"-entry goes with -auto"}, ""},
 		{"-timeout with -auto is refused", []string{"-auto", "-timeout", "5", "-root", esp}, 2, nil, []string{"-timeout goes with the menu"}, ""},
-		{"-json with -auto is refused", []string{"-auto", "-json", "-root", esp}, 2, nil, []string{"-json goes with -list, -inspect or -dry-run"}, ""},
+		{"-json with -auto is refused", []string{"-auto", "-json", "-root", esp}, 2, nil, []string{"-json goes with -list, -inspect or -auto -dry-run"}, ""},
+		{"-json in the menu is refused", []string{"-dry-run", "-json", "-verify", "off", "-root", esp}, 2, nil, []string{"-json goes with -list, -inspect or -auto -dry-run: the menu draws on stdout"}, ""},
+		{"-json with -auto -dry-run is read", []string{"-auto", "-dry-run", "-json", "-verify", "off", "-root", esp}, 0, []string{`"entry"`}, nil, ""},
+		{"a negative -timeout is refused", []string{"-timeout", "-5s", "-verify", "off", "-root", esp}, 2, nil, []string{`invalid value "-5s" for flag -timeout: a negative timeout`}, ""},
+		{"a -timeout that is no timeout is refused", []string{"-timeout", "soon", "-verify", "off", "-root", esp}, 2, nil, []string{`invalid value "soon" for flag -timeout`}, ""},
 		{"the entry is named once", []string{"-auto", "-verify", "enforce", "-root", esp}, 1, nil, []string{"cannot boot os-1.efi: " + uki + " is not trusted"}, "entry os-1.efi:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
