@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/kexec"
 	"golang.org/x/sys/unix"
 )
@@ -27,6 +28,8 @@ type fakeSystem struct {
 	booted   int
 	platform platform
 	term     string // TERM
+	// vars are the boot loader's EFI variables (nil: none).
+	vars bls.Vars
 	// powered are the reboot(2) commands the menu's b and o issued.
 	powered []int
 }
@@ -50,6 +53,7 @@ func (f *fakeSystem) sys(roots ...string) system {
 		},
 		reboot:   func() error { f.booted++; return nil },
 		power:    func(cmd int) error { f.powered = append(f.powered, cmd); return nil },
+		vars:     f.vars,
 		platform: f.platform,
 		term:     f.term,
 	}

@@ -40,12 +40,46 @@ func trustTree(t *testing.T) (esp, db string) {
 
 // -list, -auto and the menu agree on the default and on the order: the
 // default is chosen as systemd-boot chooses it (trust does not move it),
-// and -auto falls back past the entry that fails verification in the
-// order -list shows.
+// -auto starts from it and falls back past the entry that fails
+// verification in the order -list shows, and the menu highlights it. In
+// the tree the menu order is p-3.efi, p-1.efi, q.efi: the later cases
+// name a default that is not the first entry.
 func TestModesAgreeOnDefaultAndOrder(t *testing.T) {
-	esp, db := trustTree(t)
-	f := &fakeSystem{platform: noPlatform(t)}
+	for _, tc := range []struct {
+		name string
+		// loaderConf, when set, replaces loader.conf's "default p-*".
+		loaderConf   string
+		entryDefault string // LoaderEntryDefault, "" for none
+		wantDefault  string
+		wantLoaded   string // the entry -auto boots
+	}{
+		{"loader.conf's default is the first entry, which is untrusted", "", "", "p-3.efi", "p-1.efi"},
+		{"loader.conf's default is a later entry", "default q.efi\n", "", "q.efi", "q.efi"},
+		{"LoaderEntryDefault names a later entry", "", "q.efi", "q.efi", "q.efi"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			esp, db := trustTree(t)
+			if tc.loaderConf != "" {
+				os.WriteFile(filepath.Join(esp, "loader/loader.conf"), []byte(tc.loaderConf), 0o644)
+			}
+			f := &fakeSystem{platform: noPlatform(t)}
+			if tc.entryDefault != "" {
+				vars := t.TempDir()
+				os.WriteFile(filepath.Join(vars, "LoaderEntryDefault-"+bls.LoaderVendorGUID), bls.EncodeVarString(tc.entryDefault), 0o644)
+				f.vars = bls.EFIVarFS{Dir: vars}
+			}
+			listOrder, defaultTitle := listDefaultFirst(t, f, db, esp, tc.wantDefault)
+			autoTriesInListOrder(t, f, db, esp, listOrder, tc.wantLoaded)
+			menuHighlightsDefault(t, f, db, esp, tc.wantDefault, defaultTitle)
+		})
+	}
+}
 
+// listDefaultFirst runs -list -json and checks that it marks want as the
+// default and puts it first in the order -auto tries; it returns that
+// order and the default's title.
+func listDefaultFirst(t *testing.T, f *fakeSystem, db, esp, want string) (order []string, title string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	if rc := runWith([]string{"-list", "-json", "-db", db, "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 {
 		t.Fatalf("-list: rc %d\n%s", rc, stderr.String())
@@ -54,26 +88,32 @@ func TestModesAgreeOnDefaultAndOrder(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &entries); err != nil {
 		t.Fatal(err)
 	}
-	var listDefault, defaultTitle string
-	var order []entryJSON
+	var def string
+	var tried []entryJSON
 	for _, e := range entries {
 		if e.Default {
-			listDefault, defaultTitle = e.ID, e.ShowTitle
+			def, title = e.ID, e.ShowTitle
 		}
 		if e.AutoOrder > 0 {
-			order = append(order, e)
+			tried = append(tried, e)
 		}
 	}
-	sort.Slice(order, func(i, j int) bool { return order[i].AutoOrder < order[j].AutoOrder })
-	var listOrder []string
-	for _, e := range order {
-		listOrder = append(listOrder, e.ID)
+	sort.Slice(tried, func(i, j int) bool { return tried[i].AutoOrder < tried[j].AutoOrder })
+	for _, e := range tried {
+		order = append(order, e.ID)
 	}
-	if listDefault != "p-3.efi" || len(listOrder) != 3 || listOrder[0] != "p-3.efi" {
-		t.Fatalf("-list: default %q, -auto order %v; want p-3.efi (loader.conf's default p-*, unmoved by trust) first", listDefault, listOrder)
+	if def != want || len(order) != 3 || order[0] != want {
+		t.Fatalf("-list: default %q, -auto order %v; want %s, and first", def, order, want)
 	}
+	return order, title
+}
 
-	stderr.Reset()
+// autoTriesInListOrder runs -auto and checks that it tries the entries in
+// listOrder until it loads want.
+func autoTriesInListOrder(t *testing.T, f *fakeSystem, db, esp string, listOrder []string, want string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	f.loads = nil
 	if rc := runWith([]string{"-auto", "-db", db, "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 {
 		t.Fatalf("-auto: rc %d\n%s", rc, stderr.String())
 	}
@@ -84,30 +124,37 @@ func TestModesAgreeOnDefaultAndOrder(t *testing.T) {
 			autoOrder = append(autoOrder, m[1])
 		}
 	}
-	if strings.Join(autoOrder, " ") != strings.Join(listOrder[:2], " ") {
-		t.Errorf("-auto tried %v, -list says %v\n%s", autoOrder, listOrder, stderr.String())
+	if len(autoOrder) == 0 || len(autoOrder) > len(listOrder) ||
+		strings.Join(autoOrder, " ") != strings.Join(listOrder[:len(autoOrder)], " ") || autoOrder[len(autoOrder)-1] != want {
+		t.Errorf("-auto tried %v, -list says %v, want it to boot %s\n%s", autoOrder, listOrder, want, stderr.String())
 	}
-	want := map[string]string{"q.efi": "KQ", "p-1.efi": "KP1"}[listOrder[1]]
-	if len(f.loads) != 1 || string(f.loads[0].kernel) != want {
-		t.Errorf("-auto loaded %+v, want the kernel of %s", f.loads, listOrder[1])
+	kernel := map[string]string{"q.efi": "KQ", "p-1.efi": "KP1", "p-3.efi": "KP3"}[want]
+	if len(f.loads) != 1 || string(f.loads[0].kernel) != kernel {
+		t.Errorf("-auto loaded %+v, want the kernel of %s", f.loads, want)
 	}
+}
 
-	// The menu highlights the same default (its first frame), and Enter
-	// on it is refused for the same reason.
+// menuHighlightsDefault runs the menu and checks that its first frame
+// highlights the default, and that Enter on it acts on the default: the
+// plan of it, or its refusal when it is untrusted.
+func menuHighlightsDefault(t *testing.T, f *fakeSystem, db, esp, def, title string) {
+	t.Helper()
 	rc, out, log := runMenuWith(t, f, "\r\x1b[B\r", "-dry-run", "-timeout", "menu-force", "-db", db, "-root", esp)
 	if rc != 0 {
 		t.Fatalf("menu: rc %d\n%s\n%s", rc, out, log)
 	}
 	frames := strings.SplitAfter(out, "ukiboot: boot menu")
-	if len(frames) < 3 {
+	if len(frames) < 2 {
 		t.Fatalf("menu:\n%s", out)
 	}
-	frame := frames[1]
-	if !regexp.MustCompile(`(?m)^>.*` + regexp.QuoteMeta(defaultTitle)).MatchString(frame) {
-		t.Errorf("the first menu frame does not highlight %s (%s):\n%s", listDefault, defaultTitle, frame)
+	if !regexp.MustCompile(`(?m)^>.*` + regexp.QuoteMeta(title)).MatchString(frames[1]) {
+		t.Errorf("the first menu frame does not highlight %s (%s):\n%s", def, title, frames[1])
 	}
-	if !strings.Contains(out, "cannot boot p-3.efi:") || !strings.Contains(out, "trusted: unsigned: no signature") {
-		t.Errorf("the menu did not refuse p-3.efi:\n%s", out)
+	words := strings.Join(strings.Fields(out), " ") // the menu wraps long lines
+	refused := strings.Contains(words, "cannot boot "+def+":") && strings.Contains(words, "trusted: unsigned: no signature")
+	planned := regexp.MustCompile(`(?m)^entry:\s+` + regexp.QuoteMeta(def) + ` `).MatchString(out)
+	if def == "p-3.efi" && !refused || def != "p-3.efi" && !planned {
+		t.Errorf("Enter in the menu did not act on %s (refused %v, planned %v):\n%s", def, refused, planned, out)
 	}
 }
 
