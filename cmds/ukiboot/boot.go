@@ -40,6 +40,9 @@ type system struct {
 	// (bls.Options.WrapReader) and for the verdicts -list and the menu
 	// show (check), so tests can count what they read; nil in production.
 	wrapUKI func(name string, r io.ReaderAt) io.ReaderAt
+	// shell is the command the menu's s key runs (argv); nil: the
+	// initramfs's shell (findShell).
+	shell []string
 	// term is the console's TERM: the menu draws in place with VT100
 	// sequences unless it is dumb (menu.TermANSI).
 	term string

@@ -145,47 +145,6 @@ func (t *terminal) restore() {
 	}
 }
 
-// keyReader turns stdin into keys; a lone ESC becomes Escape after 50 ms.
-func keyReader(r io.Reader) <-chan menu.Key {
-	ch := make(chan menu.Key, 64)
-	bytes := make(chan []byte)
-	go func() {
-		buf := make([]byte, 64)
-		for {
-			n, err := r.Read(buf)
-			if n > 0 {
-				bytes <- append([]byte(nil), buf[:n]...)
-			}
-			if err != nil {
-				close(bytes)
-				return
-			}
-		}
-	}()
-	go func() {
-		var d menu.Decoder
-		flush := time.NewTimer(time.Hour)
-		for {
-			select {
-			case b, ok := <-bytes:
-				if !ok {
-					close(ch)
-					return
-				}
-				for _, k := range d.Feed(b) {
-					ch <- k
-				}
-				flush.Reset(50 * time.Millisecond)
-			case <-flush.C:
-				for _, k := range d.Flush() {
-					ch <- k
-				}
-			}
-		}
-	}()
-	return ch
-}
-
 // menuLoop is the menu on the console: the model, the screen it is drawn
 // on, the keys, and the pipeline whose entries it shows.
 type menuLoop struct {
@@ -195,7 +154,9 @@ type menuLoop struct {
 	m      *menu.Model
 	term   *terminal
 	screen *menu.Screen
-	keys   <-chan menu.Key
+	keys   *keyReader
+	keyC   <-chan keyMsg // keys.C; nil once stdin is closed
+	shell  []string      // the s key's command; nil: no shell
 	stdin  *os.File
 	stdout io.Writer
 	stderr io.Writer
@@ -245,8 +206,16 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 		return 2
 	}
 	l.term = newTerminal(stdin)
-	l.keys = keyReader(stdin)
-	_, hasShell := findShell()
+	l.keys = newKeyReader(stdin)
+	defer l.keys.stop()
+	l.keyC = l.keys.C
+	l.shell = sys.shell
+	if l.shell == nil {
+		if sh, ok := findShell(); ok {
+			l.shell = []string{sh}
+		}
+	}
+	hasShell := len(l.shell) > 0
 	l.items = p.menuItems()
 	l.m = menu.New(menu.Config{
 		Items: l.items, Default: p.config.Default, Timeout: timeout, Editor: p.config.Loader.Editor,
@@ -267,7 +236,7 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 		pressed := false
 		if hidden {
 			select {
-			case _, pressed = <-l.keys:
+			case _, pressed = <-l.keyC:
 			case <-time.After(time.Second):
 			}
 		}
@@ -306,12 +275,15 @@ func (l *menuLoop) run() int {
 	for {
 		var a menu.Action
 		select {
-		case k, ok := <-l.keys:
+		case k, ok := <-l.keyC:
 			if !ok {
-				l.keys = nil // stdin closed: the countdown still runs
+				l.keyC = nil // stdin closed: the countdown still runs
 				continue
 			}
-			a = l.m.Key(k)
+			if k.gen != l.keys.gen() {
+				continue // typed before the shell ran
+			}
+			a = l.m.Key(k.key)
 		case v := <-l.verdicts:
 			if v.p != l.p {
 				continue // from before a rescan
@@ -346,14 +318,7 @@ func (l *menuLoop) act(a menu.Action) (done bool, rc int) {
 	case menu.Rescan:
 		l.rescan()
 	case menu.Shell:
-		l.leave()
-		sh, _ := findShell()
-		cmd := exec.Command(sh)
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = l.stdin, l.stdout, l.stderr
-		if err := cmd.Run(); err != nil {
-			l.m.SetMessage(fmt.Sprintf("shell: %v", err))
-		}
-		l.term.raw()
+		l.runShell()
 	case menu.Reboot, menu.PowerOff:
 		l.p.close()
 		l.leave()
@@ -427,6 +392,23 @@ func (l *menuLoop) rescan() {
 		l.m.SetMessage(np.noEntries())
 	}
 	l.startChecks()
+}
+
+// runShell runs the shell on the console. The menu does not read the
+// console while it runs, and drops what it read before.
+func (l *menuLoop) runShell() {
+	l.keys.pause()
+	defer l.keys.resume()
+	l.leave()
+	defer l.term.raw()
+	if len(l.shell) == 0 {
+		return
+	}
+	cmd := exec.Command(l.shell[0], l.shell[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = l.stdin, l.stdout, l.stderr
+	if err := cmd.Run(); err != nil {
+		l.m.SetMessage(fmt.Sprintf("shell: %v", err))
+	}
 }
 
 // findShell returns the initramfs's shell, if it has one.
