@@ -71,14 +71,20 @@ type verdictMsg struct {
 	check entryCheck
 }
 
-// checkInBackground verifies the entries that need it, one after the
-// other, and sends each verdict to out; it stops when stop is closed.
-func (p *pipeline) checkInBackground(check func(*pipeline, *bls.Entry) entryCheck, out chan<- verdictMsg, stop <-chan struct{}) {
+// checkInBackground verifies the entries that need it and are not
+// skipped, one after the other, and sends each verdict to out; it stops
+// when stop is closed (a check it interrupted is not sent).
+func (p *pipeline) checkInBackground(check func(*pipeline, *bls.Entry) entryCheck, skip []bool, out chan<- verdictMsg, stop <-chan struct{}) {
 	for i, e := range p.config.Entries {
-		if !e.Bootable() || !p.needsCheck(e) {
+		if !e.Bootable() || !p.needsCheck(e) || skip[i] {
 			continue
 		}
 		c := check(p, e)
+		select {
+		case <-stop:
+			return
+		default:
+		}
 		select {
 		case out <- verdictMsg{p, i, c}:
 		case <-stop:
@@ -167,19 +173,27 @@ type menuLoop struct {
 	// waits until it no longer reads the entries.
 	verdicts   chan verdictMsg
 	stopChecks func()
+	// checked are the entries of l.p whose verdict the menu has: a
+	// restart of the checks (after a failed boot) skips them.
+	checked []bool
 }
 
-// startChecks verifies the pipeline's entries in the background.
+// startChecks verifies the pipeline's entries that have no verdict yet
+// in the background. stopChecks interrupts the UKI being read.
 func (l *menuLoop) startChecks() {
 	l.stopChecks()
 	stop, done := make(chan struct{}), make(chan struct{})
 	check := l.sys.check
 	if check == nil {
-		check = (*pipeline).check
+		check = func(p *pipeline, e *bls.Entry) entryCheck { return p.checkUntil(e, stop) }
 	}
+	if len(l.checked) != len(l.p.config.Entries) {
+		l.checked = make([]bool, len(l.p.config.Entries))
+	}
+	skip := slices.Clone(l.checked)
 	go func() {
 		defer close(done)
-		l.p.checkInBackground(check, l.verdicts, stop)
+		l.p.checkInBackground(check, skip, l.verdicts, stop)
 	}()
 	l.stopChecks = func() {
 		close(stop)
@@ -227,11 +241,11 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 	}
 	l.verdicts = make(chan verdictMsg)
 	l.stopChecks = func() {}
-	l.startChecks()
 	defer func() { l.stopChecks() }()
 
 	// Hidden or disabled menu: boot the default at once, unless a key is
 	// pressed within a second (hidden only). A failure shows the menu.
+	// The verdicts are only for the menu: their checks start with it.
 	if (hidden || disabled) && p.config.Default >= 0 {
 		pressed := false
 		if hidden {
@@ -268,6 +282,7 @@ func (l *menuLoop) leave() {
 // run reads keys and ticks until something boots or the machine powers
 // off, and returns the exit code.
 func (l *menuLoop) run() int {
+	l.startChecks()
 	l.enter()
 	defer l.leave()
 	tick := time.NewTicker(time.Second)
@@ -289,6 +304,7 @@ func (l *menuLoop) run() int {
 				continue // from before a rescan
 			}
 			l.items[v.i] = withVerdict(l.items[v.i], v.check)
+			l.checked[v.i] = true
 			l.m.Update(v.i, l.items[v.i])
 		case <-tick.C:
 			if !l.m.Counting() {
@@ -312,6 +328,7 @@ func (l *menuLoop) act(a menu.Action) (done bool, rc int) {
 		if done {
 			return true, rc
 		}
+		l.startChecks()
 		l.term.raw()
 	case menu.SetDefault:
 		l.m.SetMessage(l.p.setDefault(l.p.config.Entries[l.m.Selected()].ID))
@@ -320,6 +337,7 @@ func (l *menuLoop) act(a menu.Action) (done bool, rc int) {
 	case menu.Shell:
 		l.runShell()
 	case menu.Reboot, menu.PowerOff:
+		l.stopChecks() // they read the partitions close unmounts
 		l.p.close()
 		l.leave()
 		cmd, what := unix.LINUX_REBOOT_CMD_RESTART, "reboot"
@@ -371,7 +389,6 @@ func (l *menuLoop) boot(i int, edited bool) (done bool, rc int) {
 		}
 	}
 	l.m.SetMessage(fmt.Sprintf("cannot boot %s: %v", e.ID, err))
-	l.startChecks()
 	return false, 0
 }
 
@@ -386,6 +403,7 @@ func (l *menuLoop) rescan() {
 		return
 	}
 	l.p = np
+	l.checked = nil
 	l.items = np.menuItems()
 	l.m.Reload(l.items, np.config.Default)
 	if len(l.items) == 0 {

@@ -197,7 +197,36 @@ func (p *pipeline) openUKI(e *bls.Entry) (*os.File, error) {
 
 // check verifies the entry's UKI from disk (refused when larger than
 // -max-size).
-func (p *pipeline) check(e *bls.Entry) entryCheck {
+func (p *pipeline) check(e *bls.Entry) entryCheck { return p.checkUntil(e, nil) }
+
+// checkCancelled is what reading a UKI returns once its check is
+// stopped.
+type checkCancelled struct{}
+
+func (checkCancelled) Error() string { return "verification cancelled" }
+
+// cancelReader fails every read once done is closed, so that a check in
+// the middle of a large UKI stops at its next read.
+type cancelReader struct {
+	r    io.ReaderAt
+	done <-chan struct{}
+}
+
+func (c cancelReader) ReadAt(b []byte, off int64) (int, error) {
+	select {
+	case <-c.done:
+		return 0, checkCancelled{}
+	default:
+	}
+	return c.r.ReadAt(b, off)
+}
+
+// Done is closed when the check is stopped (tests block on it).
+func (c cancelReader) Done() <-chan struct{} { return c.done }
+
+// checkUntil is check that stops reading the UKI once stop is closed (nil:
+// never); its verdict then is of no use.
+func (p *pipeline) checkUntil(e *bls.Entry, stop <-chan struct{}) entryCheck {
 	v := p.verify
 	switch {
 	case !e.Bootable():
@@ -221,8 +250,11 @@ func (p *pipeline) check(e *bls.Entry) entryCheck {
 	}
 	full := e.Root.Display(e.UKI)
 	var r io.ReaderAt = f
+	if stop != nil {
+		r = cancelReader{f, stop}
+	}
 	if p.sys.wrapUKI != nil {
-		r = p.sys.wrapUKI(full, f)
+		r = p.sys.wrapUKI(full, r)
 	}
 	u, err := uki.Read(r, st.Size(), full, uki.KindUKI)
 	if err != nil {
