@@ -168,18 +168,7 @@ func TestMenuFirstFrameReadsHeadersOnly(t *testing.T) {
 		<-release
 		return entryCheck{status: "unverified"}
 	}
-	powered := make(chan int, 1)
-	sys.power = func(cmd int) error { powered <- cmd; return nil }
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	sys.stdin = r
-	out := &notifyBuffer{written: make(chan struct{}, 1)}
-	done := make(chan int)
-	go func() { done <- runWith([]string{"-timeout", "menu-force", "-root", esp}, out, io.Discard, sys) }()
+	w, out, done, powered := startMenuOnPipe(t, sys, "-timeout", "menu-force", "-root", esp)
 	first := out.waitFor(t, "the first frame", func(s string) bool { return strings.Contains(s, "r rescan") })
 	checkReads(t, reads.counts(), n, 1, limit)
 	if strings.Count(first, "big-") != n || strings.Count(first, "[checking]") != n {
@@ -191,6 +180,25 @@ func TestMenuFirstFrameReadsHeadersOnly(t *testing.T) {
 		t.Errorf("rc %d", rc)
 	}
 	<-powered
+}
+
+// startMenuOnPipe runs the menu (runWith with args) in the background,
+// its keyboard a pipe: it returns the pipe's write end, the output, the
+// exit code to come and the reboot(2) commands the menu gives.
+func startMenuOnPipe(t *testing.T, sys system, args ...string) (keys *os.File, out *notifyBuffer, done, powered chan int) {
+	t.Helper()
+	powered = make(chan int, 1)
+	sys.power = func(cmd int) error { powered <- cmd; return nil }
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	sys.stdin = r
+	out = &notifyBuffer{written: make(chan struct{}, 1)}
+	done = make(chan int, 1)
+	go func() { done <- runWith(args, out, io.Discard, sys) }()
+	return w, out, done, powered
 }
 
 // notifyBuffer is a bytes.Buffer safe for one writer and one reader that
@@ -245,20 +253,7 @@ func TestMenuShowsEntriesBeforeVerdicts(t *testing.T) {
 		<-release
 		return p.check(e)
 	}
-	powered := make(chan int, 1)
-	sys.power = func(cmd int) error { powered <- cmd; return nil }
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	sys.stdin = r
-	out := &notifyBuffer{written: make(chan struct{}, 1)}
-	done := make(chan int)
-	go func() {
-		done <- runWith([]string{"-timeout", "menu-force", "-db", db, "-root", esp}, out, io.Discard, sys)
-	}()
+	w, out, done, powered := startMenuOnPipe(t, sys, "-timeout", "menu-force", "-db", db, "-root", esp)
 	menuShown := func(s string) bool {
 		return strings.Contains(s, "os (2)") && strings.Contains(s, "os (1)") && strings.Contains(s, "Plain") && strings.Contains(s, "r rescan")
 	}

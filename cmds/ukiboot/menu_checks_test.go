@@ -115,20 +115,7 @@ func TestMenuBootStopsChecks(t *testing.T) {
 		}
 		return parts, err
 	}
-	powered := make(chan int, 1)
-	sys.power = func(cmd int) error { powered <- cmd; return nil }
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	sys.stdin = r
-	out := &notifyBuffer{written: make(chan struct{}, 1)}
-	done := make(chan int)
-	go func() {
-		done <- runWith([]string{"-timeout", "menu-force", "-root", menuTree(t)}, out, io.Discard, sys)
-	}()
+	w, out, done, powered := startMenuOnPipe(t, sys, "-timeout", "menu-force", "-root", menuTree(t))
 
 	out.waitFor(t, "os-2.efi's verdict while os-1.efi is checked", func(s string) bool {
 		return regexpCount(s, `os \(2\)\s+\[unverified\]`) > 0 && regexpCount(s, `os \(1\)\s+\[checking\]`) > 0

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -22,20 +20,7 @@ func TestMenuShellGetsItsInput(t *testing.T) {
 	f := &fakeSystem{platform: noPlatform(t)}
 	sys := f.sys()
 	sys.shell = []string{sh, "-c", "echo shell-started; exec " + sh}
-	powered := make(chan int, 1)
-	sys.power = func(cmd int) error { powered <- cmd; return nil }
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	sys.stdin = r
-	out := &notifyBuffer{written: make(chan struct{}, 1)}
-	done := make(chan int, 1)
-	go func() {
-		done <- runWith([]string{"-timeout", "menu-force", "-verify", "off", "-root", menuTree(t)}, out, io.Discard, sys)
-	}()
+	w, out, done, powered := startMenuOnPipe(t, sys, "-timeout", "menu-force", "-verify", "off", "-root", menuTree(t))
 	waitFor := func(what string, ok func(string) bool) {
 		t.Helper()
 		deadline := time.After(time.Minute)
