@@ -36,10 +36,15 @@ type checker struct {
 	// verify checks that parent's key signed child; tests count it.
 	verify func(child, parent *x509.Certificate) error
 	memo   map[[2]*x509.Certificate]signed
+	// revoked remembers revokedCert's answers: the dbx check of a
+	// certificate, TBS hashes included, is made once an image, however
+	// many paths the chain search tries through it.
+	revoked map[*x509.Certificate]string
 }
 
 func newChecker() *checker {
-	return &checker{budget: MaxSignatureChecks, verify: checkCertSignature, memo: map[[2]*x509.Certificate]signed{}}
+	return &checker{budget: MaxSignatureChecks, verify: checkCertSignature,
+		memo: map[[2]*x509.Certificate]signed{}, revoked: map[*x509.Certificate]string{}}
 }
 
 func checkCertSignature(child, parent *x509.Certificate) error {
@@ -174,6 +179,17 @@ func (c *checker) revokedCert(x *x509.Certificate, dbx *List) (string, error) {
 	if dbx == nil {
 		return "", nil
 	}
+	if why, done := c.revoked[x]; done {
+		return why, nil
+	}
+	why, err := c.revokedBy(x, dbx)
+	if err == nil {
+		c.revoked[x] = why
+	}
+	return why, err
+}
+
+func (c *checker) revokedBy(x *x509.Certificate, dbx *List) (string, error) {
 	for _, d := range dbx.Certs {
 		switch {
 		case bytes.Equal(d.Raw, x.Raw):

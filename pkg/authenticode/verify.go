@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/ukiboot/ukiboot/pkg/sbat"
 	"github.com/ukiboot/ukiboot/pkg/uki"
@@ -138,13 +139,14 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 		}
 	}
 	// 4. The image's digest in dbx.
-	for _, h := range hashKeys(digests) {
+	imageHashes := hashKeys(digests)
+	for _, h := range imageHashes {
 		if store.DBX.ImageHashes[h] {
 			return untrusted("the image's digest is in dbx")
 		}
 	}
 	// 5. The image's digest in db, then chains to db.
-	for _, h := range hashKeys(digests) {
+	for _, h := range imageHashes {
 		if store.DB.ImageHashes[h] {
 			v.Status, v.Anchor, v.Signer = Trusted, "db (image digest)", "-"
 			return checkSBAT(f, store, v)
@@ -186,7 +188,7 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 	for _, r := range v.Signatures {
 		reasons = append(reasons, fmt.Sprintf("signature %d: %v", r.Index+1, r.Err))
 	}
-	return untrusted("%s", joinReasons(reasons))
+	return untrusted("%s", strings.Join(reasons, "; "))
 }
 
 // VerifyFile computes f's Authenticode digests from r and verifies them.
@@ -197,17 +199,6 @@ func VerifyFile(f *uki.File, r io.ReaderAt, store *Store) *Verdict {
 		return &Verdict{Status: Untrusted, Reason: err.Error()}
 	}
 	return Verify(f, d, store)
-}
-
-func joinReasons(r []string) string {
-	var b bytes.Buffer
-	for i, s := range r {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(s)
-	}
-	return b.String()
 }
 
 // checkSBAT refuses a trusted image whose .sbat the SbatLevel revokes
