@@ -27,9 +27,10 @@ const efiVariableNonVolatile = 0x1
 
 // addEFIVar adds the data of an efivarfs file (attributes, then
 // signature lists) at path, if it exists. nonVolatileOK false refuses a
-// variable with EFI_VARIABLE_NON_VOLATILE set. It reports whether the
-// file existed.
-func (s *Store) addEFIVar(path string, forbid, nonVolatileOK bool, why string) (bool, error) {
+// variable with EFI_VARIABLE_NON_VOLATILE set. skip, when not nil, says
+// from the attribute word why the variable is left out (with a note), or
+// "". It reports whether the file existed.
+func (s *Store) addEFIVar(path string, forbid, nonVolatileOK bool, why string, skip func(attrs uint32) string) (bool, error) {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -40,8 +41,15 @@ func (s *Store) addEFIVar(path string, forbid, nonVolatileOK bool, why string) (
 	if len(b) < 4 {
 		return true, fmt.Errorf("%s: %d bytes, shorter than the 4-byte attribute word of an efivarfs file", path, len(b))
 	}
-	if attrs := binary.LittleEndian.Uint32(b); !nonVolatileOK && attrs&efiVariableNonVolatile != 0 {
+	attrs := binary.LittleEndian.Uint32(b)
+	if !nonVolatileOK && attrs&efiVariableNonVolatile != 0 {
 		return true, fmt.Errorf("%s: non-volatile (attributes %#x): %s", path, attrs, why)
+	}
+	if skip != nil {
+		if why := skip(attrs); why != "" {
+			s.Notes = append(s.Notes, fmt.Sprintf("%s not used: %s", path, why))
+			return true, nil
+		}
 	}
 	l := s.side(forbid)
 	tmp := l.empty()
@@ -59,7 +67,7 @@ func (s *Store) addEFIVar(path string, forbid, nonVolatileOK bool, why string) (
 func (s *Store) AddEFIVars(dir string) (int, error) {
 	n := 0
 	// dbx always: a revocation can only deny.
-	found, err := s.addEFIVar(filepath.Join(dir, "dbx-"+ImageSecurityDatabaseGUID), true, true, "")
+	found, err := s.addEFIVar(filepath.Join(dir, "dbx-"+ImageSecurityDatabaseGUID), true, true, "", nil)
 	if err != nil {
 		return n, err
 	}
@@ -67,14 +75,13 @@ func (s *Store) AddEFIVars(dir string) (int, error) {
 		n++
 	}
 	dbPath := filepath.Join(dir, "db-"+ImageSecurityDatabaseGUID)
-	if _, err := os.Lstat(dbPath); errors.Is(err, fs.ErrNotExist) {
+	if why := firmwareModeGuardsDB(dir); why != "" {
+		if _, err := os.Lstat(dbPath); err == nil {
+			s.Notes = append(s.Notes, fmt.Sprintf("%s not used: %s", dbPath, why))
+		}
 		return n, nil
 	}
-	if why := firmwareGuardsDB(dir, dbPath); why != "" {
-		s.Notes = append(s.Notes, fmt.Sprintf("%s not used: %s", dbPath, why))
-		return n, nil
-	}
-	if found, err = s.addEFIVar(dbPath, false, true, ""); err != nil {
+	if found, err = s.addEFIVar(dbPath, false, true, "", authenticatedDB); err != nil {
 		return n, err
 	}
 	if found {
@@ -86,13 +93,11 @@ func (s *Store) AddEFIVars(dir string) (int, error) {
 // efiVariableTimeBasedAuth is EFI_VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS.
 const efiVariableTimeBasedAuth = 0x20
 
-// firmwareGuardsDB says why the firmware's db in efivarfs cannot be
+// firmwareModeGuardsDB says why the firmware's db in efivarfs cannot be
 // trusted, or "". The firmware accepts writes to db without a KEK
 // signature in Setup Mode and in Audit Mode, so there the previously
-// booted OS may have written it; a db variable that is not a
-// time-based authenticated variable was not written through the
-// firmware's checks either.
-func firmwareGuardsDB(dir, dbPath string) string {
+// booted OS may have written it.
+func firmwareModeGuardsDB(dir string) string {
 	mode := func(name string) (byte, bool) {
 		b, err := safefile.Read(filepath.Join(dir, name+"-"+GlobalVariableGUID), 64)
 		if err != nil || len(b) != 5 {
@@ -109,8 +114,14 @@ func firmwareGuardsDB(dir, dbPath string) string {
 	if audit, ok := mode("AuditMode"); ok && audit != 0 {
 		return "the firmware is in Audit Mode (AuditMode=1), where anyone may write db"
 	}
-	if b, err := ReadTrustFile(dbPath); err == nil && len(b) >= 4 && binary.LittleEndian.Uint32(b)&efiVariableTimeBasedAuth == 0 {
-		return fmt.Sprintf("attributes %#x lack time-based authenticated write access, so the firmware did not check who wrote it", binary.LittleEndian.Uint32(b))
+	return ""
+}
+
+// authenticatedDB refuses a db variable that is not a time-based
+// authenticated variable: the firmware did not check who wrote it.
+func authenticatedDB(attrs uint32) string {
+	if attrs&efiVariableTimeBasedAuth == 0 {
+		return fmt.Sprintf("attributes %#x lack time-based authenticated write access, so the firmware did not check who wrote it", attrs)
 	}
 	return ""
 }
@@ -206,7 +217,7 @@ func (s *Store) addMOKList(m MOK, name string, forbid bool) error {
 	if !table {
 		why := "shim creates " + name + " as a volatile variable, and a non-volatile one can be written by the previously booted OS: remove the variable, or boot without -trust-mok"
 		for _, p := range paths {
-			if _, err := s.addEFIVar(p, forbid, forbid, why); err != nil {
+			if _, err := s.addEFIVar(p, forbid, forbid, why, nil); err != nil {
 				return err
 			}
 		}
