@@ -3,6 +3,8 @@ package authenticode
 import (
 	"bytes"
 	"encoding/asn1"
+	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -40,7 +42,10 @@ func sameName(a, b []byte) bool {
 }
 
 // canonicalName returns a form of name in which names OpenSSL considers
-// equal are equal; false when name does not parse.
+// equal are equal; false when name does not parse. As in OpenSSL's
+// canonical encoding, the attributes of a multi-valued RDN are compared
+// as a set (sorted) and an empty RDN counts for nothing. Every part is
+// written with its length first, so no value can pose as a boundary.
 func canonicalName(name []byte) (string, bool) {
 	var rdns []asn1.RawValue
 	rest, err := asn1.Unmarshal(name, &rdns)
@@ -49,10 +54,10 @@ func canonicalName(name []byte) (string, bool) {
 	}
 	var out strings.Builder
 	for _, rdn := range rdns {
-		if rdn.Tag != asn1.TagSet {
+		if rdn.Class != asn1.ClassUniversal || rdn.Tag != asn1.TagSet {
 			return "", false
 		}
-		out.WriteByte('[')
+		var atvs []string
 		for rest := rdn.Bytes; len(rest) > 0; {
 			var atv struct {
 				Type  asn1.ObjectIdentifier
@@ -61,20 +66,23 @@ func canonicalName(name []byte) (string, bool) {
 			if rest, err = asn1.Unmarshal(rest, &atv); err != nil {
 				return "", false
 			}
-			out.WriteString(atv.Type.String())
+			value := "r" + string(atv.Value.FullBytes)
 			if s, ok := canonicalString(atv.Value); ok {
-				out.WriteString("=s:")
-				out.WriteString(s)
-			} else {
-				out.WriteString("=r:")
-				out.Write(atv.Value.FullBytes)
+				value = "s" + s
 			}
-			out.WriteByte(';')
+			atvs = append(atvs, field(atv.Type.String())+field(value))
 		}
-		out.WriteByte(']')
+		if len(atvs) == 0 {
+			continue
+		}
+		sort.Strings(atvs)
+		out.WriteString(field(strings.Join(atvs, "")))
 	}
 	return out.String(), true
 }
+
+// field writes s with its length first.
+func field(s string) string { return strconv.Itoa(len(s)) + ":" + s }
 
 // canonicalString converts a string value as OpenSSL's asn1_string_canon
 // does; false for values of other types or that do not decode.
