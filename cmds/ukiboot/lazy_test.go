@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/pem"
 	"io"
 	"maps"
 	"os"
@@ -298,4 +299,32 @@ func BenchmarkList(b *testing.B) {
 	b.ReportMetric(float64(tBig)/float64(tSmall), "big/small")
 	b.ReportMetric(float64(tBig)/1e6/float64(b.N), "ms/list-200MiB")
 	b.ReportMetric(float64(tSmall)/1e6/float64(b.N), "ms/list-1MiB")
+}
+
+// TestVerifyEachUKIOnce: a UKI with two profiles is listed as two entries
+// but verified, and so read whole, once by -list -verify-all.
+func TestVerifyEachUKIOnce(t *testing.T) {
+	ca := ukitest.NewCA(t, "db CA", true)
+	key := ukitest.NewLeaf(t, "signer", true, ca)
+	esp, db := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(db, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o644)
+	os.MkdirAll(filepath.Join(esp, "EFI/Linux"), 0o755)
+	img := signedUKI(t, key, ukitest.S(".osrel", "ID=os\nVERSION_ID=1\n"), ukitest.B(".linux", bytes.Repeat([]byte("K"), 256<<10)),
+		ukitest.S(".profile", "ID=default"), ukitest.S(".profile", "ID=rescue"))
+	os.WriteFile(filepath.Join(esp, "EFI/Linux/os.efi"), img, 0o644)
+	f := &fakeSystem{platform: noPlatform(t)}
+	reads := newReadCounter()
+	sys := f.sys()
+	sys.wrapUKI = reads.wrap
+	var stdout, stderr bytes.Buffer
+	if rc := runWith([]string{"-list", "-verify-all", "-db", db, "-root", esp}, &stdout, &stderr, sys); rc != 0 || strings.Count(stdout.String(), "os.efi") < 2 {
+		t.Fatalf("rc %d\n%s\n%s", rc, stdout.String(), stderr.String())
+	}
+	var total int64
+	for _, n := range reads.counts() {
+		total += n
+	}
+	if total < int64(len(img)) || total >= 2*int64(len(img)) {
+		t.Errorf("read %d bytes of a %d-byte UKI with two profiles, want it read whole once", total, len(img))
+	}
 }

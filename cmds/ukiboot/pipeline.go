@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"sync"
 
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
@@ -28,6 +29,10 @@ type pipeline struct {
 	verify stub.Verification
 	why    string
 	closed bool
+	// verdicts remembers each UKI file's verdict (the menu's background
+	// checks and -list -verify-all); mu guards it.
+	mu       sync.Mutex
+	verdicts map[ukiKey]fileVerdict
 }
 
 // openPipeline mounts (or takes) the partitions, works out the policy and

@@ -238,15 +238,68 @@ func (p *pipeline) checkUntil(e *bls.Entry, stop <-chan struct{}) entryCheck {
 	case e.UKI == "":
 		return entryCheck{status: "unverified"}
 	}
-	invalid := func(err error) entryCheck { return entryCheck{status: "invalid", err: err} }
+	verdict, err := p.verdictOf(e, stop)
+	if err != nil {
+		return entryCheck{status: "invalid", err: err}
+	}
+	if verdict.Status == authenticode.Trusted {
+		return entryCheck{status: "ok", verdict: verdict}
+	}
+	c := entryCheck{status: "unverified", verdict: verdict, err: fmt.Errorf("%s: %s", e.DisplayPath(), verdict)}
+	if v.Mode == stub.VerifyEnforce {
+		c.status = "untrusted"
+	}
+	return c
+}
+
+// ukiKey names a UKI on a partition: the entries of its profiles, and a
+// type #1 entry naming it, share one verdict.
+type ukiKey struct {
+	root *bls.Root
+	path string
+}
+
+// verdictOf verifies the entry's UKI from disk once per file: a UKI with
+// several profiles is listed as several entries, and read once. A check
+// stopped half-way is not remembered.
+func (p *pipeline) verdictOf(e *bls.Entry, stop <-chan struct{}) (*authenticode.Verdict, error) {
+	key := ukiKey{e.Root, e.UKI}
+	p.mu.Lock()
+	done, ok := p.verdicts[key]
+	p.mu.Unlock()
+	if ok {
+		return done.verdict, done.err
+	}
+	verdict, err := p.readVerdict(e, stop)
+	select {
+	case <-stop: // nil: never
+		return verdict, err
+	default:
+	}
+	p.mu.Lock()
+	if p.verdicts == nil {
+		p.verdicts = map[ukiKey]fileVerdict{}
+	}
+	p.verdicts[key] = fileVerdict{verdict, err}
+	p.mu.Unlock()
+	return verdict, err
+}
+
+// fileVerdict is what verifying one UKI file came to.
+type fileVerdict struct {
+	verdict *authenticode.Verdict
+	err     error // the file could not be opened or parsed
+}
+
+func (p *pipeline) readVerdict(e *bls.Entry, stop <-chan struct{}) (*authenticode.Verdict, error) {
 	f, err := p.openUKI(e)
 	if err != nil {
-		return invalid(err)
+		return nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return invalid(err)
+		return nil, err
 	}
 	full := e.Root.Display(e.UKI)
 	var r io.ReaderAt = f
@@ -258,15 +311,7 @@ func (p *pipeline) checkUntil(e *bls.Entry, stop <-chan struct{}) entryCheck {
 	}
 	u, err := uki.Read(r, st.Size(), full, uki.KindUKI)
 	if err != nil {
-		return invalid(err)
+		return nil, err
 	}
-	verdict := authenticode.VerifyFile(u, r, v.Store)
-	if verdict.Status == authenticode.Trusted {
-		return entryCheck{status: "ok", verdict: verdict}
-	}
-	c := entryCheck{status: "unverified", verdict: verdict, err: fmt.Errorf("%s: %s", e.DisplayPath(), verdict)}
-	if v.Mode == stub.VerifyEnforce {
-		c.status = "untrusted"
-	}
-	return c
+	return authenticode.VerifyFile(u, r, p.verify.Store), nil
 }
