@@ -79,6 +79,13 @@ type options struct {
 	trustMOK bool
 	json     bool
 	verbose  bool
+	// console is -console: "auto" (append the console ukiboot runs on
+	// when the command line has none) or "off".
+	console string
+	// smbios is -smbios: whether SMBIOS Type 11 strings extend command
+	// lines and entries ("on", "off", or "auto": on unless verification
+	// is enforced).
+	smbios string
 }
 
 // stringList is a repeatable string flag.
@@ -118,6 +125,8 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.Var(&o.roots, "root", "use the mounted ESP or XBOOTLDR `DIR` instead of scanning disks (repeatable, ESP first)")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of text")
 	fs.BoolVar(&o.verbose, "v", false, "verbose log")
+	fs.StringVar(&o.console, "console", "auto", "`auto`: give a kernel command line without console= the console ukiboot runs on; off: do not")
+	fs.StringVar(&o.smbios, "smbios", "auto", "SMBIOS Type 11 io.systemd.* strings: on, off, or `auto` (on unless verification is enforced)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ukiboot [-timeout DUR] [-append STR] [-root DIR]... [-dry-run | -no-reboot]   (the boot menu)\n"+
 			"       ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-no-reboot | -dry-run [-json] [-extract DIR]]\n"+

@@ -30,6 +30,16 @@ type Options struct {
 	// is the file as Display names it. It is a test and instrumentation
 	// hook (counting what the scanner reads); nil in production.
 	WrapReader func(name string, r io.ReaderAt) io.ReaderAt
+	// Extra are type #1 entries that do not live in a file: SMBIOS
+	// io.systemd.boot.entries-extra:NAME.conf=CONTENT strings.
+	Extra []ExtraEntry
+}
+
+// ExtraEntry is a type #1 entry given as text: Name is the file name it
+// stands for ("NAME.conf"), Content its lines.
+type ExtraEntry struct {
+	Name    string
+	Content []byte
 }
 
 // readUKI reads the headers of the UKI f, named name in messages,

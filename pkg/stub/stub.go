@@ -61,6 +61,24 @@ type Policy struct {
 	// type #1 kernels and initrds, credentials and extensions. A larger
 	// file is refused before any of it is read. 0 means DefaultMaxSize.
 	MaxSize int64
+
+	// SMBIOS holds the SMBIOS Type 11 strings the ROM policy lets through
+	// (-smbios); the zero value applies none.
+	SMBIOS SMBIOSExtra
+	// Console, when not "", is appended (unmeasured) as "console=<Console>"
+	// to a final command line without console= (-console).
+	Console string
+}
+
+// SMBIOSExtra are the command-line additions from SMBIOS Type 11 OEM
+// strings that systemd-boot and systemd-stub apply.
+type SMBIOSExtra struct {
+	// Stub is io.systemd.stub.kernel-cmdline-extra: appended to a UKI's
+	// command line after the addons' and measured as its own PCR 12 event.
+	Stub string
+	// Boot is io.systemd.boot.kernel-cmdline-extra: appended to a type #1
+	// linux entry's command line.
+	Boot string
 }
 
 // Verification is the signature policy.
