@@ -1,82 +1,146 @@
 package bls
 
-import "strings"
+import "unicode/utf16"
 
-// MatchID reports whether an entry id matches a loader.conf or EFI variable
-// pattern the way systemd-boot's efi_fnmatch does: '*' and '?', '[...]'
-// sets with ranges (no negation: '!' and '^' are ordinary members; a set
-// without ']' matches nothing) and '\' to quote, compared
-// case-insensitively. It runs in time linear in len(pattern)*len(id).
+// MatchID reports whether an entry id matches a pattern from loader.conf's
+// "default", an EFI variable (LoaderEntryOneShot, LoaderEntryDefault, ...)
+// or -entry, as systemd-boot v259 matches them (config_find_entry with
+// efi-string.c's efi_fnmatch):
+//
+//   - the pattern is lower-cased (ASCII letters only, strtolower16); the id
+//     is compared as it is, so an id that keeps upper-case letters matches
+//     no pattern that spells them;
+//   - strings are compared as UTF-16 code units, so '?' and a set match one
+//     unit;
+//   - '*' matches any run, '?' one unit, '\' quotes the next unit (a
+//     trailing '\' matches nothing);
+//   - '[...]' is a set of units and ranges ("a-z"; '-' first or last is a
+//     member; ranges do not chain: "[a-c-f]" is "[-abcf]"; '\' quotes a
+//     member or a range end); there is no negation ('!' and '^' are
+//     members), ']' right after '[' is a member, and a set without its ']'
+//     matches nothing.
+//
+// It runs in time linear in len(pattern)*len(id), without backtracking.
 func MatchID(pattern, id string) bool {
-	p, s := strings.ToLower(pattern), strings.ToLower(id)
-	pi, si := 0, 0
-	starP, starS := -1, 0 // where to resume after the last '*'
-	for si < len(s) {
-		if pi < len(p) {
-			switch p[pi] {
-			case '*':
-				starP, starS = pi, si
-				pi++
-				continue
-			case '?':
-				pi, si = pi+1, si+1
-				continue
-			case '[':
-				ok, next, valid := matchSet(p[pi+1:], s[si])
-				if !valid {
-					return false
-				}
-				if ok {
-					pi, si = len(p)-len(next), si+1
-					continue
-				}
-			default:
-				c, n := p[pi], 1
-				if c == '\\' && pi+1 < len(p) {
-					c, n = p[pi+1], 2
-				}
-				if c == s[si] {
-					pi, si = pi+n, si+1
-					continue
-				}
+	p := utf16.Encode([]rune(lowerASCII(pattern)))
+	h := utf16.Encode([]rune(id))
+	// The pattern is simple patterns joined by '*': the first must match
+	// at the start, each next one at its leftmost place after the
+	// previous, and the last at the end.
+	first := true
+	for {
+		match, star, pTail, hTail := matchSegment(p, h)
+		if first {
+			if !match {
+				return false
 			}
+			if !star {
+				return true
+			}
+			first = false
 		}
-		if starP < 0 {
-			return false
+		switch {
+		case star:
+			p, h = pTail, hTail
+		case match || len(h) == 0:
+			return match
+		default:
+			h = h[1:] // let the '*' before this segment take one more unit
 		}
-		// Let the last '*' take one more character.
-		starS++
-		pi, si = starP+1, starS
 	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
 }
 
-// matchSet matches c against the set that starts after '['; it returns the
-// pattern after ']', and valid=false when the set is not closed.
-func matchSet(p string, c byte) (matched bool, rest string, valid bool) {
-	first := true
-	for len(p) > 0 {
-		if p[0] == ']' && !first {
-			return matched, p[1:], true
+// matchSegment matches the simple pattern at the start of p (up to a '*'
+// or its end) against the start of h (efi_fnmatch_prefix). At a '*' it
+// returns star with the pattern after the '*'s and h after what the
+// segment matched; else match says whether the segment matched all of h.
+func matchSegment(p, h []uint16) (match, star bool, pTail, hTail []uint16) {
+	for {
+		if len(p) == 0 {
+			return len(h) == 0, false, nil, nil
 		}
-		first = false
-		lo := p[0]
-		if lo == '\\' && len(p) > 1 {
-			p = p[1:]
-			lo = p[0]
-		}
-		p = p[1:]
-		hi := lo
-		if len(p) > 1 && p[0] == '-' && p[1] != ']' {
-			hi = p[1]
+		switch p[0] {
+		case '*':
+			for len(p) > 0 && p[0] == '*' {
+				p = p[1:]
+			}
+			return true, true, p, h
+		case '\\':
+			if len(p) < 2 || len(h) == 0 || p[1] != h[0] {
+				return false, false, nil, nil
+			}
 			p = p[2:]
+		case '?':
+			if len(h) == 0 {
+				return false, false, nil, nil
+			}
+			p = p[1:]
+		case '[':
+			if len(h) == 0 {
+				return false, false, nil, nil
+			}
+			rest, ok := matchSet(p[1:], h[0])
+			if !ok {
+				return false, false, nil, nil
+			}
+			p = rest
+		default:
+			if len(h) == 0 || p[0] != h[0] {
+				return false, false, nil, nil
+			}
+			p = p[1:]
 		}
-		if lo <= c && c <= hi {
-			matched = true
+		h = h[1:]
+	}
+}
+
+// matchSet matches c against the set whose members start at p (after
+// '['). It returns the pattern after the closing ']' and whether c is in
+// the set; a set without ']' matches nothing.
+func matchSet(p []uint16, c uint16) (rest []uint16, ok bool) {
+	matched, canRange := false, true
+	prev := uint16(0) // the member before a '-'
+	for i := 0; ; i++ {
+		if len(p) == 0 {
+			return nil, false
+		}
+		u := p[0]
+		switch {
+		case u == '\\':
+			if len(p) < 2 {
+				return nil, false
+			}
+			u, p = p[1], p[2:]
+			matched = matched || u == c
+			prev, canRange = u, true
+			continue
+		case u == ']' && i > 0:
+			return p[1:], matched
+		case u == '-' && canRange && i > 0 && len(p) > 1 && p[1] != ']':
+			p = p[1:]
+			if p[0] == '\\' {
+				p = p[1:]
+			}
+			if len(p) == 0 {
+				return nil, false
+			}
+			matched = matched || prev <= c && c <= p[0]
+			prev, canRange, p = p[0], false, p[1:]
+			continue
+		}
+		matched = matched || u == c
+		prev, canRange, p = u, true, p[1:]
+	}
+}
+
+// lowerASCII lower-cases the ASCII letters of s, and nothing else, as
+// systemd-boot's strtolower16 does.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
 		}
 	}
-	return false, "", false
+	return string(b)
 }
