@@ -91,3 +91,43 @@ func exists2(dir, name string) bool {
 	_, err := os.Stat(filepath.Join(dir, name))
 	return err == nil
 }
+
+// TestEFIEntriesNotCounted follows systemd-boot v258+'s
+// boot_entry_bump_counters (LOADER_TYPE_BUMP_COUNTERS): a type #1 "efi"
+// entry is not renamed and its OS is told no boot-count path, while "uki"
+// and "linux" entries are counted. The counter still leaves the id.
+func TestEFIEntriesNotCounted(t *testing.T) {
+	cases := []struct {
+		name, file, key, id, after string
+		counted                    bool
+	}{
+		{"efi entry", "e+3.conf", "efi /EFI/other/x.efi", "e.conf", "e+3.conf", false},
+		{"uki entry", "u+3.conf", "uki /EFI/other/x.efi", "u.conf", "u+2-1.conf", true},
+		{"linux entry", "l+3.conf", "linux /vmlinuz", "l.conf", "l+2-1.conf", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			esp := t.TempDir()
+			ukiFile(t, esp, "x.efi", "os", "1", "c", "KX")
+			os.MkdirAll(filepath.Join(esp, "EFI/other"), 0o755)
+			if err := os.Rename(filepath.Join(esp, "EFI/Linux/x.efi"), filepath.Join(esp, "EFI/other/x.efi")); err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(esp, "vmlinuz"), []byte("KL"), 0o644)
+			os.MkdirAll(filepath.Join(esp, "loader/entries"), 0o755)
+			os.WriteFile(filepath.Join(esp, "loader/entries", c.file), []byte(c.key+"\n"), 0o644)
+			var stdout, stderr bytes.Buffer
+			f := &fakeSystem{platform: noPlatform(t)}
+			if rc := runWith([]string{"-auto", "-verify", "off", "-entry", c.id, "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 || len(f.loads) != 1 {
+				t.Fatalf("rc %d loads %d\n%s", rc, len(f.loads), stderr.String())
+			}
+			if !exists2(esp, "loader/entries/"+c.after) {
+				t.Errorf("want loader/entries/%s after the boot\n%s", c.after, stderr.String())
+			}
+			told := bytes.Contains(f.loads[0].initrd, []byte(".extra/loader-boot-count-path"))
+			if told != c.counted {
+				t.Errorf("loader-boot-count-path handed over: %v, want %v", told, c.counted)
+			}
+		})
+	}
+}

@@ -21,7 +21,7 @@ func TestParseCounter(t *testing.T) {
 		{"foo+0-5.conf", ".conf", "foo.conf", true, 0, 5, true, "foo+0-6.conf"},
 		{"foo+1-0.conf", ".conf", "foo.conf", true, 1, 0, true, "foo+0-1.conf"},
 		{"a+b+3-1.conf", ".conf", "a+b.conf", true, 3, 1, true, "a+b+2-2.conf"},
-		{"Fedora+2.EFI", ".efi", "Fedora.EFI", true, 2, 0, false, "Fedora+1-1.EFI"},
+		{"Fedora+2.EFI", ".efi", "Fedora.EFI", true, 2, 0, false, "Fedora+1-1.efi"},
 		{"foo+3-.conf", ".conf", "foo+3-.conf", false, 0, 0, false, ""},
 		{"foo+x.conf", ".conf", "foo+x.conf", false, 0, 0, false, ""},
 		{"foo+3x.conf", ".conf", "foo+3x.conf", false, 0, 0, false, ""},

@@ -82,7 +82,7 @@ func TargetOf(e *bls.Entry) (Target, error) {
 	if e.Type == bls.Type1 {
 		t.Options = e.Cmdline
 	}
-	if e.Counter != nil {
+	if e.CountsBoots() {
 		t.BootCountPath = path.Join(path.Dir(e.Path), e.Counter.Next())
 	}
 	return t, nil
