@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -49,11 +50,14 @@ type system struct {
 	// platform says whether the kernel is locked down and where the trust
 	// stores are.
 	platform platform
+	// smbios is the file system (rooted at "/") the SMBIOS OEM strings
+	// and the signs of a confidential VM are read from; nil: none.
+	smbios fs.FS
 }
 
 func realSystem() system {
 	return system{roots: scanDisks, vars: efiVars(os.Getenv("UKIBOOT_EFIVARS")), load: kexec.Load, reboot: kexec.Reboot,
-		platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin, term: os.Getenv("TERM")}
+		platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin, term: os.Getenv("TERM"), smbios: hostRoot()}
 }
 
 // efiVars returns the boot loader variables of this machine: efivarfs when

@@ -212,6 +212,8 @@ func conflicts(o *options) string {
 		return "-extract needs -dry-run"
 	case (o.list || o.inspect != "") && (o.entry != "" || o.append != ""):
 		return "-append goes with -auto or the menu"
+	case o.smbios != "on" && o.smbios != "off" && o.smbios != "auto":
+		return fmt.Sprintf("-smbios %q: use on, off or auto", o.smbios)
 	}
 	return ""
 }

@@ -28,6 +28,8 @@ type pipeline struct {
 	// verify is the signature policy; why says why it is what it is.
 	verify stub.Verification
 	why    string
+	// smbios is what the SMBIOS OEM strings contribute (-smbios).
+	smbios smbiosState
 	closed bool
 	// verdicts remembers each UKI file's verdict (the menu's background
 	// checks and -list -verify-all); mu guards it.
@@ -51,7 +53,8 @@ func openPipeline(o *options, sys system, stdout io.Writer, logf func(string, ..
 	if vars == nil {
 		vars = bls.NoVars{}
 	}
-	if p.config, err = bls.Load(parts.dirs, bls.Options{Vars: vars, Display: parts.display, WrapReader: sys.wrapUKI}); err != nil {
+	p.loadSMBIOS()
+	if p.config, err = bls.Load(parts.dirs, bls.Options{Vars: vars, Display: parts.display, WrapReader: sys.wrapUKI, Extra: p.smbios.entries}); err != nil {
 		parts.close()
 		return nil, err
 	}
@@ -121,6 +124,7 @@ type countRename struct{ from, to string }
 // the entry's own arguments (the menu's editor).
 func (p *pipeline) plan(e *bls.Entry, cmdline *string) (*bootPlan, error) {
 	bp := &bootPlan{entry: e, policy: stub.Policy{Append: p.o.append, Verify: p.verify, MaxSize: p.o.maxSize}}
+	bp.policy.SMBIOS = p.smbios.extra
 	if cmdline != nil {
 		bp.policy.Cmdline, bp.policy.CmdlineSet = *cmdline, true
 	}
@@ -142,6 +146,7 @@ func (p *pipeline) plan(e *bls.Entry, cmdline *string) (*bootPlan, error) {
 		return nil, err
 	}
 	bp.stub = sp
+	p.logSMBIOSMeasurement(sp)
 	for _, n := range sp.Notes {
 		p.logf("note: %s", n)
 	}

@@ -161,5 +161,11 @@ func FuzzStructures(f *testing.F) {
 				t.Fatalf("string %q from %x", str, data)
 			}
 		}
+		o := ParseOEM(s)
+		for _, e := range o.EntriesExtra {
+			if !ValidEntryName(e.Name) {
+				t.Fatalf("entry %q accepted from %x", e.Name, data)
+			}
+		}
 	})
 }
