@@ -106,6 +106,12 @@ func printInfo(w io.Writer, path string, in *uki.Info) {
 			}
 		}
 	}
+	if len(in.Notes) > 0 {
+		fmt.Fprintf(w, "\nnotes:\n")
+		for _, n := range in.Notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
 	if len(in.OSReleaseFields) > 0 {
 		fmt.Fprintf(w, "\nos-release:\n")
 		for _, f := range in.OSReleaseFields {

@@ -1,5 +1,7 @@
 package uki
 
+import "fmt"
+
 // Info describes a file for people and for JSON output (snake_case names
 // are a stable interface).
 type Info struct {
@@ -13,6 +15,9 @@ type Info struct {
 	Cmdline      string            `json:"cmdline,omitempty"`
 	Signatures   int               `json:"signatures"`
 	Certificates []CertInfo        `json:"certificates,omitempty"`
+	// Notes are facts about the layout a person should know, such as
+	// sections whose memory ranges overlap.
+	Notes []string `json:"notes,omitempty"`
 
 	// OSReleaseFields keeps os-release in file order for text output.
 	OSReleaseFields []Field `json:"-"`
@@ -60,6 +65,9 @@ func (f *File) Describe() (*Info, error) {
 			RawSize: s.SizeOfRawData, VirtualAddress: s.VirtualAddress, Profile: s.Profile,
 		})
 	}
+	for _, o := range f.Overlaps {
+		in.Notes = append(in.Notes, f.overlapNote(o))
+	}
 	for _, p := range f.profiles {
 		pi := ProfileInfo{Number: p.Number, ID: p.ID, Title: p.Title, Sections: []string{}}
 		for _, s := range p.Sections {
@@ -103,4 +111,12 @@ func (f *File) Describe() (*Info, error) {
 		}
 	}
 	return in, nil
+}
+
+// overlapNote says what an overlap of memory ranges means.
+func (f *File) overlapNote(o Overlap) string {
+	a, b := f.Sections[o.Earlier], f.Sections[o.Later]
+	return fmt.Sprintf("memory ranges of sections %d (%s) and %d (%s) overlap at 0x%x..0x%x: UEFI firmware loads %s over part of %s, "+
+		"and systemd-stub sees (and measures) %s with those bytes, so ukiboot reads it the same way; the file ranges do not overlap",
+		a.Index, a.Name, b.Index, b.Name, o.Start, o.End, b.Name, a.Name, a.Name)
 }

@@ -18,6 +18,7 @@ var (
 	ErrSectionBounds   = errors.New("section data outside the file")
 	ErrSectionSize     = errors.New("section too large")
 	ErrSectionOverlap  = errors.New("sections overlap")
+	ErrSectionAddress  = errors.New("section loads over the PE headers")
 	ErrDuplicate       = errors.New("duplicate section")
 	ErrNoLinux         = errors.New("no .linux section")
 	ErrAddonHasLinux   = errors.New("addon contains a .linux section")

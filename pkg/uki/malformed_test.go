@@ -76,9 +76,9 @@ func TestMalformed(t *testing.T) {
 		{"overlapping file ranges", patch(func(b []byte) {
 			le.PutUint32(b[sec(2, fRawPtr):], le.Uint32(b[sec(1, fRawPtr):]))
 		}), uki.KindUKI, uki.ErrSectionOverlap, "file ranges"},
-		{"overlapping memory ranges", patch(func(b []byte) {
-			le.PutUint32(b[sec(2, fVirtualAddr):], le.Uint32(b[sec(1, fVirtualAddr):]))
-		}), uki.KindUKI, uki.ErrSectionOverlap, "memory ranges"},
+		{"memory range inside the headers", patch(func(b []byte) {
+			le.PutUint32(b[sec(2, fVirtualAddr):], 0x100)
+		}), uki.KindUKI, uki.ErrSectionAddress, "section 2 (.initrd): VirtualAddress 0x100 is inside the PE headers"},
 		{"duplicate section", ukitest.UKI(ukitest.S(".linux", "K"), ukitest.S(".cmdline", "a"), ukitest.S(".cmdline", "b")), uki.KindUKI, uki.ErrDuplicate, ".cmdline appears twice in the base"},
 		{"duplicate in profile", ukitest.UKI(ukitest.S(".linux", "K"), ukitest.S(".profile", "ID=a"), ukitest.S(".initrd", "a"), ukitest.S(".initrd", "b")), uki.KindUKI, uki.ErrDuplicate, "profile 0"},
 		{"no .linux", ukitest.UKI(ukitest.S(".osrel", "ID=x"), ukitest.S(".initrd", "i")), uki.KindUKI, uki.ErrNoLinux, "not a UKI"},

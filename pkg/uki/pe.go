@@ -232,7 +232,7 @@ func parseHeaders(r io.ReaderAt, size int64) (*Header, []SectionHeader, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkOverlaps(secs); err != nil {
+	if err := checkFileOverlaps(secs); err != nil {
 		return nil, nil, err
 	}
 	return h, secs, nil
@@ -350,7 +350,7 @@ func readSectionTable(r io.ReaderAt, size int64, h *Header) ([]SectionHeader, er
 			NumberOfLinenumbers:  rs.NumberOfLinenumbers,
 			Characteristics:      rs.Characteristics,
 		}
-		if err := checkSection(i, s, size, headersEnd, h.SectionAlignment, h.SizeOfImage); err != nil {
+		if err := checkSection(i, s, size, headersEnd, h); err != nil {
 			return nil, err
 		}
 		secs[i] = s
@@ -359,9 +359,11 @@ func readSectionTable(r io.ReaderAt, size int64, h *Header) ([]SectionHeader, er
 }
 
 // checkSection checks that section i's raw data lies in the file after the
-// headers and its memory range inside the image and, for the sections a
-// UKI defines, is not mostly zero fill.
-func checkSection(i int, s SectionHeader, size, headersEnd int64, align, sizeOfImage uint32) error {
+// headers (which end at headersEnd), its memory range inside the image and
+// not over the headers and, for the sections a UKI defines, is not mostly
+// zero fill. (Raw data inside SizeOfHeaders is left to the Authenticode
+// layout check, which names what a signature would leave unsigned.)
+func checkSection(i int, s SectionHeader, size, headersEnd int64, h *Header) error {
 	if s.SizeOfRawData > 0 {
 		start, end := int64(s.PointerToRawData), int64(s.PointerToRawData)+int64(s.SizeOfRawData)
 		if end > size {
@@ -372,14 +374,21 @@ func checkSection(i int, s SectionHeader, size, headersEnd int64, align, sizeOfI
 			return errorf(ErrSectionBounds, "section %d (%s): raw data at offset %d overlaps the headers (which end at %d)",
 				i, s.Name, start, headersEnd)
 		}
+		// EDK2 BasePeCoffLib PeCoffLoaderGetPeHeader: "Section data
+		// should bigger than the Pe header"; OVMF refuses the image.
+		if s.VirtualAddress < h.SizeOfHeaders {
+			return errorf(ErrSectionAddress, "section %d (%s): VirtualAddress 0x%x is inside the PE headers (SizeOfHeaders 0x%x): UEFI firmware refuses to load it; "+
+				"rebuild the UKI with ukify, or give each section a VMA above the stub's image (objcopy --change-section-vma)",
+				i, s.Name, s.VirtualAddress, h.SizeOfHeaders)
+		}
 	}
-	if tail := int64(s.VirtualSize) - int64(s.SizeOfRawData); tail > int64(max(align, 4096)) && IsKnownSection(s.Name) {
+	if tail := int64(s.VirtualSize) - int64(s.SizeOfRawData); tail > int64(max(h.SectionAlignment, 4096)) && IsKnownSection(s.Name) {
 		return errorf(ErrSectionSize, "section %d (%s): VirtualSize 0x%x is 0x%x bytes beyond its 0x%x bytes of data; UKI sections are not zero-filled",
 			i, s.Name, s.VirtualSize, tail, s.SizeOfRawData)
 	}
-	if vend := uint64(s.VirtualAddress) + uint64(s.VirtualSize); vend > uint64(sizeOfImage) {
+	if vend := uint64(s.VirtualAddress) + uint64(s.VirtualSize); vend > uint64(h.SizeOfImage) {
 		return errorf(ErrSectionSize, "section %d (%s): VirtualAddress 0x%x + VirtualSize 0x%x is beyond SizeOfImage 0x%x",
-			i, s.Name, s.VirtualAddress, s.VirtualSize, sizeOfImage)
+			i, s.Name, s.VirtualAddress, s.VirtualSize, h.SizeOfImage)
 	}
 	return nil
 }
@@ -412,30 +421,89 @@ type span struct {
 	idx        int
 }
 
-// checkOverlaps rejects sections whose file ranges or memory ranges overlap.
-func checkOverlaps(secs []SectionHeader) error {
-	var raw, virt []span
+// checkFileOverlaps rejects sections whose file ranges overlap: the bytes
+// of each section are then covered once by the Authenticode digest and
+// belong to one section only.
+func checkFileOverlaps(secs []SectionHeader) error {
+	var raw []span
 	for i, s := range secs {
 		if s.SizeOfRawData > 0 {
 			raw = append(raw, span{uint64(s.PointerToRawData), uint64(s.PointerToRawData) + uint64(s.SizeOfRawData), i})
 		}
-		if s.VirtualSize > 0 {
-			virt = append(virt, span{uint64(s.VirtualAddress), uint64(s.VirtualAddress) + uint64(s.VirtualSize), i})
-		}
 	}
-	for _, set := range []struct {
-		what  string
-		spans []span
-	}{{"file", raw}, {"memory", virt}} {
-		sp := set.spans
-		sort.Slice(sp, func(a, b int) bool { return sp[a].start < sp[b].start })
-		for k := 1; k < len(sp); k++ {
-			if sp[k].start < sp[k-1].end {
-				a, b := secs[sp[k-1].idx], secs[sp[k].idx]
-				return errorf(ErrSectionOverlap, "%s ranges of sections %d (%s) and %d (%s) overlap",
-					set.what, sp[k-1].idx, a.Name, sp[k].idx, b.Name)
-			}
+	sort.Slice(raw, func(a, b int) bool { return raw[a].start < raw[b].start })
+	for k := 1; k < len(raw); k++ {
+		if raw[k].start < raw[k-1].end {
+			a, b := raw[k-1].idx, raw[k].idx
+			return errorf(ErrSectionOverlap, "file ranges of sections %d (%s) and %d (%s) overlap", a, secs[a].Name, b, secs[b].Name)
 		}
 	}
 	return nil
+}
+
+// MaxMemoryOverlaps bounds the pairs of sections whose memory ranges
+// overlap that a file may have. Real producers make at most one (ukify
+// growing a systemd 252 stub's .sbat over its .sdmagic).
+const MaxMemoryOverlaps = 16
+
+// Overlap is a pair of sections whose memory ranges overlap. UEFI firmware
+// copies sections into memory in table order (EDK2 BasePeCoffLib
+// PeCoffLoaderLoadImage), so Later's bytes replace Earlier's where the two
+// ranges meet.
+type Overlap struct {
+	Earlier, Later int // indexes in the section table, Earlier < Later
+	// Start and End are the memory range both cover (relative
+	// virtual addresses).
+	Start, End uint64
+}
+
+// loadedLen is how many bytes of memory loading s writes: VirtualSize, or
+// SizeOfRawData when VirtualSize is 0 (EDK2 PeCoffLoaderLoadImage copies
+// the raw data then).
+func loadedLen(s SectionHeader) uint32 {
+	if s.VirtualSize == 0 {
+		return s.SizeOfRawData
+	}
+	return s.VirtualSize
+}
+
+// memoryOverlaps lists the pairs of sections whose memory ranges overlap,
+// at most MaxMemoryOverlaps of them. UEFI firmware loads such images (it
+// checks no overlap), and so does ukiboot: what each section holds after
+// loading is what [Section.Open] returns.
+func memoryOverlaps(secs []SectionHeader) ([]Overlap, error) {
+	var spans []span
+	for i, s := range secs {
+		if n := loadedLen(s); n > 0 {
+			spans = append(spans, span{uint64(s.VirtualAddress), uint64(s.VirtualAddress) + uint64(n), i})
+		}
+	}
+	sort.SliceStable(spans, func(a, b int) bool { return spans[a].start < spans[b].start })
+	var out []Overlap
+	var active []span // spans that started before the current one and have not ended
+	for _, cur := range spans {
+		kept := active[:0]
+		for _, a := range active {
+			if a.end > cur.start {
+				kept = append(kept, a)
+			}
+		}
+		active = kept
+		for _, a := range active {
+			if len(out) == MaxMemoryOverlaps {
+				return nil, errorf(ErrSectionOverlap, "memory ranges of more than %d pairs of sections overlap (sections %d (%s) and %d (%s), ...)",
+					MaxMemoryOverlaps, a.idx, secs[a.idx].Name, cur.idx, secs[cur.idx].Name)
+			}
+			o := Overlap{Earlier: min(a.idx, cur.idx), Later: max(a.idx, cur.idx), Start: cur.start, End: min(a.end, cur.end)}
+			out = append(out, o)
+		}
+		active = append(active, cur)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].Earlier != out[b].Earlier {
+			return out[a].Earlier < out[b].Earlier
+		}
+		return out[a].Later < out[b].Later
+	})
+	return out, nil
 }

@@ -9,7 +9,11 @@
 //
 // Section data is VirtualSize bytes long, as systemd-stub sees it in memory:
 // raw data beyond VirtualSize is file-alignment padding and is cut, and a
-// VirtualSize larger than SizeOfRawData is filled with zeros.
+// VirtualSize larger than SizeOfRawData is filled with zeros. Where the
+// memory ranges of two sections overlap (which UEFI firmware accepts, and
+// ukify makes from a systemd 252 stub), the later section's bytes replace
+// the earlier one's, as firmware loading the sections in table order
+// leaves them.
 package uki
 
 import (
@@ -101,6 +105,9 @@ type Section struct {
 	Profile int
 
 	r io.ReaderAt
+	// overlays are the later sections whose memory ranges overlap this
+	// one's, in table order: loading them overwrites part of this one.
+	overlays []*Section
 }
 
 // Size is the length of the section's data: VirtualSize.
@@ -110,9 +117,56 @@ func (s *Section) Size() int64 { return int64(s.VirtualSize) }
 // to Size, are zeros.
 func (s *Section) FileSize() int64 { return int64(min(s.VirtualSize, s.SizeOfRawData)) }
 
-// Open returns a reader over the section's Size bytes of data.
+// Open returns a reader over the section's Size bytes of data, as they are
+// in memory once UEFI firmware loaded the image (EDK2 BasePeCoffLib
+// PeCoffLoaderLoadImage copies the sections in table order, so a later
+// section whose memory range overlaps this one's replaces those bytes;
+// systemd-stub measures and uses the memory). Without such an overlap the
+// data are the section's own bytes of the file.
 func (s *Section) Open() *io.SectionReader {
-	return io.NewSectionReader(&zeroTail{r: s.r, off: int64(s.PointerToRawData), n: s.FileSize()}, 0, s.Size())
+	if len(s.overlays) == 0 {
+		return io.NewSectionReader(s.own(), 0, s.Size())
+	}
+	return io.NewSectionReader(&loaded{s: s}, 0, s.Size())
+}
+
+// OverlaidBy returns the indexes of the later sections whose memory ranges
+// overlap this section's, in table order.
+func (s *Section) OverlaidBy() []int {
+	var out []int
+	for _, o := range s.overlays {
+		out = append(out, o.Index)
+	}
+	return out
+}
+
+// own reads the section's own bytes as loading writes them: the file data,
+// then zeros up to its loaded length.
+func (s *Section) own() *zeroTail {
+	return &zeroTail{r: s.r, off: int64(s.PointerToRawData), n: int64(min(loadedLen(s.SectionHeader), s.SizeOfRawData))}
+}
+
+// loaded reads a section with the bytes of its overlays written over its
+// own, later overlays last.
+type loaded struct{ s *Section }
+
+func (l *loaded) ReadAt(p []byte, off int64) (int, error) {
+	n, err := l.s.own().ReadAt(p, off)
+	if err != nil {
+		return n, err
+	}
+	base := int64(l.s.VirtualAddress) + off // memory address of p[0]
+	for _, o := range l.s.overlays {
+		start := max(base, int64(o.VirtualAddress))
+		end := min(base+int64(len(p)), int64(o.VirtualAddress)+int64(loadedLen(o.SectionHeader)))
+		if start >= end {
+			continue
+		}
+		if _, err := o.own().ReadAt(p[start-base:end-base], start-int64(o.VirtualAddress)); err != nil {
+			return 0, fmt.Errorf("reading section %d (%s), which is loaded over %s: %w", o.Index, o.Name, l.s.Name, err)
+		}
+	}
+	return n, nil
 }
 
 // ReadAll reads the whole section if it is at most max bytes long.
@@ -199,6 +253,9 @@ type File struct {
 	Header *Header
 	// Sections lists every section, in table order.
 	Sections []*Section
+	// Overlaps lists the sections whose memory ranges overlap (file
+	// ranges never do: Read refuses that).
+	Overlaps []Overlap
 
 	profiles []*Profile
 	r        io.ReaderAt
@@ -255,13 +312,20 @@ func read(r io.ReaderAt, size int64, name string, want Kind) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{Name: name, Size: size, Header: h, r: r}
+	overlaps, err := memoryOverlaps(hdrs)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Name: name, Size: size, Header: h, Overlaps: overlaps, r: r}
 	profile := -1
 	for i, sh := range hdrs {
 		if sh.Name == SectionProfile {
 			profile++
 		}
 		f.Sections = append(f.Sections, &Section{SectionHeader: sh, Index: i, Profile: profile, r: r})
+	}
+	for _, o := range overlaps {
+		f.Sections[o.Earlier].overlays = append(f.Sections[o.Earlier].overlays, f.Sections[o.Later])
 	}
 	if profile+1 > MaxProfiles {
 		return nil, errorf(ErrProfile, "%d profiles, at most %d are allowed", profile+1, MaxProfiles)
