@@ -250,21 +250,24 @@ func (b *builder) type1() error {
 		if err != nil {
 			return err
 		}
+		if blob.Size == 0 {
+			// initrd_prepare skips empty files (its initrd= stays).
+			blob.Close()
+			continue
+		}
 		err = b.addPiece(name, blob.File, blob.Size, false)
 		blob.Close()
 		if err != nil {
 			return err
 		}
 	}
-	opts := t.Options
-	if b.pol.CmdlineSet {
-		opts = b.pol.Cmdline
+	// systemd-boot measures the command line it passes into PCR 12,
+	// whole; -append is part of it.
+	cmdline := joinSpace(b.linuxCmdline(), uki.MangleCmdline(b.pol.Append))
+	if cmdline != "" {
+		b.measureCmdline(cmdline, cmdline)
 	}
-	b.plan.Cmdline = joinCmdline(opts, b.pol.Append)
-	if b.plan.Cmdline != "" {
-		// systemd-boot measures an explicit command line into PCR 12.
-		b.measureCmdline(b.plan.Cmdline, b.plan.Cmdline)
-	}
+	b.plan.Cmdline = b.appendConsole(cmdline)
 	if len(t.Initrd) > 0 && b.target.BootCountPath != "" {
 		if err := b.initrd.pad(); err != nil {
 			return err
@@ -274,16 +277,6 @@ func (b *builder) type1() error {
 		return err
 	}
 	return b.finishInitrd()
-}
-
-func joinCmdline(parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, " ")
 }
 
 func (b *builder) startInitrd() error {
@@ -350,58 +343,41 @@ func (b *builder) uki() error {
 	if want := u.Header.Machine.GOARCH(); want != runtime.GOARCH {
 		return fmt.Errorf("%s is built for %s, this machine is %s", full, u.Header.Machine, runtime.GOARCH)
 	}
-	prof, err := u.Profile(t.Profile)
+	// 1. The boot loader's part: the load options it starts the UKI
+	// with, measured into PCR 12; the stub takes its profile and
+	// arguments from them.
+	profile, args, ok := stubArguments(b.loaderOptions())
+	if !ok {
+		b.note("entry options %q ignored, profile 0 used: systemd-stub ignores load options with a control character", b.arguments())
+	} else if profile != t.Profile {
+		b.note("profile %d used: the entry's options start with @%d", profile, profile)
+	}
+	prof, err := u.Profile(profile)
 	if err != nil {
 		return err
 	}
-
-	// 1. A profile other than the default is measured into PCR 12 first:
-	// its number as a UTF-16 string with the NUL (a tagged event,
-	// UKI_PROFILE_EVENT_TAG_ID 0x13aed6db, in systemd-stub).
-	if t.Profile > 0 {
-		n := fmt.Sprint(t.Profile)
+	// 2. A profile other than the default is measured into PCR 12 by the
+	// stub: its number as a UTF-16 string with the NUL (a tagged event,
+	// UKI_PROFILE_EVENT_TAG_ID 0x13aed6db; measure_profile).
+	if profile > 0 {
+		n := fmt.Sprint(profile)
 		b.measure(PCRKernelConfig, "UKI profile "+n, utf16z(n))
 	}
-	// 2. PCR 11: every present section, in systemd's order.
+	// 3. PCR 11: every present section, in systemd's order.
 	if err := b.measureSections(prof, full); err != nil {
 		return err
 	}
-	// 3. The command line: caller-supplied options replace .cmdline
-	// (dropped under enforcement when the UKI has one), else .cmdline.
-	cmdline, err := b.ukiCmdline(u, prof)
-	if err != nil {
-		return err
-	}
-	// 4. Addons: global, then per-UKI; their command lines follow.
-	uname, err := u.Uname(prof)
-	if err != nil {
-		return err
-	}
-	addons, err := b.loadAddons(uname)
-	if err != nil {
-		return err
-	}
+	// 4. The command line, and the addons it needs.
+	cmdline, addons, err := b.ukiCmdline(u, prof, args)
 	defer func() {
 		for _, a := range addons {
 			a.blob.Close()
 		}
 	}()
-	extra, err := b.addonCmdline(addons)
 	if err != nil {
 		return err
 	}
-	if extra != "" {
-		cmdline = joinCmdline(cmdline, extra)
-	}
-	// 5. -append, last ("most dynamic"), measured like an addon.
-	if app := uki.MangleCmdline(b.pol.Append); app != "" {
-		if b.pol.argumentsIgnored(prof) {
-			return fmt.Errorf("-append refused: verification is enforced and %s has its own .cmdline", full)
-		}
-		b.measureCmdline(app, app)
-		cmdline = joinCmdline(cmdline, app)
-	}
-	b.plan.Cmdline = cmdline
+	b.plan.Cmdline = b.appendConsole(cmdline)
 	// 6. Devicetree.
 	if prof.Section(uki.SectionDTB) != nil {
 		b.note("%s: .dtb present but not applicable: kexec_file_load passes no devicetree on %s", full, runtime.GOARCH)
@@ -441,54 +417,38 @@ func (b *builder) measureSections(prof *uki.Profile, full string) error {
 	return nil
 }
 
-// ukiCmdline is the UKI's command line before addons and -append: the
-// caller's arguments (a type #1 entry's options, the menu's edit), unless
-// argumentsIgnored, else .cmdline.
-func (b *builder) ukiCmdline(u *uki.File, prof *uki.Profile) (string, error) {
-	embedded, err := u.Text(prof, uki.SectionCmdline)
+// ukiCmdline is the UKI's command line as systemd-stub's run() builds
+// it from the arguments (stubArguments): the arguments or .cmdline
+// (settleCmdline), the addons' command lines (global addons first, then
+// the UKI's own; addons are loaded here), SMBIOS
+// io.systemd.stub.kernel-cmdline-extra, then -append, last ("most
+// dynamic"), measured like them. It returns the addons, to be closed by
+// the caller, also on error.
+func (b *builder) ukiCmdline(u *uki.File, prof *uki.Profile, args string) (string, []addon, error) {
+	cmdline, err := b.settleCmdline(u, prof, args)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	cmdline := uki.MangleCmdline(embedded)
-	args := b.target.Options
-	if b.pol.CmdlineSet {
-		args = b.pol.Cmdline
+	uname, err := u.Uname(prof)
+	if err != nil {
+		return "", nil, err
 	}
-	if opts := uki.MangleCmdline(args); opts != "" {
+	addons, err := b.loadAddons(uname)
+	if err != nil {
+		return "", addons, err
+	}
+	if cmdline, err = b.addonCmdline(cmdline, addons); err != nil {
+		return "", addons, err
+	}
+	cmdline = b.smbiosStubCmdline(cmdline)
+	if app := uki.MangleCmdline(b.pol.Append); app != "" {
 		if b.pol.argumentsIgnored(prof) {
-			b.note("entry options %q ignored: verification is enforced and the UKI has its own .cmdline", opts)
-		} else {
-			cmdline = opts
-			b.measureCmdline(opts, opts)
+			return "", addons, fmt.Errorf("-append refused: verification is enforced and %s has its own .cmdline", u.Name)
 		}
+		b.measureCmdline(app, app)
+		cmdline = joinSpace(cmdline, app)
 	}
-	return cmdline, nil
-}
-
-// addonCmdline joins the addons' command lines, measured into PCR 12 as
-// one event.
-func (b *builder) addonCmdline(addons []addon) (string, error) {
-	var addonCmd []string
-	for _, a := range addons {
-		if s := a.file.Section(uki.SectionCmdline); s != nil {
-			t, err := a.file.Text(baseProfile(a.file), uki.SectionCmdline)
-			if err != nil {
-				return "", err
-			}
-			if t = uki.MangleCmdline(t); t != "" {
-				addonCmd = append(addonCmd, t)
-			}
-		}
-		if a.file.Section(uki.SectionDTB) != nil || a.file.Section(uki.SectionDTBAuto) != nil {
-			b.note("addon %s: devicetree not applicable (kexec_file_load takes no devicetree)", a.name)
-		}
-	}
-	if len(addonCmd) == 0 {
-		return "", nil
-	}
-	extra := strings.Join(addonCmd, " ")
-	b.measureCmdline(extra, extra)
-	return extra, nil
+	return cmdline, addons, nil
 }
 
 // ukiInitrd assembles the initrd in systemd-stub's order: the addons'

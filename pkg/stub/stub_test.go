@@ -359,7 +359,7 @@ func TestType1Plan(t *testing.T) {
 	if got := string(readAll(t, p.Initrd)); got != "ONE\x00TWO!" {
 		t.Errorf("initrd %q", got)
 	}
-	if p.Cmdline != "root=/dev/vda2 quiet single" {
+	if p.Cmdline != `initrd=\one.img initrd=\two.img root=/dev/vda2 quiet single` {
 		t.Errorf("cmdline %q", p.Cmdline)
 	}
 	if len(p.Measurements) != 1 || p.Measurements[0].PCR != 12 || p.Measurements[0].SHA256 != sha256.Sum256(utf16z(p.Cmdline)) {
@@ -382,8 +382,10 @@ func TestPlanErrors(t *testing.T) {
 	}
 }
 
-// A profile other than 0 is measured into PCR 12 (its number in UTF-16
-// with the NUL) before the sections, and the profile's sections are used.
+// A profile other than 0 is measured into PCR 12 before the sections:
+// first by the boot loader ("@1", the load options it passes), then by the
+// stub (its number in UTF-16 with the NUL); the profile's sections are
+// used.
 func TestProfilePlan(t *testing.T) {
 	esp := t.TempDir()
 	write(t, esp, "EFI/Linux/multi.efi", ukitest.UKI(
@@ -404,8 +406,13 @@ func TestProfilePlan(t *testing.T) {
 		if p.Cmdline != want.cmdline || m.PCR != want.first {
 			t.Errorf("%s: cmdline %q, first measurement PCR %d %q", id, p.Cmdline, m.PCR, m.Description)
 		}
-		if want.first == 12 && (m.SHA256 != sha256.Sum256(utf16z("1")) || m.Description != "UKI profile 1") {
-			t.Errorf("%s: profile measurement %+v", id, m)
+		if want.first == 12 {
+			if m.SHA256 != sha256.Sum256(utf16z("@1")) || m.Description != "@1" {
+				t.Errorf("%s: boot loader's measurement %+v, want @1", id, m)
+			}
+			if m := p.Measurements[1]; m.SHA256 != sha256.Sum256(utf16z("1")) || m.Description != "UKI profile 1" {
+				t.Errorf("%s: stub's profile measurement %+v", id, m)
+			}
 		}
 		if ini := string(readAll(t, p.Initrd)); !strings.Contains(ini, ".extra/profile\x00") || !strings.Contains(ini, want.profile) {
 			t.Errorf("%s: /.extra/profile missing", id)
