@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -89,8 +90,9 @@ type addon struct {
 }
 
 // loadAddons reads /loader/addons/*.addon.efi, then <uki>.extra.d/*.addon.efi.
-// An addon that is broken or built for another kernel (.uname differs) is
-// skipped with a note, as systemd-stub does.
+// An addon that is broken, built for another CPU (COFF machine) or for
+// another kernel (.uname differs) is skipped with a note, as systemd-stub
+// does.
 func (b *builder) loadAddons(uname string) ([]addon, error) {
 	var out []addon
 	for _, dir := range []string{globalAddons, extraDir(b.target.UKI)} {
@@ -103,6 +105,14 @@ func (b *builder) loadAddons(uname string) ([]addon, error) {
 			blob, f, verdict, err := b.openPE(p, uki.KindAddon)
 			if err != nil {
 				b.note("addon skipped: %v", err)
+				continue
+			}
+			if m := f.Header.Machine; m.GOARCH() != runtime.GOARCH {
+				// systemd-stub's load_addons: the firmware's LoadImage
+				// refuses an image for another machine, and the addon
+				// is ignored.
+				blob.Close()
+				b.note("addon %s skipped: built for %s, this machine is %s", p, m, runtime.GOARCH)
 				continue
 			}
 			if verdict != nil && verdict.Status != authenticode.Trusted {
