@@ -80,7 +80,8 @@ type options struct {
 	json     bool
 	verbose  bool
 	// console is -console: "auto" (append the console ukiboot runs on
-	// when the command line has none) or "off".
+	// when the command line has none), "off", or the console to append
+	// instead (checkConsoleFlag).
 	console string
 	// smbios is -smbios: whether SMBIOS Type 11 strings extend command
 	// lines and entries ("on", "off", or "auto": on unless verification
@@ -125,7 +126,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.Var(&o.roots, "root", "use the mounted ESP or XBOOTLDR `DIR` instead of scanning disks (repeatable, ESP first)")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of text")
 	fs.BoolVar(&o.verbose, "v", false, "verbose log")
-	fs.StringVar(&o.console, "console", "auto", "`auto`: give a kernel command line without console= the console ukiboot runs on; off: do not")
+	fs.StringVar(&o.console, "console", "auto", "`auto`: give a kernel command line without console= the console ukiboot runs on; off: do not; or the console to give (ttyS1,115200)")
 	fs.StringVar(&o.smbios, "smbios", "auto", "SMBIOS Type 11 io.systemd.* strings: on, off, or `auto` (on unless verification is enforced)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ukiboot [-timeout DUR] [-append STR] [-root DIR]... [-dry-run | -no-reboot]   (the boot menu)\n"+
@@ -160,6 +161,10 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	}
 	if msg := conflicts(&o); msg != "" {
 		fmt.Fprintf(stderr, "ukiboot: %s\n", msg)
+		return 2
+	}
+	if err := checkConsoleFlag(o.console); err != nil {
+		fmt.Fprintf(stderr, "ukiboot: -console %v\n", err)
 		return 2
 	}
 	switch {

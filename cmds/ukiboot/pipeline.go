@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"path"
 	"sync"
@@ -27,6 +28,8 @@ type pipeline struct {
 	// verify is the signature policy; why says why it is what it is.
 	verify stub.Verification
 	why    string
+	// smbios is what the SMBIOS OEM strings contribute (-smbios).
+	smbios smbiosState
 	closed bool
 	// verdicts remembers each UKI file's verdict (the menu's background
 	// checks and -list -verify-all); mu guards it.
@@ -50,7 +53,8 @@ func openPipeline(o *options, sys system, stdout io.Writer, logf func(string, ..
 	if vars == nil {
 		vars = bls.NoVars{}
 	}
-	if p.config, err = bls.Load(parts.dirs, bls.Options{Vars: vars, Display: parts.display, WrapReader: sys.wrapUKI}); err != nil {
+	p.loadSMBIOS()
+	if p.config, err = bls.Load(parts.dirs, bls.Options{Vars: vars, Display: parts.display, WrapReader: sys.wrapUKI, Extra: p.smbios.entries}); err != nil {
 		parts.close()
 		return nil, err
 	}
@@ -120,6 +124,8 @@ type countRename struct{ from, to string }
 // the entry's own arguments (the menu's editor).
 func (p *pipeline) plan(e *bls.Entry, cmdline *string) (*bootPlan, error) {
 	bp := &bootPlan{entry: e, policy: stub.Policy{Append: p.o.append, Verify: p.verify, MaxSize: p.o.maxSize}}
+	bp.policy.Console = p.console()
+	bp.policy.SMBIOS = p.smbios.extra
 	if cmdline != nil {
 		bp.policy.Cmdline, bp.policy.CmdlineSet = *cmdline, true
 	}
@@ -141,6 +147,7 @@ func (p *pipeline) plan(e *bls.Entry, cmdline *string) (*bootPlan, error) {
 		return nil, err
 	}
 	bp.stub = sp
+	p.logSMBIOSMeasurement(sp)
 	for _, n := range sp.Notes {
 		p.logf("note: %s", n)
 	}
@@ -162,9 +169,8 @@ func (e errNotRestartable) Error() string { return e.err.Error() }
 func (e errNotRestartable) Unwrap() error { return e.err }
 
 // commit does what the plan says, in this order: the boot-counting
-// rename, the EFI variables (loaderVarWrites), kexec_file_load,
-// unmounting, the reboot (skipped with -no-reboot). Each step reports its
-// own failure. A
+// rename, removing LoaderEntryOneShot, kexec_file_load, unmounting, the
+// reboot (skipped with -no-reboot). Each step reports its own failure. A
 // failed load returns an error and leaves the pipeline open, so another
 // entry can be tried; a failure after the partitions were released is an
 // errNotRestartable. The plan is closed.
@@ -177,7 +183,7 @@ func (p *pipeline) commit(bp *bootPlan) error {
 			return err
 		}
 	}
-	p.writeLoaderVars(p.loaderVarWrites(e))
+	p.consumeOneShot()
 	err := p.sys.load(bp.stub.Kernel.File, initrdFile(bp.stub), bp.stub.Cmdline)
 	if err != nil {
 		p.logf("cannot load %s: %v", e.ID, err)
@@ -243,6 +249,41 @@ func (p *pipeline) explainLoadFailure(err error, v *authenticode.Verdict) {
 		"or the platform keyring filled from UEFI db), or build the ROM kernel with that key", envelope)
 }
 
+// writableVars are EFI variables ukiboot may change.
+type writableVars interface {
+	Set(name, value string) error
+	Delete(name string) error
+}
+
+// consumeOneShot removes LoaderEntryOneShot once it chose the default, as
+// systemd-boot does.
+func (p *pipeline) consumeOneShot() {
+	if p.config.OneShot == "" {
+		return
+	}
+	if v, ok := p.sys.vars.(writableVars); ok {
+		if err := v.Delete(bls.VarEntryOneShot); err != nil {
+			p.logf("cannot remove %s: %v", bls.VarEntryOneShot, err)
+		}
+	}
+}
+
+// setDefault writes LoaderEntryDefault (the menu's d key) and returns
+// what to show.
+func (p *pipeline) setDefault(id string) string {
+	if p.o.dryRun {
+		return "dry run: LoaderEntryDefault not changed (would be " + id + ")"
+	}
+	v, ok := p.sys.vars.(writableVars)
+	if !ok {
+		return "no EFI variables on this machine: put 'default " + id + "' in loader.conf"
+	}
+	if err := v.Set(bls.VarEntryDefault, id); err != nil {
+		return fmt.Sprintf("cannot set LoaderEntryDefault: %v", err)
+	}
+	return "default is now " + id + " (LoaderEntryDefault)"
+}
+
 // dryRun prints the plan instead of committing it: nothing is renamed,
 // no variable is changed, nothing is loaded.
 func (p *pipeline) dryRun(bp *bootPlan) error {
@@ -251,8 +292,8 @@ func (p *pipeline) dryRun(bp *bootPlan) error {
 	if bp.rename != nil {
 		p.logf("boot counting: would rename %s to %s", path.Base(bp.rename.from), path.Base(bp.rename.to))
 	}
-	for _, w := range p.loaderVarWrites(bp.entry) {
-		p.logf("%s", w.dryRun())
+	if p.config.OneShot != "" {
+		p.logf("dry run: %s would be removed", bls.VarEntryOneShot)
 	}
 	err := printPlan(p.stdout, bp.stub, p.o.json)
 	if err == nil && p.o.extract != "" {
