@@ -24,8 +24,8 @@ type system struct {
 	// directories (ESP first) and a function that unmounts them.
 	roots func(o *options, log func(string, ...any)) (*partitions, error)
 	// vars are the boot loader's EFI variables (nil: none). When they
-	// also implement writableVars, the one-shot entry is consumed and the
-	// menu can set the default.
+	// also implement writableVars, a boot writes them as systemd-boot
+	// does (loaderVarWrites) and the menu's d can change the default.
 	vars bls.Vars
 	load func(kernel, initrd *os.File, cmdline string) error
 	// reboot starts the loaded kernel (kexec reboot).

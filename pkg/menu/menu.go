@@ -241,7 +241,7 @@ func (m *Model) command(c byte) Action {
 		default:
 			m.editing, m.edit = true, []byte(it.Cmdline)
 		}
-	case 'd':
+	case 'd', 'D': // both, as systemd-boot's menu_run
 		if it != nil && it.Bootable {
 			return SetDefault
 		}

@@ -183,3 +183,16 @@ func TestScrollAndWidth(t *testing.T) {
 		t.Errorf("reload: sel %d", m.Selected())
 	}
 }
+
+// TestDefaultKeyBothCases: systemd-boot's menu_run takes d and D for the
+// default toggle.
+func TestDefaultKeyBothCases(t *testing.T) {
+	for _, c := range []byte{'d', 'D'} {
+		t.Run(string(c), func(t *testing.T) {
+			m := New(Config{Items: items(2), Default: 0})
+			if a := m.Key(Key{KeyChar, c}); a != SetDefault {
+				t.Errorf("%c: %v, want SetDefault", c, a)
+			}
+		})
+	}
+}
