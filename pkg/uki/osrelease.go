@@ -233,3 +233,95 @@ func ParseOSRelease(data []byte) (*OSRelease, error) {
 	}
 	return o, nil
 }
+
+// BootKeyValues splits text into key/value pairs the way systemd-boot
+// reads its configuration, type #1 entries, .osrel and .profile
+// (src/boot/efi-string.c: line_get_key_value): the text ends at the first
+// NUL; lines end at '\n' or '\r'; blanks (space, tab) around a line are
+// dropped; lines starting with '#' are comments; the key runs up to the
+// first character of sep, and all sep characters after it are skipped; a
+// line without a sep character is ignored; if the value starts with a
+// double or single quote and the line ends with the same quote, that one
+// pair is removed. There are no escapes. fn is called for each pair, in
+// order, with the line number (from 1).
+//
+// One quirk is kept: systemd's quote test also matches an empty value
+// (strchr8 finds the terminating NUL in its quote set), and the value
+// then starts one byte past the line's end, so "KEY=" followed by more
+// text takes the rest of the text, up to the NUL, as its value.
+func BootKeyValues(data []byte, sep string, fn func(line int, key, value string)) {
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		data = data[:i]
+	}
+	isBlank := func(c byte) bool { return c == ' ' || c == '\t' }
+	line := 0
+	for pos := 0; pos < len(data); {
+		start := pos
+		end := start
+		for end < len(data) && data[end] != '\n' && data[end] != '\r' {
+			end++
+		}
+		lineEnd := end
+		pos = min(end+1, len(data))
+		line++
+		for start < end && isBlank(data[start]) {
+			start++
+		}
+		for end > start && isBlank(data[end-1]) {
+			end--
+		}
+		l := string(data[start:end])
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		k := strings.IndexAny(l, sep)
+		if k < 0 {
+			continue
+		}
+		key, value := l[:k], strings.TrimLeft(l[k:], sep)
+		switch {
+		case value == "":
+			// line_get_key_value's quote test matches the NUL it
+			// wrote after the line, and the value starts past it: it
+			// runs to the next NUL, which is the one written over the
+			// line's end when trailing blanks were dropped, else the
+			// end of the text (later lines are not cut yet).
+			stop := len(data)
+			if end < lineEnd {
+				stop = lineEnd
+			}
+			if end+1 < stop {
+				value = string(data[end+1 : stop])
+			}
+		case (value[0] == '"' || value[0] == '\'') && l[len(l)-1] == value[0]:
+			value = value[1:]
+			value = value[:max(len(value)-1, 0)]
+		}
+		fn(line, key, value)
+	}
+}
+
+// ParseBootOSRelease reads os-release text (a UKI's .osrel or .profile)
+// as systemd-boot does (boot.c: boot_entry_add_type2, with
+// line_get_key_value and "=" as separator): no escapes, one pair of
+// quotes removed, the last assignment of a key wins. Keys keep blanks
+// before the '=' ("NAME =x" sets "NAME "), as in systemd-boot, so such a
+// line names no field it looks for.
+func ParseBootOSRelease(data []byte) *OSRelease {
+	o := &OSRelease{}
+	BootKeyValues(data, "=", func(_ int, key, value string) { o.set(key, value) })
+	return o
+}
+
+// FirstSet returns the value of the first of keys that is set, even to
+// the empty string, and whether any was; systemd-boot picks an entry's
+// name, version and sort key this way
+// (src/fundamental/bootspec-fundamental.c: bootspec_pick_name_version_sort_key).
+func (o *OSRelease) FirstSet(keys ...string) (string, bool) {
+	for _, k := range keys {
+		if v, ok := o.Lookup(k); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
