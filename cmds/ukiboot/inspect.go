@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -17,11 +18,61 @@ type inspectOutput struct {
 	File string `json:"file"`
 	*uki.Info
 	Verification map[string]string `json:"verification"`
+	DTBAuto      []dtbautoInfo     `json:"dtbauto,omitempty"`
+}
+
+// dtbautoInfo is the .dtbauto systemd-stub would choose for a profile on
+// this machine (stub.ChooseDTBAuto).
+type dtbautoInfo struct {
+	Profile int `json:"profile"`
+	// Section is the index of the chosen section; -1 for none.
+	Section int `json:"section"`
+	// Known is false when ukiboot cannot tell what the stub would choose:
+	// PCR 11 then cannot match ukify's signed predictions.
+	Known bool   `json:"known"`
+	Why   string `json:"why"`
+}
+
+// dtbautoChoices says, for each profile with .dtbauto sections, which one
+// systemd-stub would choose on the machine hw describes.
+func dtbautoChoices(f *uki.File, hw stub.Hardware) []dtbautoInfo {
+	var out []dtbautoInfo
+	for _, p := range f.Profiles() {
+		if !stub.HasDTBAuto(p) {
+			continue
+		}
+		c := stub.ChooseDTBAuto(p, hw)
+		d := dtbautoInfo{Profile: p.Number, Section: -1, Known: c.Known, Why: c.Why}
+		if c.Section != nil {
+			d.Section = c.Section.Index
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// printDTBAuto prints dtbautoChoices for people.
+func printDTBAuto(w io.Writer, ds []dtbautoInfo) {
+	if len(ds) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\ndtbauto (as systemd-stub would choose on this machine):\n")
+	for _, d := range ds {
+		switch {
+		case d.Section >= 0:
+			fmt.Fprintf(w, "  @%d  section %d: %s; measured into PCR 11, not handed on (%s)\n", d.Profile, d.Section, d.Why, stub.DTBNotHandedOn())
+		case d.Known:
+			fmt.Fprintf(w, "  @%d  none: %s\n", d.Profile, d.Why)
+		default:
+			fmt.Fprintf(w, "  @%d  cannot tell: %s; PCR 11 cannot match ukify's signed predictions for this UKI\n", d.Profile, d.Why)
+		}
+	}
 }
 
 // inspect describes the UKI or addon at path, refused before it is read
-// when it is larger than maxSize.
-func inspect(w io.Writer, path string, pol stub.Verification, maxSize int64, asJSON bool) error {
+// when it is larger than maxSize. .dtbauto sections are matched against
+// the devicetree and SMBIOS of root (the file system at "/"; nil: none).
+func inspect(w io.Writer, path string, pol stub.Verification, maxSize int64, asJSON bool, root fs.FS) error {
 	fd, err := os.Open(path)
 	if err != nil {
 		return err
@@ -45,6 +96,7 @@ func inspect(w io.Writer, path string, pol stub.Verification, maxSize int64, asJ
 	if err != nil {
 		return err
 	}
+	hw := stub.ReadHardware(root)
 	var verdict *authenticode.Verdict
 	if pol.Mode != stub.VerifyOff {
 		verdict = authenticode.VerifyFile(f, f.ReaderAt(), pol.Store)
@@ -52,9 +104,10 @@ func inspect(w io.Writer, path string, pol stub.Verification, maxSize int64, asJ
 	if asJSON {
 		e := json.NewEncoder(w)
 		e.SetIndent("", "  ")
-		return e.Encode(inspectOutput{File: path, Info: info, Verification: verificationJSON(verdict)})
+		return e.Encode(inspectOutput{File: path, Info: info, Verification: verificationJSON(verdict), DTBAuto: dtbautoChoices(f, hw)})
 	}
 	printInfo(w, path, info)
+	printDTBAuto(w, dtbautoChoices(f, hw))
 	if verdict != nil {
 		fmt.Fprintf(w, "\nverdict:    %s\n", verdict)
 		for _, s := range verdict.Signatures {

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/stub"
 )
 
 // TestInspectUkify255Stub252: -inspect shows a UKI that ukify v255 built
@@ -51,4 +54,40 @@ func TestInspectUkify255Stub252(t *testing.T) {
 			t.Errorf("notes %q", out.Notes)
 		}
 	})
+}
+
+// TestInspectDTBAuto: -inspect says which .dtbauto systemd-stub would
+// choose on this machine, and when it cannot tell, that PCR 11 cannot
+// match ukify's signed predictions.
+func TestInspectDTBAuto(t *testing.T) {
+	fdt := func(compat string) []byte {
+		return ukitest.FDT(ukitest.FDTProp{Name: "compatible", Value: ukitest.StringList(compat)})
+	}
+	path := filepath.Join(t.TempDir(), "arm.efi")
+	img := ukitest.UKI(ukitest.S(".osrel", "ID=x\n"), ukitest.S(".linux", "K"),
+		ukitest.B(".dtbauto", fdt("vendor,board-a")), ukitest.B(".dtbauto", fdt("vendor,board-b")))
+	if err := os.WriteFile(path, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	board := fstest.MapFS{"proc/device-tree/compatible": {Data: ukitest.StringList("vendor,board-b", "vendor,soc")}}
+	for _, c := range []struct {
+		name string
+		root fs.FS
+		json bool
+		want string
+	}{
+		{"chosen", board, false, `@0  section 3: the running kernel's devicetree is compatible with "vendor,board-b"; measured into PCR 11, not handed on`},
+		{"cannot tell", nil, false, "@0  cannot tell: the machine's devicetree and SMBIOS were not read; PCR 11 cannot match ukify's signed predictions for this UKI"},
+		{"json", board, true, `"section": 3`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := inspect(&out, path, stub.Verification{}, stub.DefaultMaxSize, c.json, c.root); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), c.want) {
+				t.Errorf("output lacks %q:\n%s", c.want, out.String())
+			}
+		})
+	}
 }

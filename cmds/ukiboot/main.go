@@ -174,7 +174,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
 			return 1
 		}
-		if err := inspect(stdout, o.inspect, pol, o.maxSize, o.json); err != nil {
+		if err := inspect(stdout, o.inspect, pol, o.maxSize, o.json, sys.smbios); err != nil {
 			fmt.Fprintf(stderr, "ukiboot: %v\n", err)
 			return 1
 		}

@@ -126,6 +126,7 @@ func (p *pipeline) plan(e *bls.Entry, cmdline *string) (*bootPlan, error) {
 	bp := &bootPlan{entry: e, policy: stub.Policy{Append: p.o.append, Verify: p.verify, MaxSize: p.o.maxSize}}
 	bp.policy.Console = p.console()
 	bp.policy.SMBIOS = p.smbios.extra
+	bp.policy.Hardware = stub.ReadHardware(p.sys.smbios)
 	if cmdline != nil {
 		bp.policy.Cmdline, bp.policy.CmdlineSet = *cmdline, true
 	}

@@ -65,6 +65,9 @@ type Policy struct {
 	// SMBIOS holds the SMBIOS Type 11 strings the ROM policy lets through
 	// (-smbios); the zero value applies none.
 	SMBIOS SMBIOSExtra
+	// Hardware is what .dtbauto sections are matched against
+	// (ReadHardware); the zero value knows nothing.
+	Hardware Hardware
 	// Console, when not "", is appended (unmeasured) as "console=<Console>"
 	// to a final command line without console= (-console).
 	Console string
@@ -397,6 +400,12 @@ func (b *builder) uki() error {
 // UKI into PCR 11, in systemd's order: its name, then its contents.
 func (b *builder) measureSections(prof *uki.Profile, full string) error {
 	for _, name := range pcr11Order {
+		if name == uki.SectionDTBAuto {
+			if err := b.measureDTBAuto(prof, full); err != nil {
+				return err
+			}
+			continue
+		}
 		s := prof.Section(name)
 		if s == nil {
 			continue

@@ -220,8 +220,17 @@ type Profile struct {
 	// Sections are the effective sections: base sections not overridden,
 	// in table order, then the profile's own. Sections with VirtualSize 0
 	// are left out: they mask the base section of the same name.
-	Sections []*Section
+	Sections  []*Section
+	base, own []*Section
 }
+
+// Layers returns the base sections and the profile's own sections (its
+// .profile and those after it), each in table order, zero-sized ones
+// included. systemd-stub locates sections in the base, then lets the
+// profile's override them (find_sections); for .dtbauto, which it chooses
+// by matching, a profile's .dtbauto that matches nothing leaves the base's
+// choice in place.
+func (p *Profile) Layers() (base, own []*Section) { return p.base, p.own }
 
 // Section returns the effective section called name, or nil.
 func (p *Profile) Section(name string) *Section {
@@ -429,7 +438,7 @@ func (f *File) buildProfiles() error {
 		}
 	}
 	if len(starts) == 0 {
-		f.profiles = []*Profile{{Number: 0, Sections: effective(base, nil)}}
+		f.profiles = []*Profile{{Number: 0, Sections: effective(base, nil), base: base}}
 		return nil
 	}
 	for n, start := range starts {
@@ -438,7 +447,7 @@ func (f *File) buildProfiles() error {
 			end = starts[n+1]
 		}
 		own := f.Sections[start:end]
-		p := &Profile{Number: n, Sections: effective(base, own)}
+		p := &Profile{Number: n, Sections: effective(base, own), base: base, own: own}
 		ps := f.Sections[start]
 		if ps.VirtualSize > 0 {
 			text, err := readText(ps)
