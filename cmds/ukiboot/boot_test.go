@@ -73,7 +73,9 @@ func TestAutoFallsBack(t *testing.T) {
 	esp := t.TempDir()
 	// Order by version: v4 (corrupt), v3 (kernel refused), v2 (boots), v1.
 	ukiFile(t, esp, "os-4.efi", "os", "4", "c4", "K4")
-	os.WriteFile(filepath.Join(esp, "EFI/Linux/os-4.efi"), []byte("MZ corrupt"), 0o644)
+	// A PE without .linux: systemd-boot lists it (a file that is no PE at
+	// all it does not), ukiboot cannot boot it.
+	os.WriteFile(filepath.Join(esp, "EFI/Linux/os-4.efi"), ukitest.UKI(ukitest.S(".osrel", "ID=os\nVERSION_ID=4\n")), 0o644)
 	ukiFile(t, esp, "os-3.efi", "os", "3", "c3", "K3")
 	ukiFile(t, esp, "os-2.efi", "os", "2", "c2", "K2")
 	ukiFile(t, esp, "os-1.efi", "os", "1", "c1", "K1")
@@ -91,7 +93,7 @@ func TestAutoFallsBack(t *testing.T) {
 		t.Errorf("loaded %q %q", l.cmdline, l.initrd)
 	}
 	log := stderr.String()
-	for _, want := range []string{"cannot boot os-4.efi", "not a PE/COFF image", "cannot load os-3.efi", "ENOKEY", "keyrings do not trust the kernel inside it", "loaded os-2.efi"} {
+	for _, want := range []string{"cannot boot os-4.efi", "no .linux section", "cannot load os-3.efi", "ENOKEY", "keyrings do not trust the kernel inside it", "loaded os-2.efi"} {
 		if !strings.Contains(log, want) && !strings.Contains(log, strings.ToLower(want)) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}

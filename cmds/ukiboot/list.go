@@ -34,8 +34,11 @@ type entryJSON struct {
 	DefaultSource string   `json:"default_source,omitempty"`
 	Status        string   `json:"status"`
 	Error         string   `json:"error,omitempty"`
-	Verdict       string   `json:"verdict,omitempty"`
-	Signer        string   `json:"signer,omitempty"`
+	// Hidden marks an entry systemd-boot does not list either (Error says
+	// why); only -list -json -v prints them.
+	Hidden  bool   `json:"hidden,omitempty"`
+	Verdict string `json:"verdict,omitempty"`
+	Signer  string `json:"signer,omitempty"`
 	// AutoOrder is the entry's place (from 1) in the order -auto tries;
 	// 0 when -auto never tries it.
 	AutoOrder int `json:"auto_order"`
@@ -69,6 +72,7 @@ func listEntries(o *options, sys system, stdout, stderr io.Writer) int {
 		l.order[e] = i + 1
 		l.auto = append(l.auto, e.ID)
 	}
+	l.verbose = o.verbose
 	if err := l.print(stdout, o.json); err != nil {
 		logf("%v", err)
 		return 1
@@ -97,6 +101,8 @@ type listing struct {
 	// order is each entry's place in the order -auto tries (from 1).
 	order map[*bls.Entry]int
 	auto  []string
+	// verbose: -v, which also prints the hidden entries.
+	verbose bool
 }
 
 func (l *listing) toJSON(i int) entryJSON {
@@ -141,9 +147,11 @@ func (l *listing) print(w io.Writer, asJSON bool) error {
 		}
 		e := json.NewEncoder(w)
 		e.SetIndent("", "  ")
+		out = append(out, l.hiddenJSON()...)
 		return e.Encode(out)
 	}
 	if len(c.Entries) == 0 {
+		l.printHidden(w)
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -174,6 +182,9 @@ func (l *listing) print(w io.Writer, asJSON bool) error {
 	}
 	tw.Flush()
 	for _, e := range c.Entries {
+		if e.Origin != "" {
+			fmt.Fprintf(w, "%s: from %s\n", e.ID, e.Origin)
+		}
 		if err := l.checks[e].err; err != nil {
 			fmt.Fprintf(w, "%s: %v\n", e.ID, err)
 		}
@@ -189,5 +200,44 @@ func (l *listing) print(w io.Writer, asJSON bool) error {
 	if t := c.Loader.Timeout; t.Kind != bls.TimeoutUnset {
 		fmt.Fprintf(w, "timeout: %s (%s)\n", t, c.Loader.Path)
 	}
+	l.printHidden(w)
 	return nil
+}
+
+// printHidden prints the entries systemd-boot does not list (bls.Config's
+// Hidden) with the reason under -v, else only how many there are.
+func (l *listing) printHidden(w io.Writer) {
+	hidden := l.config.Hidden
+	switch {
+	case len(hidden) == 0:
+	case !l.verbose:
+		what := fmt.Sprintf("%d entries", len(hidden))
+		if len(hidden) == 1 {
+			what = "1 entry"
+		}
+		fmt.Fprintf(w, "hidden: %s that systemd-boot does not list either: add -v to see why\n", what)
+	default:
+		fmt.Fprintln(w, "hidden (systemd-boot does not list these either; never booted):")
+		for _, e := range hidden {
+			fmt.Fprintf(w, "  %s: %v\n", e.ID, e.Err)
+		}
+	}
+}
+
+// hiddenJSON is the hidden entries for -list -json -v; nil without -v.
+func (l *listing) hiddenJSON() []entryJSON {
+	if !l.verbose {
+		return nil
+	}
+	var out []entryJSON
+	for _, e := range l.config.Hidden {
+		j := entryJSON{ID: e.ID, Type: e.Type.String(), Title: e.Title, Version: e.Version, SortKey: e.SortKey,
+			MachineID: e.MachineID, Path: e.FullPath(), Profile: e.Profile, Cmdline: e.Cmdline,
+			Status: string(bls.StatusHidden), Hidden: true}
+		if e.Err != nil {
+			j.Error = e.Err.Error()
+		}
+		out = append(out, j)
+	}
+	return out
 }

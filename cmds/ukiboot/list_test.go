@@ -64,7 +64,7 @@ func TestListJSONFields(t *testing.T) {
 	os.WriteFile(filepath.Join(esp, "vmlinuz"), []byte("k"), 0o644)
 	os.WriteFile(filepath.Join(esp, "loader/loader.conf"), []byte("default rescue*\ntimeout 3\n"), 0o644)
 	os.WriteFile(filepath.Join(esp, "loader/entries/rescue+2-1.conf"), []byte("title Rescue\nversion 1\nsort-key zz\nmachine-id abc\nlinux /vmlinuz\noptions single\n"), 0o644)
-	os.WriteFile(filepath.Join(esp, "loader/entries/broken.conf"), []byte("title Broken\nlinux /nope\n"), 0o644)
+	os.WriteFile(filepath.Join(esp, "loader/entries/broken.conf"), []byte("title Broken\nlinux /vmlinuz\ninitrd /nope\n"), 0o644)
 	os.WriteFile(filepath.Join(esp, "EFI/Linux/deb.efi"), ukitest.UKI(ukitest.S(".osrel", "ID=debian\nPRETTY_NAME=Debian\nVERSION_ID=12\n"), ukitest.S(".cmdline", "quiet"), ukitest.S(".linux", "K")), 0o644)
 	var stdout, stderr bytes.Buffer
 	if rc := run([]string{"-list", "-json", "-verify", "off", "-root", esp}, &stdout, &stderr); rc != 0 {
@@ -96,7 +96,7 @@ func TestListJSONFields(t *testing.T) {
 			}
 		}
 	}
-	if e, _ := got[2]["error"].(string); !strings.Contains(e, "linux /nope: no such file") {
+	if e, _ := got[2]["error"].(string); !strings.Contains(e, "initrd /nope: no such file") {
 		t.Errorf("error %q", e)
 	}
 
@@ -161,5 +161,85 @@ func TestFlagConflicts(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if rc := run([]string{"-h"}, &stdout, &stderr); rc != 0 || !strings.Contains(stderr.String(), "-auto") {
 		t.Errorf("-h: rc %d", rc)
+	}
+}
+
+// TestListHiddenEntries: entries systemd-boot does not list (here a type
+// #1 entry whose kernel is missing, a uki-url entry and a UKI for another
+// CPU) are not in the table, the menu order or -auto's order, nor the
+// default even when LoaderEntryOneShot names one; -list counts them and
+// -list -v (and -list -json -v) shows each with its reason.
+func TestListHiddenEntries(t *testing.T) {
+	esp, vars := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(esp, "loader/entries"), 0o755)
+	os.MkdirAll(filepath.Join(esp, "EFI/Linux"), 0o755)
+	os.WriteFile(filepath.Join(esp, "vmlinuz"), []byte("k"), 0o644)
+	os.WriteFile(filepath.Join(esp, "loader/entries/good.conf"), []byte("linux /vmlinuz\n"), 0o644)
+	os.WriteFile(filepath.Join(esp, "loader/entries/zz-gone.conf"), []byte("linux /gone\n"), 0o644)
+	os.WriteFile(filepath.Join(esp, "loader/entries/zz-net.conf"), []byte("uki-url http://example.com/a.efi\n"), 0o644)
+	os.WriteFile(filepath.Join(esp, "EFI/Linux/zz-arm.efi"), ukitest.Image{Machine: 0xaa64, Sections: []ukitest.Section{
+		ukitest.S(".osrel", "ID=arm\n"), ukitest.S(".linux", "K")}}.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(vars, "LoaderEntryOneShot-"+bls.LoaderVendorGUID), bls.EncodeVarString("zz-gone.conf"), 0o644)
+	t.Setenv("UKIBOOT_EFIVARS", vars)
+	reasons := map[string]string{
+		"zz-gone.conf": "linux /gone: no such file",
+		"zz-net.conf":  "uki-url http://example.com/a.efi: ukiboot cannot boot from the network",
+		"zz-arm.efi":   "built for aa64 (arm64)",
+	}
+
+	var stdout, stderr bytes.Buffer
+	if rc := run([]string{"-list", "-verify", "off", "-root", esp}, &stdout, &stderr); rc != 0 {
+		t.Fatalf("rc %d: %s", rc, stderr.String())
+	}
+	text := stdout.String()
+	for _, want := range []string{"* 1  good.conf", "default: good.conf (chosen by first entry)", "-auto tries: good.conf\n", "hidden: 3 entries that systemd-boot does not list either: add -v to see why"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("-list lacks %q:\n%s", want, text)
+		}
+	}
+	for id := range reasons {
+		if strings.Contains(text, id) {
+			t.Errorf("-list shows %s:\n%s", id, text)
+		}
+	}
+
+	stdout.Reset()
+	run([]string{"-list", "-v", "-verify", "off", "-root", esp}, &stdout, &stderr)
+	for id, reason := range reasons {
+		if !strings.Contains(stdout.String(), "  "+id+": "+esp) || !strings.Contains(stdout.String(), reason) {
+			t.Errorf("-list -v lacks %s: %s:\n%s", id, reason, stdout.String())
+		}
+	}
+
+	for _, verbose := range []bool{false, true} {
+		args := []string{"-list", "-json", "-verify", "off", "-root", esp}
+		if verbose {
+			args = append(args, "-v")
+		}
+		stdout.Reset()
+		run(args, &stdout, &stderr)
+		var got []map[string]any
+		if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stdout.String())
+		}
+		hidden := map[string]map[string]any{}
+		for _, e := range got[1:] {
+			hidden[e["id"].(string)] = e
+		}
+		if got[0]["id"] != "good.conf" || got[0]["hidden"] != nil {
+			t.Errorf("%v: first entry %v", args, got[0])
+		}
+		if !verbose {
+			if len(got) != 1 {
+				t.Errorf("-list -json shows hidden entries: %s", stdout.String())
+			}
+			continue
+		}
+		for id, reason := range reasons {
+			e := hidden[id]
+			if e == nil || e["hidden"] != true || e["status"] != "hidden" || e["default"] != false || e["auto_order"] != 0.0 || !strings.Contains(e["error"].(string), reason) {
+				t.Errorf("-list -json -v: %s = %v", id, e)
+			}
+		}
 	}
 }

@@ -81,7 +81,7 @@ func TestMessagesNamePartitionsAsTheUserKnowsThem(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"a broken entry in -list", []string{"-list"}, "vda1 (ESP):/loader/entries/broken.conf"},
+		{"a hidden entry in -list -v", []string{"-list", "-v"}, "vda1 (ESP):/loader/entries/broken.conf"},
 		{"a refused UKI in -list -verify-all", []string{"-list", "-verify-all", "-verify", "enforce"}, "vda1 (ESP):/EFI/Linux/os-1.efi: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

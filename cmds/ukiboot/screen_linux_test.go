@@ -47,8 +47,13 @@ func openPty(t *testing.T, rows, cols int) (master, slave *os.File) {
 func longReasonTree(t *testing.T) (esp, kernel string) {
 	esp = menuTree(t)
 	kernel = "/" + strings.Repeat("a-directory-with-a-long-name/", 5) + "vmlinuz-6.12.9"
-	conf := "title Missing kernel\nversion 1.5\nlinux " + kernel + "\n"
+	// systemd-boot hides an entry whose linux file is missing, but lists
+	// one whose initrd is (booting it fails): the menu shows that one.
+	conf := "title Missing kernel\nversion 1.5\nlinux /present\ninitrd " + kernel + "\n"
 	os.MkdirAll(filepath.Join(esp, "loader/entries"), 0o755)
+	if err := os.WriteFile(filepath.Join(esp, "present"), []byte("k"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(esp, "loader/entries/missing.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}

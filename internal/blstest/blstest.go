@@ -41,7 +41,7 @@ var (
 	cmdlines  = []string{"", "quiet", "console=ttyS0 quiet", "root=UUID=6c4b5e1a rw", "rd.luks=0   splash"}
 	releases  = []string{"1", "2", "10", "39", "40", "6.1.0-28", "6.1.0-9", "6.10.3", "6.9.12", "12~rc1", "12", "12.1", "2023.1", "2024^git3", "7-rc"}
 	osFields  = []string{"PRETTY_NAME", "IMAGE_ID", "NAME", "ID", "IMAGE_VERSION", "VERSION", "VERSION_ID", "BUILD_ID"}
-	osQuoting = []string{"%s=%s\n", "%s=\"%s\"\n", "%s='%s'\n", "  %s = \"%s\"  \n"}
+	osQuoting = []string{"%s=%s\n", "%s=\"%s\"\n", "%s='%s'\n", "  %s=\"%s\"  \n"}
 )
 
 func (g *Generator) pick(list []string) string { return list[g.R.Intn(len(list))] }
@@ -128,7 +128,10 @@ func (g *Generator) Type1(dir string) Spec {
 	return Spec{Dir: dir, File: file, Type: 1}
 }
 
-// OSRelease returns random os-release text that always names the OS.
+// OSRelease returns random os-release text that always names the OS, in
+// the forms (osQuoting) that bootctl (systemd's env-file parser) and
+// systemd-boot (line_get_key_value, which ukiboot follows) read alike: not
+// "KEY = value", whose key systemd-boot reads as "KEY ".
 func (g *Generator) OSRelease() string {
 	var b strings.Builder
 	named := false

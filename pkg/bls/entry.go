@@ -13,6 +13,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/ukiboot/ukiboot/pkg/uki"
 )
 
 // Type is the kind of entry.
@@ -33,12 +35,22 @@ type Status string
 const (
 	StatusOK      Status = "ok"
 	StatusInvalid Status = "invalid" // broken, missing files, not a UKI, ...
+	// StatusHidden: systemd-boot does not list the entry (its kernel or
+	// UKI file is missing, its keys conflict, it is for another CPU, ...).
+	// Hidden entries are kept apart, in Config.Hidden, with the reason in
+	// Err: they are never in the menu, never the default, never booted.
+	StatusHidden Status = "hidden"
 )
 
 // Entry is one menu entry.
 type Entry struct {
-	// ID is the file name with the boot counter removed, lower case (as
-	// systemd-boot makes it); for profiles > 0 of a UKI, "<id>@<profile>".
+	// ID is the file name with the boot counter removed, as systemd-boot
+	// v259 makes it (boot.c: boot_entry_parse_tries, boot_entry_add_type1,
+	// boot_entry_add_type2): type #1 ids are lower case; a type #2 id is
+	// lower case unless the file has a boot counter, in which case it is
+	// the name before the '+' as written, plus ".efi". For profiles > 0 of
+	// a UKI it is "<id>@<profile ID>", the profile ID as written, or
+	// "<id>@<N>" when the profile has no ID.
 	ID string
 	// IDWithoutProfile is the UKI's id for profiles > 0, else "".
 	IDWithoutProfile string
@@ -56,6 +68,7 @@ type Entry struct {
 	Initrd            []string // in order
 	EFI               string   // "efi" key
 	UKIKey            string   // "uki" key
+	UKIURL            string   // "uki-url" key (such entries are hidden)
 	Options           []string // every "options" line, in order
 	Devicetree        string
 	DevicetreeOverlay []string
@@ -80,6 +93,10 @@ type Entry struct {
 	Path string
 	// FileName is the entry file's name as found (with the counter).
 	FileName string
+	// Origin names an entry that is not a file: "SMBIOS:NAME.conf" for an
+	// io.systemd.boot.entries-extra entry (Options.Extra), whose paths are
+	// on Root, the ESP. "" for entries read from a file.
+	Origin string
 
 	// Counter is the boot counter; TriesLeft is -1 without one, TriesDone
 	// is -1 when not written.
@@ -100,6 +117,9 @@ func (e *Entry) Bootable() bool { return e.Status == StatusOK }
 // DisplayPath names the entry file as the user knows it, for messages
 // (Root.Display).
 func (e *Entry) DisplayPath() string {
+	if e.Origin != "" {
+		return e.Origin
+	}
 	if e.Root == nil {
 		return e.Path
 	}
@@ -108,6 +128,9 @@ func (e *Entry) DisplayPath() string {
 
 // FullPath is the entry file's path on the host (partition mount + Path).
 func (e *Entry) FullPath() string {
+	if e.Origin != "" {
+		return e.Origin
+	}
 	if e.Root == nil {
 		return e.Path
 	}
@@ -115,10 +138,21 @@ func (e *Entry) FullPath() string {
 }
 
 func (e *Entry) invalid(format string, args ...any) {
-	if e.Status == StatusInvalid {
-		return // keep the first reason
+	if e.Status != StatusOK {
+		return // keep the first reason; hidden stays hidden
 	}
 	e.Status = StatusInvalid
+	e.Err = fmt.Errorf("%s: %s", e.DisplayPath(), fmt.Sprintf(format, args...))
+}
+
+// hide marks the entry as one systemd-boot does not list, with the reason.
+// It overrides an earlier "invalid" (what systemd-boot drops is never
+// shown); the first hiding reason is kept.
+func (e *Entry) hide(format string, args ...any) {
+	if e.Status == StatusHidden {
+		return
+	}
+	e.Status = StatusHidden
 	e.Err = fmt.Errorf("%s: %s", e.DisplayPath(), fmt.Sprintf(format, args...))
 }
 
@@ -140,7 +174,13 @@ func normalizePath(p string) (string, error) {
 	return path.Clean(p), nil
 }
 
-// parseType1 reads the keys of a type #1 entry file into e.
+// parseType1 reads the keys of a type #1 entry file into e, as
+// systemd-boot v259 does (boot.c: boot_entry_add_type1, with
+// line_get_key_value): one pair of quotes is removed from a value, there
+// are no escapes, and a key given twice takes the last value (initrd and
+// options add up). linux, efi, uki and uki-url name what the entry boots:
+// repeating one replaces it, but a second, different one makes the entry
+// one systemd-boot drops, and parsing stops there.
 func parseType1(e *Entry, data []byte) {
 	setPath := func(key, v string, dst *string) {
 		p, err := normalizePath(v)
@@ -150,7 +190,20 @@ func parseType1(e *Entry, data []byte) {
 		}
 		*dst = p
 	}
-	forEachKeyValue(data, func(line int, key, value string) {
+	kind, stop := "", false // kind: the linux, efi, uki or uki-url key seen
+	uki.BootKeyValues(data, " \t", func(line int, key, value string) {
+		if stop {
+			return
+		}
+		switch key {
+		case "linux", "efi", "uki", "uki-url":
+			if kind != "" && kind != key {
+				e.hide("both %s and %s: an entry names one thing to boot (systemd-boot drops such entries)", kind, key)
+				stop = true
+				return
+			}
+			kind = key
+		}
 		switch key {
 		case "title":
 			e.Title = value
@@ -170,6 +223,8 @@ func parseType1(e *Entry, data []byte) {
 			setPath(key, value, &e.EFI)
 		case "uki":
 			setPath(key, value, &e.UKIKey)
+		case "uki-url":
+			e.UKIURL = value
 		case "initrd":
 			var p string
 			setPath(key, value, &p)
@@ -195,6 +250,6 @@ func parseType1(e *Entry, data []byte) {
 		default:
 			e.Other = append(e.Other, KeyValue{key, value})
 		}
-	}, nil)
+	})
 	e.Cmdline = strings.Join(e.Options, " ")
 }

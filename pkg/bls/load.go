@@ -74,9 +74,15 @@ func EFIArch(goarch string) string {
 // Config is everything found on the partitions: entries in menu order,
 // loader.conf and the default entry.
 type Config struct {
-	Roots   []*Root // the partitions' file trees, in the order given
+	Roots []*Root // the partitions' file trees, in the order given
+	// Entries are the entries systemd-boot lists, in menu order; some may
+	// be invalid (listed, not bootable).
 	Entries []*Entry
-	Loader  *LoaderConf
+	// Hidden are the entries systemd-boot does not list (StatusHidden,
+	// the reason in Err), in the order found: for -list -v only. Nothing
+	// that chooses, counts or boots entries looks at them.
+	Hidden []*Entry
+	Loader *LoaderConf
 	// Default is the index of the default entry, -1 if nothing can boot.
 	Default int
 	// DefaultSource says what chose the default: "LoaderEntryOneShot",
@@ -149,6 +155,12 @@ func Load(paths []string, o Options) (*Config, error) {
 		c.Entries = append(c.Entries, loadType1(c, part, o)...)
 		c.Entries = append(c.Entries, loadType2(c, part, o)...)
 	}
+	var esp *Root
+	if len(c.Roots) > 0 {
+		esp = c.Roots[0]
+	}
+	c.Entries = append(c.Entries, loadExtra(esp, o)...)
+	c.splitHidden()
 	if c.Loader == nil {
 		c.Loader = &LoaderConf{Editor: true}
 	}
@@ -195,15 +207,35 @@ func skipName(name, suffix string) bool {
 
 func newEntry(part *Root, dir, name, suffix string, t Type) *Entry {
 	e := &Entry{Type: t, Root: part, Path: dir + "/" + name, FileName: name, Status: StatusOK, TriesLeft: -1, TriesDone: -1}
-	id := name
+	e.ID = strings.ToLower(name)
 	if stripped, cnt, ok := ParseCounter(name, suffix); ok {
-		id = stripped
 		e.Counter = &cnt
 		e.TriesLeft = cnt.Left
 		if cnt.HasDone {
 			e.TriesDone = cnt.Done
 		}
+		// boot.c: boot_entry_parse_tries makes the id of a counted file
+		// the name before the '+' and suffix as given (".conf", ".efi");
+		// boot_entry_add_type1 lower-cases it afterwards, type #2 does not.
+		e.ID = stripped[:len(stripped)-len(suffix)] + suffix
+		if t == Type1 {
+			e.ID = strings.ToLower(e.ID)
+		}
 	}
-	e.ID = strings.ToLower(id)
 	return e
+}
+
+// splitHidden moves the entries systemd-boot does not list out of
+// c.Entries into c.Hidden.
+func (c *Config) splitHidden() {
+	shown := c.Entries[:0]
+	for _, e := range c.Entries {
+		if e.Status == StatusHidden {
+			c.Hidden = append(c.Hidden, e)
+		} else {
+			shown = append(shown, e)
+		}
+	}
+	clear(c.Entries[len(shown):])
+	c.Entries = shown
 }

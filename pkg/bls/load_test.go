@@ -33,6 +33,22 @@ func byID(c *bls.Config) map[string]*bls.Entry {
 	return m
 }
 
+func hiddenByID(c *bls.Config) map[string]*bls.Entry {
+	m := map[string]*bls.Entry{}
+	for _, e := range c.Hidden {
+		m[e.ID] = e
+	}
+	return m
+}
+
+func hiddenIDs(c *bls.Config) string {
+	var s []string
+	for _, e := range c.Hidden {
+		s = append(s, e.ID)
+	}
+	return strings.Join(s, " ")
+}
+
 func ids(c *bls.Config) string {
 	var s []string
 	for _, e := range c.Entries {
@@ -85,40 +101,53 @@ func TestBrokenEntriesDoNotHideOthers(t *testing.T) {
 	c := load(t, bls.Options{Arch: "x64"}, esp)
 	got := byID(c)
 	wantOK := []string{"good.conf", "good.efi", "ukikey.conf"}
+	// Listed but not bootable: systemd-boot lists these too (it does not
+	// check initrd files) or ukiboot cannot boot them.
 	wantBad := map[string]string{
+		"noinitrd.conf": "initrd /nope.img: no such file",
+		"notuki.conf":   "not a bootable UKI",
+		"big.conf":      "more than the",
+	}
+	// Hidden, as systemd-boot v259 drops them (boot_entry_add_type1,
+	// boot_entry_add_type2).
+	wantHidden := map[string]string{
 		"dotdot.conf":     "not normalized",
 		"missing.conf":    "linux /vmlinuz-gone: no such file",
-		"noinitrd.conf":   "initrd /nope.img: no such file",
-		"nothing.conf":    "no linux, efi or uki key",
-		"both.conf":       "more than one of linux, efi and uki",
+		"nothing.conf":    "no linux, efi, uki or uki-url key",
+		"both.conf":       "both linux and efi",
 		"symlink.conf":    "escapes",
 		"relsymlink.conf": "escapes",
-		"notuki.conf":     "not a bootable UKI",
-		"big.conf":        "more than the",
-		"garbage.efi":     "too short for a DOS header",
+		"other-arch.conf": "architecture aa64, this machine is x64",
+		"garbage.efi":     "not a PE image",
 		"noosrel.efi":     "no .osrel",
-		"noname.efi":      "none of PRETTY_NAME",
+		"noname.efi":      "sets none of PRETTY_NAME",
 	}
 	for _, id := range wantOK {
 		if e := got[id]; e == nil || !e.Bootable() {
 			t.Errorf("%s: %+v", id, e)
 		}
 	}
-	for id, reason := range wantBad {
-		e := got[id]
-		if e == nil {
-			t.Errorf("%s is not listed", id)
-			continue
-		}
-		if e.Bootable() || e.Err == nil || !strings.Contains(e.Err.Error(), reason) {
-			t.Errorf("%s: status %s err %v; want invalid with %q", id, e.Status, e.Err, reason)
-		}
-		if !strings.Contains(e.Err.Error(), esp) {
-			t.Errorf("%s: error %q does not name the file", id, e.Err)
+	check := func(list map[string]*bls.Entry, want map[string]string, status bls.Status) {
+		t.Helper()
+		for id, reason := range want {
+			e := list[id]
+			if e == nil {
+				t.Errorf("%s is not %s", id, status)
+				continue
+			}
+			if e.Bootable() || e.Status != status || e.Err == nil || !strings.Contains(e.Err.Error(), reason) {
+				t.Errorf("%s: status %s err %v; want %s with %q", id, e.Status, e.Err, status, reason)
+				continue
+			}
+			if !strings.Contains(e.Err.Error(), esp) {
+				t.Errorf("%s: error %q does not name the file", id, e.Err)
+			}
 		}
 	}
-	if len(c.Entries) != len(wantOK)+len(wantBad) {
-		t.Errorf("listed %s", ids(c))
+	check(got, wantBad, bls.StatusInvalid)
+	check(hiddenByID(c), wantHidden, bls.StatusHidden)
+	if len(c.Entries) != len(wantOK)+len(wantBad) || len(c.Hidden) != len(wantHidden) {
+		t.Errorf("listed %s; hidden %s", ids(c), hiddenIDs(c))
 	}
 	if e := got["ukikey.conf"]; e.UKI != "/EFI/Linux/good.efi" {
 		t.Errorf("uki key: UKI %q", e.UKI)
@@ -138,7 +167,8 @@ func TestProfilesAreEntries(t *testing.T) {
 		ukitest.S(".cmdline", "third"),
 	))
 	c := load(t, bls.Options{}, esp)
-	if got := ids(c); got != "multi.efi multi.efi@rescue multi.efi@2" {
+	// v259 keeps the profile ID as written (boot_entry_add_type2).
+	if got := ids(c); got != "multi.efi multi.efi@Rescue multi.efi@2" {
 		t.Fatalf("ids %q", got)
 	}
 	e := c.Entries
@@ -160,7 +190,8 @@ func TestDefaultChoice(t *testing.T) {
 	for _, n := range []string{"a-1", "a-2", "b-1", "c-1+0-3"} {
 		write(t, esp, "loader/entries/"+n+".conf", []byte("linux /vmlinuz\n"))
 	}
-	write(t, esp, "loader/entries/broken.conf", []byte("linux /none\n"))
+	// Listed (systemd-boot does not check initrd files) but not bootable.
+	write(t, esp, "loader/entries/broken.conf", []byte("linux /vmlinuz\ninitrd /none\n"))
 	// Order: broken ("broken" is newer than "b" as a version), b-1, a-2,
 	// a-1, then c-1 (out of tries) last.
 	cases := []struct {
@@ -206,9 +237,12 @@ func TestDefaultChoice(t *testing.T) {
 func TestNothingBootable(t *testing.T) {
 	esp := t.TempDir()
 	write(t, esp, "loader/entries/x.conf", []byte("title X\n"))
+	write(t, esp, "loader/entries/y.conf", []byte("linux /none\n"))
+	write(t, esp, "loader/entries/z.conf", []byte("linux /z\ninitrd /none\n"))
+	write(t, esp, "z", []byte("k"))
 	c := load(t, bls.Options{}, esp)
-	if c.Default != -1 || len(c.Entries) != 1 {
-		t.Errorf("default %d entries %d", c.Default, len(c.Entries))
+	if c.Default != -1 || len(c.Entries) != 1 || len(c.Hidden) != 2 {
+		t.Errorf("default %d entries %d hidden %d", c.Default, len(c.Entries), len(c.Hidden))
 	}
 	empty := load(t, bls.Options{}, t.TempDir())
 	if empty.Default != -1 || len(empty.Entries) != 0 {
@@ -280,7 +314,7 @@ func TestFIFONeverHangs(t *testing.T) {
 	select {
 	case c := <-done:
 		defer c.Close()
-		e := byID(c)["pipe.conf"]
+		e := hiddenByID(c)["pipe.conf"]
 		if e == nil || e.Bootable() || !strings.Contains(e.Err.Error(), "not a regular file") {
 			t.Errorf("pipe.conf: %+v", e)
 		}

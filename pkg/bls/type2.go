@@ -1,14 +1,17 @@
 package bls
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/ukiboot/ukiboot/pkg/uki"
 )
 
 // loadType2 reads the type #2 entries of a partition: the UKIs in
-// /EFI/Linux, one entry per profile.
+// /EFI/Linux, one entry per profile (boot.c: config_load_type2_entries).
 func loadType2(c *Config, part *Root, o Options) []*Entry {
 	var out []*Entry
 	for _, name := range listDir(c, part, Type2Dir) {
@@ -20,13 +23,17 @@ func loadType2(c *Config, part *Root, o Options) []*Entry {
 	return out
 }
 
-// type2Entries makes one entry per profile of a UKI; a file that is not a
-// valid UKI gives one invalid entry.
+// type2Entries makes one entry per profile of a UKI, as boot.c:
+// boot_entry_add_type2 does. systemd-boot skips (here: hides) a file that
+// is not a PE image for this CPU (pe.c: pe_section_table_from_file checks
+// the COFF machine), and each profile without .osrel or whose .osrel
+// names nothing. A PE file ukiboot cannot use as a UKI gives one invalid
+// entry.
 func type2Entries(part *Root, name string, o Options) []*Entry {
 	base := newEntry(part, Type2Dir, name, ".efi", Type2)
 	base.UKI = base.Path
+	base.Title = name
 	fail := func(err error) []*Entry {
-		base.Title = name
 		base.Status, base.Err = StatusInvalid, err
 		return []*Entry{base}
 	}
@@ -39,53 +46,92 @@ func type2Entries(part *Root, name string, o Options) []*Entry {
 	if err != nil {
 		return fail(err)
 	}
+	m, err := peMachine(f)
+	if err != nil {
+		base.hide("%v (systemd-boot skips it)", err)
+		return []*Entry{base}
+	}
+	if arch := EFIArch(m.GOARCH()); !strings.EqualFold(arch, o.Arch) {
+		base.hide("built for %s, this machine is %s (systemd-boot skips UKIs for another CPU)", machineName(m), o.Arch)
+		return []*Entry{base}
+	}
 	u, err := o.readUKI(f, st.Size(), base.DisplayPath())
 	if err != nil {
 		return fail(err)
 	}
 	var out []*Entry
 	for _, p := range u.Profiles() {
-		e := *base
-		e.Profile = p.Number
-		e.ProfileID, e.ProfileTitle = p.ID, p.Title
-		if err := fillType2(&e, u, p); err != nil {
-			e.Title = name
-			e.Status, e.Err = StatusInvalid, err
-		}
-		if p.Number > 0 {
-			e.IDWithoutProfile = e.ID
-			if p.ID != "" {
-				e.ID = e.ID + "@" + strings.ToLower(p.ID)
-			} else {
-				e.ID = fmt.Sprintf("%s@%d", e.ID, p.Number)
-			}
-		}
-		out = append(out, &e)
+		out = append(out, profileEntry(base, u, p))
 	}
 	return out
 }
 
-// fillType2 takes title, version and sort key from .osrel and the command
-// line from .cmdline, as systemd-boot does.
-func fillType2(e *Entry, u *uki.File, p *uki.Profile) error {
-	osr, err := u.OSRelease(p)
+// profileEntry makes the entry of profile p of the UKI u, whose file gave
+// base. Its id follows v259: base's id, and for profiles > 0 "@" and the
+// profile's ID as written (or its number).
+func profileEntry(base *Entry, u *uki.File, p *uki.Profile) *Entry {
+	e := *base
+	e.Profile = p.Number
+	info, err := profileInfo(u, p)
 	if err != nil {
-		return err
+		e.Status, e.Err = StatusInvalid, err
+		return &e
 	}
-	if osr == nil {
-		return fmt.Errorf("%s: no .osrel section, so no title (systemd-boot skips such UKIs)", u.Name)
+	id, idSet := info.Lookup("ID")
+	e.ProfileID, _ = info.Lookup("ID")
+	e.ProfileTitle, _ = info.Lookup("TITLE")
+	if p.Number > 0 {
+		e.IDWithoutProfile = e.ID
+		if idSet {
+			e.ID = e.ID + "@" + id
+		} else {
+			e.ID = fmt.Sprintf("%s@%d", e.ID, p.Number)
+		}
 	}
-	name := osr.First("PRETTY_NAME", "IMAGE_ID", "NAME", "ID")
-	if name == "" {
-		return fmt.Errorf("%s: .osrel has none of PRETTY_NAME, IMAGE_ID, NAME, ID", u.Name)
+	fillType2(&e, u, p, info)
+	return &e
+}
+
+// profileInfo reads the .profile section of p as systemd-boot does
+// (line_get_key_value); empty when p has none.
+func profileInfo(u *uki.File, p *uki.Profile) (*uki.OSRelease, error) {
+	t, err := u.Text(p, uki.SectionProfile)
+	if err != nil {
+		return nil, err
 	}
-	e.Version = osr.First("IMAGE_VERSION", "VERSION", "VERSION_ID", "BUILD_ID")
-	e.SortKey = osr.First("IMAGE_ID", "ID")
+	return uki.ParseBootOSRelease([]byte(t)), nil
+}
+
+// fillType2 takes title, version and sort key from .osrel and the command
+// line from .cmdline, as boot.c: boot_entry_add_type2 does: the first of
+// PRETTY_NAME, IMAGE_ID, NAME and ID that is set names the entry, even if
+// empty (bootspec_pick_name_version_sort_key); without .osrel or such a
+// field the profile is hidden. A profile without .cmdline is fine.
+func fillType2(e *Entry, u *uki.File, p *uki.Profile, profile *uki.OSRelease) {
+	if p.Section(uki.SectionOSRel) == nil {
+		e.hide("no .osrel section, so no title (systemd-boot skips such UKIs)")
+		return
+	}
+	text, err := u.Text(p, uki.SectionOSRel)
+	if err != nil {
+		e.Status, e.Err = StatusInvalid, err
+		return
+	}
+	osr := uki.ParseBootOSRelease([]byte(text))
+	name, ok := osr.FirstSet("PRETTY_NAME", "IMAGE_ID", "NAME", "ID")
+	if !ok {
+		e.hide(".osrel sets none of PRETTY_NAME, IMAGE_ID, NAME and ID (systemd-boot skips such UKIs)")
+		return
+	}
+	e.Version, _ = osr.FirstSet("IMAGE_VERSION", "VERSION", "VERSION_ID", "BUILD_ID")
+	e.SortKey, _ = osr.FirstSet("IMAGE_ID", "ID")
+	title, titleSet := profile.Lookup("TITLE")
+	id, idSet := profile.Lookup("ID")
 	switch {
-	case p.Title != "":
-		e.Title = fmt.Sprintf("%s (%s)", name, p.Title)
-	case p.Number > 0 && p.ID != "":
-		e.Title = fmt.Sprintf("%s (%s)", name, p.ID)
+	case titleSet:
+		e.Title = fmt.Sprintf("%s (%s)", name, title)
+	case p.Number > 0 && idSet:
+		e.Title = fmt.Sprintf("%s (%s)", name, id)
 	case p.Number > 0:
 		e.Title = fmt.Sprintf("%s (Profile #%d)", name, p.Number+1)
 	default:
@@ -93,8 +139,34 @@ func fillType2(e *Entry, u *uki.File, p *uki.Profile) error {
 	}
 	cl, err := u.Text(p, uki.SectionCmdline)
 	if err != nil {
-		return err
+		e.Status, e.Err = StatusInvalid, err
+		return
 	}
 	e.Cmdline = uki.MangleCmdline(cl)
-	return nil
+}
+
+// peMachine reads the COFF machine of a PE image, as far as systemd-boot
+// looks before it lists a UKI (pe.c: verify_dos, verify_pe).
+func peMachine(r io.ReaderAt) (uki.Machine, error) {
+	var dos [64]byte
+	if _, err := r.ReadAt(dos[:], 0); err != nil || dos[0] != 'M' || dos[1] != 'Z' {
+		return 0, errors.New("not a PE image: no DOS header")
+	}
+	off := int64(binary.LittleEndian.Uint32(dos[60:]))
+	var pe [6]byte
+	if off < int64(len(dos)) {
+		return 0, errors.New("not a PE image: bad PE header offset")
+	}
+	if _, err := r.ReadAt(pe[:], off); err != nil || string(pe[:4]) != "PE\x00\x00" {
+		return 0, errors.New("not a PE image: no PE signature")
+	}
+	return uki.Machine(binary.LittleEndian.Uint16(pe[4:])), nil
+}
+
+// machineName names a COFF machine for messages: "aa64 (arm64)".
+func machineName(m uki.Machine) string {
+	if a := EFIArch(m.GOARCH()); a != "" {
+		return fmt.Sprintf("%s (%s)", a, m)
+	}
+	return "COFF machine " + m.String()
 }
