@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/disk"
 )
 
@@ -26,6 +27,12 @@ type partitions struct {
 	// writable makes the partition mounted on dir writable for one change
 	// (the boot-counting rename); restore makes it read-only again.
 	writable func(dir string) (restore func() error, err error)
+	// disk is the boot disk's name ("vda") when ukiboot mounted the
+	// partitions: dirs[0] is its ESP, dirs[1] its XBOOTLDR, if any.
+	disk string
+	// ignored are the ESP and XBOOTLDR partitions of the scan that are
+	// not read, each "vdb1 (ESP): why".
+	ignored []string
 }
 
 // display names the file at path (relative to the partition, as
@@ -44,6 +51,17 @@ func (p *partitions) display(dir, path string) string {
 		return filepath.Join(p.names[i], path)
 	}
 	return filepath.Join(dir, path)
+}
+
+// name is how the user knows the partition read from dir: "vda1 (ESP)",
+// or the -root DIR; "" when dir is none of them.
+func (p *partitions) name(dir string) string {
+	for i, d := range p.dirs {
+		if d == dir && i < len(p.names) {
+			return p.names[i]
+		}
+	}
+	return ""
 }
 
 // scanDisks returns the partition directories to read: the -root
@@ -70,10 +88,10 @@ func mountDisks(o *options, logf func(string, ...any), s disk.Scanner) (*partiti
 	ctx, cancel := context.WithTimeout(context.Background(), o.wait)
 	defer cancel()
 	res, err := s.WaitScan(ctx, disk.ESP)
-	if res == nil || len(res.Partitions) == 0 {
+	if res == nil || !res.Has(disk.ESP) {
 		// A *disk.NotFoundError lists the devices seen and their errors.
 		if err == nil {
-			err = errors.New("no ESP or XBOOTLDR partition found")
+			err = errors.New("no ESP partition found")
 		}
 		return nil, fmt.Errorf("scanning disks for %s: %w\n%s", o.wait, err, noDiskHint)
 	}
@@ -84,46 +102,195 @@ func mountDisks(o *options, logf func(string, ...any), s disk.Scanner) (*partiti
 	if err != nil {
 		return nil, err
 	}
-	ms, errs := disk.MountAll(res.Partitions, base)
-	for _, e := range errs {
-		logf("skipping: %v", e)
+	m := diskMounter(base)
+	open := func(bd disk.BootDisk) (*partitions, error) { return openBootDisk(bd, s.DevDir, m, logf) }
+	parts, err := pickBootDisk(res, open, s.DevDir, logf)
+	if err != nil {
+		os.Remove(base)
+		return nil, err
 	}
-	cleanup := func() {
-		if err := disk.UnmountAll(ms); err != nil {
-			logf("unmount: %v", err)
+	if o.verbose {
+		logf("%s", parts.summary())
+		for _, n := range parts.ignored {
+			logf("ignored: %s", n)
 		}
+	}
+	unmount := parts.close
+	parts.close = func() {
+		unmount()
 		os.Remove(base)
 	}
-	if len(ms) == 0 {
-		cleanup()
-		return nil, fmt.Errorf("no ESP or XBOOTLDR partition could be mounted\n%s", noMountHint)
-	}
-	for _, m := range ms {
-		if o.verbose {
-			logf("mounted %s (%s, %s) on %s", m.Partition.Device, m.Partition.Kind, m.FSType, m.Dir)
+	return parts, nil
+}
+
+// pickBootDisk chooses the disk ukiboot boots from and returns its
+// partitions, opened with open. The boot order of the firmware is not
+// known here (coreboot has none), so the rule is: of the ESPs in the
+// order of res.BootDisks (hardware order, the same on every boot), the
+// first whose ESP or XBOOTLDR holds an entry (bls.HasEntries) wins, with
+// the XBOOTLDR of its own disk; when none holds one, the first that
+// mounts, so that the user is told where ukiboot looked. That is the disk
+// systemd-boot would run from if the firmware tried the disks in that
+// order and passed over those with nothing to boot. Every other ESP and
+// XBOOTLDR is left alone (unmounted) and listed in the result's ignored,
+// with why.
+func pickBootDisk(res *disk.ScanResult, open func(disk.BootDisk) (*partitions, error), devDir string, logf func(string, ...any)) (*partitions, error) {
+	disks, ignoredParts := res.BootDisks()
+	state := make([]string, len(disks)) // why each disk was passed over
+	var chosen *partitions
+	at := -1
+	for i, bd := range disks {
+		p, err := open(bd)
+		if err != nil {
+			logf("skipping: %v", err)
+			state[i] = "could not be mounted"
+			continue
+		}
+		if p.hasEntries() {
+			if chosen != nil {
+				chosen.close() // the fallback
+			}
+			chosen, at = p, i
+			break
+		}
+		state[i] = "holds no boot entries"
+		if chosen == nil {
+			chosen, at = p, i // the fallback, while none has entries
+		} else {
+			p.close()
 		}
 	}
-	writable := func(dir string) (func() error, error) {
-		for _, m := range ms {
-			if m.Dir == dir {
-				if err := m.RemountRW(); err != nil {
-					return nil, err // names the device
-				}
-				return m.RemountRO, nil
+	if chosen == nil {
+		return nil, fmt.Errorf("no ESP could be mounted\n%s", noMountHint)
+	}
+	boot := disks[at]
+	var ignored []string
+	for i, bd := range disks {
+		if i == at {
+			continue
+		}
+		st := state[i]
+		if st == "" {
+			st = "comes after the boot disk " + boot.Disk + " in hardware order"
+		}
+		if bd.Disk == boot.Disk {
+			ignored = append(ignored, partitionName(bd.ESP, devDir)+": another ESP of the boot disk "+boot.Disk+"; this one "+st)
+			continue
+		}
+		why := "on another disk: " + bd.Disk + " " + st
+		ignored = append(ignored, partitionName(bd.ESP, devDir)+": "+why)
+		// A disk's BootDisks are adjacent and share its XBOOTLDR: name it once.
+		if bd.XBOOTLDR != nil && (i+1 == len(disks) || disks[i+1].Disk != bd.Disk) {
+			ignored = append(ignored, partitionName(*bd.XBOOTLDR, devDir)+": "+why)
+		}
+	}
+	for _, ig := range ignoredParts {
+		ignored = append(ignored, partitionName(ig.Partition, devDir)+": "+ig.Why)
+	}
+	chosen.ignored = ignored
+	return chosen, nil
+}
+
+// mounter mounts partitions for openBootDisk: real mounts
+// (diskMounter) or, in tests, directories.
+type mounter struct {
+	mount   func(disk.Partition) (dir string, err error)
+	unmount func(dir string) error
+	// writable is partitions.writable.
+	writable func(dir string) (restore func() error, err error)
+}
+
+// diskMounter mounts partitions with disk.Mount (read-only, nosuid,
+// nodev, noexec) under base.
+func diskMounter(base string) mounter {
+	ms := map[string]*disk.Mounted{}
+	return mounter{
+		mount: func(p disk.Partition) (string, error) {
+			m, err := disk.Mount(p, base)
+			if err != nil {
+				return "", err // names the device
+			}
+			ms[m.Dir] = m
+			return m.Dir, nil
+		},
+		unmount: func(dir string) error {
+			m, ok := ms[dir]
+			if !ok {
+				return nil
+			}
+			delete(ms, dir)
+			return m.Unmount()
+		},
+		writable: func(dir string) (func() error, error) {
+			m, ok := ms[dir]
+			if !ok {
+				return nil, fmt.Errorf("%s is not a partition ukiboot mounted", dir)
+			}
+			if err := m.RemountRW(); err != nil {
+				return nil, err // names the device
+			}
+			return m.RemountRO, nil
+		},
+	}
+}
+
+// openBootDisk mounts the ESP of bd and its XBOOTLDR with m. The ESP must
+// mount; an XBOOTLDR that does not is logged and left out.
+func openBootDisk(bd disk.BootDisk, devDir string, m mounter, logf func(string, ...any)) (*partitions, error) {
+	dir, err := m.mount(bd.ESP)
+	if err != nil {
+		return nil, err
+	}
+	p := &partitions{mounted: true, disk: bd.Disk, dirs: []string{dir}, names: []string{partitionName(bd.ESP, devDir)}, writable: m.writable}
+	if x := bd.XBOOTLDR; x != nil {
+		if dir, err := m.mount(*x); err != nil {
+			logf("skipping: %v", err)
+		} else {
+			p.dirs = append(p.dirs, dir)
+			p.names = append(p.names, partitionName(*x, devDir))
+		}
+	}
+	dirs := p.dirs
+	p.close = func() {
+		for i := len(dirs) - 1; i >= 0; i-- {
+			if err := m.unmount(dirs[i]); err != nil {
+				logf("unmount: %v", err)
 			}
 		}
-		return nil, fmt.Errorf("%s is not a partition ukiboot mounted", dir)
 	}
-	dirs := disk.Dirs(ms)
-	names := make([]string, len(dirs))
-	for i, d := range dirs {
-		for _, m := range ms {
-			if m.Dir == d {
-				names[i] = partitionName(m.Partition, s.DevDir)
-			}
+	return p, nil
+}
+
+// hasEntries reports whether any of the partitions holds an entry file.
+func (p *partitions) hasEntries() bool {
+	for _, d := range p.dirs {
+		if bls.HasEntries(d) {
+			return true
 		}
 	}
-	return &partitions{dirs: dirs, names: names, mounted: true, close: cleanup, writable: writable}, nil
+	return false
+}
+
+// summary says which partitions are read: "boot disk: vda (ESP vda1,
+// XBOOTLDR vda2)" after a scan, "partitions: ESP /mnt/esp, then /mnt/xbl"
+// with -root.
+func (p *partitions) summary() string {
+	if !p.mounted {
+		return "partitions: ESP " + strings.Join(p.names, ", then ")
+	}
+	var parts []string
+	for i, n := range p.names {
+		kind := "ESP"
+		if i > 0 {
+			kind = "XBOOTLDR"
+		}
+		dev, _, _ := strings.Cut(n, " (")
+		parts = append(parts, kind+" "+dev)
+	}
+	if p.disk == "" {
+		return "boot partitions: " + strings.Join(parts, ", ")
+	}
+	return fmt.Sprintf("boot disk: %s (%s)", p.disk, strings.Join(parts, ", "))
 }
 
 // partitionName is how the user knows p: its device node under devDir

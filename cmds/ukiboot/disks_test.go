@@ -1,14 +1,18 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ukiboot/ukiboot/internal/disktest"
+	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/disk"
 )
 
@@ -58,6 +62,14 @@ func TestScanDisksNotFound(t *testing.T) {
 			addDisk(t, sys, "vda", 16<<20)
 		}, "scanning disks for 1ms: no esp partition found; block devices seen:\n" +
 			"  vda (16 MiB): gpt, 1 partition, none with the ESP or XBOOTLDR type GUID" + hint},
+		{"an XBOOTLDR but no ESP", func(t *testing.T, sys, dev string) {
+			if _, err := disktest.CreateGPT(filepath.Join(dev, "vda"), 16<<20, disktest.GPT{Parts: []disktest.Part{
+				{Type: disktest.XBOOTLDRType, Size: 2 << 20}}}); err != nil {
+				t.Fatal(err)
+			}
+			addDisk(t, sys, "vda", 16<<20)
+		}, "scanning disks for 1ms: no esp partition found; block devices seen:\n" +
+			"  vda (16 MiB): gpt, 1 partition, xbootldr: partition 1" + hint},
 		{"an unreadable disk", func(t *testing.T, sys, dev string) {
 			addDisk(t, sys, "sda", 1<<30) // no device node
 		}, "scanning disks for 1ms: no esp partition found; block devices seen:\n" +
@@ -127,5 +139,127 @@ func TestPartitionsDisplay(t *testing.T) {
 				t.Errorf("display(%q, %q) = %q, want %q", c.dir, c.path, got, c.want)
 			}
 		})
+	}
+}
+
+// fakeBootScan is a scan result of whole disks, each given as its
+// partitions ("esp", "xbootldr", "" for other), numbered from 1, with
+// device nodes under /dev.
+func fakeBootScan(disks ...[]string) *disk.ScanResult {
+	res := &disk.ScanResult{}
+	for i, kinds := range disks {
+		name := "vd" + string(rune('a'+i))
+		node := "/dev/" + name
+		res.Devices = append(res.Devices, disk.Device{Name: name, Node: node})
+		for n, k := range kinds {
+			if k != "" {
+				res.Partitions = append(res.Partitions, disk.Partition{Number: n + 1, Kind: disk.Kind(k), Disk: node, Device: node + strconv.Itoa(n+1)})
+			}
+		}
+	}
+	return res
+}
+
+// TestPickBootDisk holds the rule that chooses the boot disk: the first
+// ESP, in hardware order, whose ESP or XBOOTLDR (on its own disk, as
+// systemd-boot's partition_open finds it) has entries.
+func TestPickBootDisk(t *testing.T) {
+	const entry, conf = "loader/entries/a.conf", "loader/loader.conf"
+	for _, c := range []struct {
+		name    string
+		disks   [][]string
+		files   map[string]string // device name -> a file on it
+		broken  []string          // devices that do not mount
+		want    string            // summary
+		ignored []string
+	}{
+		{"first disk with entries on its ESP", [][]string{{"esp", "xbootldr"}, {"esp"}},
+			map[string]string{"vda1": entry, "vdb1": entry}, nil,
+			"boot disk: vda (ESP vda1, XBOOTLDR vda2)",
+			[]string{"vdb1 (ESP): on another disk: vdb comes after the boot disk vda in hardware order"}},
+		{"first ESP has loader.conf only: the next disk wins", [][]string{{"esp"}, {"esp", "xbootldr"}},
+			map[string]string{"vda1": conf, "vdb1": entry}, nil,
+			"boot disk: vdb (ESP vdb1, XBOOTLDR vdb2)",
+			[]string{"vda1 (ESP): on another disk: vda holds no boot entries"}},
+		{"entries only on the XBOOTLDR of the ESP's disk", [][]string{{"esp"}, {"esp", "xbootldr"}},
+			map[string]string{"vdb2": entry}, nil,
+			"boot disk: vdb (ESP vdb1, XBOOTLDR vdb2)",
+			[]string{"vda1 (ESP): on another disk: vda holds no boot entries"}},
+		{"XBOOTLDR on a disk without ESP is never read", [][]string{{"xbootldr"}, {"esp"}},
+			map[string]string{"vda1": entry}, nil,
+			"boot disk: vdb (ESP vdb1)",
+			[]string{"vda1 (XBOOTLDR): no ESP on this disk: an XBOOTLDR is only used with the ESP of its own disk"}},
+		{"no entries anywhere: the first ESP that mounts", [][]string{{"esp"}, {"esp", "xbootldr"}},
+			map[string]string{"vda1": conf}, []string{"vda1"},
+			"boot disk: vdb (ESP vdb1, XBOOTLDR vdb2)",
+			[]string{"vda1 (ESP): on another disk: vda could not be mounted"}},
+		{"second ESP of the same disk", [][]string{{"esp", "xbootldr", "esp"}},
+			map[string]string{"vda3": entry}, nil,
+			"boot disk: vda (ESP vda3, XBOOTLDR vda2)",
+			[]string{"vda1 (ESP): another ESP of the boot disk vda; this one holds no boot entries"}},
+		{"XBOOTLDR that does not mount is left out", [][]string{{"esp", "xbootldr"}},
+			map[string]string{"vda1": entry}, []string{"vda2"},
+			"boot disk: vda (ESP vda1)", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			mounted := map[string]string{} // dir -> device name
+			mounts := 0
+			mount := func(p disk.Partition) (string, error) {
+				dev := filepath.Base(p.Device)
+				for _, b := range c.broken {
+					if b == dev {
+						return "", errors.New(p.Device + ": does not mount")
+					}
+				}
+				mounts++
+				dir := filepath.Join(root, dev+"-"+strconv.Itoa(mounts))
+				if f, ok := c.files[dev]; ok {
+					ukitest.WriteTree(t, dir, f, []byte("x"))
+				} else if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				mounted[dir] = dev
+				return dir, nil
+			}
+			open := func(bd disk.BootDisk) (*partitions, error) {
+				unmount := func(dir string) error { delete(mounted, dir); return nil }
+				return openBootDisk(bd, "/dev", mounter{mount: mount, unmount: unmount}, t.Logf)
+			}
+			p, err := pickBootDisk(fakeBootScan(c.disks...), open, "/dev", t.Logf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.summary(); got != c.want {
+				t.Errorf("summary %q, want %q", got, c.want)
+			}
+			if !reflect.DeepEqual(p.ignored, c.ignored) {
+				t.Errorf("ignored %q, want %q", p.ignored, c.ignored)
+			}
+			// Only the boot disk's partitions stay mounted.
+			var still []string
+			for _, dev := range mounted {
+				still = append(still, dev)
+			}
+			sort.Strings(still)
+			var want []string
+			for _, n := range p.names {
+				dev, _, _ := strings.Cut(n, " ")
+				want = append(want, dev)
+			}
+			sort.Strings(want)
+			if !reflect.DeepEqual(still, want) {
+				t.Errorf("mounted %q, want the boot disk's %q", still, want)
+			}
+			p.close()
+			if len(mounted) != 0 {
+				t.Errorf("still mounted after close: %v", mounted)
+			}
+		})
+	}
+	if _, err := pickBootDisk(fakeBootScan([]string{"esp"}), func(disk.BootDisk) (*partitions, error) {
+		return nil, errors.New("/dev/vda1: does not mount")
+	}, "/dev", t.Logf); err == nil || !strings.Contains(err.Error(), noMountHint) {
+		t.Errorf("no ESP mounts: %v", err)
 	}
 }

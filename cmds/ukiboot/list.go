@@ -42,6 +42,11 @@ type entryJSON struct {
 	// AutoOrder is the entry's place (from 1) in the order -auto tries;
 	// 0 when -auto never tries it.
 	AutoOrder int `json:"auto_order"`
+	// Disk is the boot disk the entry was read from ("vda"); empty with
+	// -root. Partition names its partition as the user knows it: "vda1
+	// (ESP)", or the -root DIR.
+	Disk      string `json:"disk,omitempty"`
+	Partition string `json:"partition,omitempty"`
 }
 
 // listEntries runs -list: the entries in menu order, the default and the
@@ -60,7 +65,10 @@ func listEntries(o *options, sys system, stdout, stderr io.Writer) int {
 	if o.verbose {
 		printStoreSummary(stdout, stderr, p.verify, o.json)
 	}
-	l := listing{config: p.config, checks: map[*bls.Entry]entryCheck{}, order: map[*bls.Entry]int{}}
+	if !o.json {
+		fmt.Fprintln(stdout, p.parts.summary())
+	}
+	l := listing{config: p.config, parts: p.parts, checks: map[*bls.Entry]entryCheck{}, order: map[*bls.Entry]int{}}
 	for _, e := range p.config.Entries {
 		if o.verifyAll {
 			l.checks[e] = p.check(e)
@@ -97,6 +105,7 @@ func (p *pipeline) noEntries() string {
 // listing is what -list prints.
 type listing struct {
 	config *bls.Config
+	parts  *partitions
 	checks map[*bls.Entry]entryCheck
 	// order is each entry's place in the order -auto tries (from 1).
 	order map[*bls.Entry]int
@@ -116,6 +125,9 @@ func (l *listing) toJSON(i int) entryJSON {
 	}
 	if e.UKI != "" && e.Root != nil {
 		j.UKI = strings.TrimSuffix(e.Root.Path, "/") + e.UKI
+	}
+	if l.parts != nil && e.Root != nil {
+		j.Disk, j.Partition = l.parts.disk, l.parts.name(e.Root.Path)
 	}
 	if e.TriesLeft >= 0 {
 		j.TriesLeft = &e.TriesLeft

@@ -117,10 +117,13 @@ const (
 	maxEntrySize = 64 << 10
 )
 
-// Load finds the entries on the given partition mount points (ESP first,
-// then XBOOTLDR), orders them and picks the default. loader.conf is read
-// from the first partition that has one. A partition that cannot be opened
-// is an error; a broken entry is listed with StatusInvalid.
+// Load finds the entries on the given partition mount points (the ESP
+// first, then the XBOOTLDR of the ESP's disk), orders them and picks the
+// default. loader.conf is read from the first partition, the ESP, only: as
+// systemd-boot's config_load_defaults reads it from the partition it was
+// started from, never from XBOOTLDR (a loader.conf elsewhere is reported
+// in Warnings and ignored). A partition that cannot be opened is an error;
+// a broken entry is listed with StatusInvalid.
 func Load(paths []string, o Options) (*Config, error) {
 	if o.Arch == "" {
 		o.Arch = EFIArch(runtime.GOARCH)
@@ -143,15 +146,8 @@ func Load(paths []string, o Options) (*Config, error) {
 		}
 		c.Roots = append(c.Roots, &Root{Path: p, root: r, display: o.Display})
 	}
-	for _, part := range c.Roots {
-		if c.Loader == nil {
-			if b, err := part.ReadFile(loaderConf, maxEntrySize); err == nil {
-				c.Loader = ParseLoaderConf(part.Display(loaderConf), b)
-				c.Warnings = append(c.Warnings, c.Loader.Warnings...)
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				c.Warnings = append(c.Warnings, err.Error())
-			}
-		}
+	for i, part := range c.Roots {
+		c.readLoaderConf(part, i == 0)
 		c.Entries = append(c.Entries, loadType1(c, part, o)...)
 		c.Entries = append(c.Entries, loadType2(c, part, o)...)
 	}
@@ -170,6 +166,26 @@ func Load(paths []string, o Options) (*Config, error) {
 		c.Warnings = append(c.Warnings, err.Error())
 	}
 	return c, nil
+}
+
+// readLoaderConf reads loader.conf from the ESP; on any other partition
+// it only says that one there is ignored.
+func (c *Config) readLoaderConf(part *Root, esp bool) {
+	if !esp {
+		if f, err := part.Open(loaderConf); err == nil {
+			f.Close()
+			c.Warnings = append(c.Warnings, part.Display(loaderConf)+": ignored: loader.conf is read from the ESP (the first partition) only")
+		}
+		return
+	}
+	b, err := part.ReadFile(loaderConf, maxEntrySize)
+	switch {
+	case err == nil:
+		c.Loader = ParseLoaderConf(part.Display(loaderConf), b)
+		c.Warnings = append(c.Warnings, c.Loader.Warnings...)
+	case !errors.Is(err, fs.ErrNotExist):
+		c.Warnings = append(c.Warnings, err.Error())
+	}
 }
 
 // listDir returns the regular files of dir on the partition, sorted by name.

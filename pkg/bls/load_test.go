@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -265,11 +266,56 @@ func TestMergedPartitions(t *testing.T) {
 	if e := byID(c)["xb.conf"]; e.Root.Path != xb {
 		t.Errorf("xb.conf on %s", e.Root.Path)
 	}
-	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "same directory") {
+	if len(c.Warnings) != 2 || !strings.Contains(c.Warnings[0], "same directory") || !strings.Contains(c.Warnings[1], "ignored") {
 		t.Errorf("warnings %q", c.Warnings)
 	}
 	if _, err := bls.Load([]string{filepath.Join(esp, "missing")}, bls.Options{}); err == nil {
 		t.Error("a missing partition directory is not an error")
+	}
+}
+
+// TestLoaderConfFromESPOnly follows systemd-boot's config_load_defaults:
+// loader.conf is read from the ESP (the first partition given) and never
+// from XBOOTLDR, even when the ESP has none.
+func TestLoaderConfFromESPOnly(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		esp, xb     string // loader.conf contents; "" for none
+		wantDefault string
+		wantTimeout bls.TimeoutKind
+		wantWarning string
+	}{
+		{"ESP has loader.conf, XBOOTLDR too", "default esp*\ntimeout menu-force\n", "default xb*\n", "esp.conf", bls.TimeoutMenuForce,
+			"XB/loader/loader.conf: ignored: loader.conf is read from the ESP (the first partition) only"},
+		{"only XBOOTLDR has loader.conf", "", "default esp*\ntimeout menu-force\n", "xb.conf", bls.TimeoutUnset,
+			"XB/loader/loader.conf: ignored: loader.conf is read from the ESP (the first partition) only"},
+		{"only ESP has loader.conf", "default esp*\n", "", "esp.conf", bls.TimeoutUnset, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			esp, xb := t.TempDir(), t.TempDir()
+			for _, d := range []struct{ dir, conf string }{{esp, c.esp}, {xb, c.xb}} {
+				if d.conf != "" {
+					write(t, d.dir, "loader/loader.conf", []byte(d.conf))
+				}
+				write(t, d.dir, "k", []byte("k"))
+			}
+			write(t, esp, "loader/entries/esp.conf", []byte("linux /k\n"))
+			write(t, xb, "loader/entries/xb.conf", []byte("linux /k\n"))
+			cfg := load(t, bls.Options{}, esp, xb)
+			if cfg.Default < 0 || cfg.Entries[cfg.Default].ID != c.wantDefault {
+				t.Errorf("default %d of %q, want %s", cfg.Default, ids(cfg), c.wantDefault)
+			}
+			if cfg.Loader.Timeout.Kind != c.wantTimeout {
+				t.Errorf("timeout %+v, want kind %v", cfg.Loader.Timeout, c.wantTimeout)
+			}
+			var want []string
+			if c.wantWarning != "" {
+				want = []string{strings.ReplaceAll(c.wantWarning, "XB", xb)}
+			}
+			if !reflect.DeepEqual(cfg.Warnings, want) {
+				t.Errorf("warnings %q, want %q", cfg.Warnings, want)
+			}
+		})
 	}
 }
 

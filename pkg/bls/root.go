@@ -91,3 +91,31 @@ func unwrapPathError(err error) error {
 	}
 	return err
 }
+
+// HasEntries reports whether the partition mounted on path holds a file
+// Load reads as an entry: a *.conf file in EntriesDir or a *.efi file in
+// Type2Dir, by name only (names Load skips, such as ".x.conf", do not
+// count). It reads the two directories, not the files: a disk whose
+// entries are all broken still has entries, and -list shows why they do
+// not boot. A directory that cannot be read holds no entries.
+func HasEntries(path string) bool {
+	r, err := os.OpenRoot(path)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	for _, d := range []struct{ dir, suffix string }{{EntriesDir, ".conf"}, {Type2Dir, ".efi"}} {
+		f, err := r.Open(strings.TrimPrefix(d.dir, "/"))
+		if err != nil {
+			continue
+		}
+		des, _ := f.ReadDir(-1)
+		f.Close()
+		for _, de := range des {
+			if de.Type().IsRegular() && !skipName(de.Name(), d.suffix) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -39,15 +40,15 @@ type Scanner struct {
 
 // ScanResult is what one scan found.
 type ScanResult struct {
-	// Partitions are the ESP and XBOOTLDR partitions, ordered by disk name
-	// and then by partition number, with Disk and Device set.
+	// Partitions are the ESP and XBOOTLDR partitions, in the order of
+	// Devices and then by partition number, with Disk and Device set.
 	Partitions []Partition
 	// Errors has one entry for each disk that could not be read or whose
 	// partition table is broken; each names the device. Disks without any
 	// partition table are not errors.
 	Errors []error
-	// Devices are all the whole disks seen, in the order of Partitions,
-	// with what was found on each.
+	// Devices are all the whole disks seen, with what was found on each,
+	// in hardware order: sorted by Path, then by name (see [Scanner.Scan]).
 	Devices []Device
 }
 
@@ -55,6 +56,14 @@ type ScanResult struct {
 type Device struct {
 	// Name is the device node's name under DevDir ("vda", "cciss/c0d0").
 	Name string
+	// Node is the device node, DevDir joined with Name ("/dev/vda"): the
+	// Disk of its partitions.
+	Node string
+	// Path is where the device sits in the hardware: the /sys/devices
+	// path its SysDir entry links to ("/sys/devices/pci0000:00/
+	// 0000:00:04.0/virtio2/block/vda"), as /dev/disk/by-path names it;
+	// empty when the entry is not a link.
+	Path string
 	// Size is the size in bytes sysfs reports, or -1 when it does not. A
 	// device of size 0 (an unused loop device, an empty card reader) is
 	// not opened.
@@ -106,40 +115,71 @@ func (s *Scanner) devDir() string {
 // Entries of SysDir that have a "partition" file are partitions, not
 // disks, and devices whose size is 0 (unused loop devices, empty drives)
 // are skipped.
+//
+// The disks are ordered by where they sit in the hardware (Device.Path:
+// PCI address, then controller port or USB port), which is the same on
+// every boot, and then by their entry name in SysDir. The kernel's names
+// (sda, nvme0n1) follow the order in which drivers probed the devices,
+// which can change from one boot to the next; the hardware path does not.
+// Virtual devices (/sys/devices/virtual: loop, ram) come after real ones.
 func (s *Scanner) Scan() (*ScanResult, error) {
 	sys := s.sysDir()
 	ents, err := os.ReadDir(sys)
 	if err != nil {
 		return nil, fmt.Errorf("listing block devices: %w", err)
 	}
-	res := &ScanResult{}
+	type found struct {
+		dev   Device
+		parts []Partition
+	}
+	var disks []found
 	for _, e := range ents {
 		dir := filepath.Join(sys, e.Name())
 		if exists(filepath.Join(dir, "partition")) {
 			continue
 		}
 		d, parts := s.scanDisk(dir, e.Name())
-		res.Devices = append(res.Devices, d)
-		res.Partitions = append(res.Partitions, parts...)
-		if d.Err != nil {
-			res.Errors = append(res.Errors, fmt.Errorf("disk %w", d.Err))
+		disks = append(disks, found{d, parts})
+	}
+	// os.ReadDir sorted by entry name: a stable sort keeps that order
+	// among equal paths.
+	sort.SliceStable(disks, func(i, j int) bool { return disks[i].dev.Path < disks[j].dev.Path })
+	res := &ScanResult{}
+	for _, f := range disks {
+		res.Devices = append(res.Devices, f.dev)
+		res.Partitions = append(res.Partitions, f.parts...)
+		if f.dev.Err != nil {
+			res.Errors = append(res.Errors, fmt.Errorf("disk %w", f.dev.Err))
 		}
 	}
 	return res, nil
+}
+
+// hardwarePath returns the /sys/devices path the sysfs entry dir links
+// to, or "" when dir is not a symbolic link.
+func hardwarePath(dir string) string {
+	if fi, err := os.Lstat(dir); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		return ""
+	}
+	p, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return ""
+	}
+	return p
 }
 
 // scanDisk reads the partition table of the disk whose sysfs directory is
 // dir and returns what it found and its ESP and XBOOTLDR partitions.
 func (s *Scanner) scanDisk(dir, entry string) (Device, []Partition) {
 	name := devName(dir, entry)
-	d := Device{Name: name, Size: -1}
+	disk := filepath.Join(s.devDir(), name)
+	d := Device{Name: name, Node: disk, Path: hardwarePath(dir), Size: -1}
 	if sectors, err := readInt(filepath.Join(dir, "size")); err == nil {
 		d.Size = sectors * 512 // sysfs counts 512-byte sectors whatever the device's
 	}
 	if d.Size == 0 {
 		return d, nil
 	}
-	disk := filepath.Join(s.devDir(), name)
 	t, err := ReadTable(disk)
 	switch {
 	case errors.Is(err, ErrNoTable):
