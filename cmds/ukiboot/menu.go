@@ -93,24 +93,30 @@ func (p *pipeline) checkInBackground(check func(*pipeline, *bls.Entry) entryChec
 	}
 }
 
-// menuTimeout works out the countdown: -timeout, else loader.conf.
-// hidden means: boot the default at once unless a key is already waiting.
+// menuTimeout works out the countdown: -timeout (the ROM's policy), else
+// what systemd-boot's config_load_defaults makes of loader.conf,
+// LoaderConfigTimeout and LoaderConfigTimeoutOneShot (bls.MenuTimeout).
+// The one-shot variable forces the menu: a timeout that would hide it
+// waits for a key instead. hidden means: boot the default at once unless
+// a key is already waiting.
 func menuTimeout(o *options, c *bls.Config) (t menu.Timeout, hidden, disabled bool, err error) {
-	lt := c.Loader.Timeout
+	lt, force := c.Vars.Timeout.Timeout, c.Vars.Timeout.OneShot
+	if c.Vars.Timeout.Source == "" && c.Loader != nil {
+		lt = c.Loader.Timeout
+	}
 	if o.timeout != "" {
 		if lt, err = parseMenuTimeout(o.timeout); err != nil {
 			return t, false, false, fmt.Errorf("-timeout: %v", err)
 		}
+		force = false
 	}
-	switch lt.Kind {
-	case bls.TimeoutMenuForce:
+	switch {
+	case lt.Kind == bls.TimeoutSeconds && lt.Seconds > 0:
+		return menu.Timeout{Seconds: lt.Seconds}, false, false, nil
+	case lt.Kind == bls.TimeoutMenuForce || force:
 		return menu.Timeout{Forever: true}, false, false, nil
-	case bls.TimeoutMenuDisabled:
+	case lt.Kind == bls.TimeoutMenuDisabled:
 		return menu.Timeout{}, false, true, nil
-	case bls.TimeoutSeconds:
-		if lt.Seconds > 0 {
-			return menu.Timeout{Seconds: lt.Seconds}, false, false, nil
-		}
 	}
 	return menu.Timeout{}, true, false, nil // 0, menu-hidden, unset
 }
@@ -331,13 +337,16 @@ func (l *menuLoop) act(a menu.Action) (done bool, rc int) {
 		l.startChecks()
 		l.term.raw()
 	case menu.SetDefault:
-		l.m.SetMessage(l.p.setDefault(l.p.config.Entries[l.m.Selected()].ID))
+		l.m.SetMessage(l.p.toggleDefault(l.m.Selected()))
 	case menu.Rescan:
 		l.rescan()
 	case menu.Shell:
 		l.runShell()
 	case menu.Reboot, menu.PowerOff:
 		l.stopChecks() // they read the partitions close unmounts
+		if !l.o.dryRun {
+			l.p.writeLoaderVars(l.p.loaderVarWrites(nil))
+		}
 		l.p.close()
 		l.leave()
 		cmd, what := unix.LINUX_REBOOT_CMD_RESTART, "reboot"

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"path"
 	"sync"
@@ -170,8 +169,9 @@ func (e errNotRestartable) Error() string { return e.err.Error() }
 func (e errNotRestartable) Unwrap() error { return e.err }
 
 // commit does what the plan says, in this order: the boot-counting
-// rename, removing LoaderEntryOneShot, kexec_file_load, unmounting, the
-// reboot (skipped with -no-reboot). Each step reports its own failure. A
+// rename, the EFI variables (loaderVarWrites), kexec_file_load,
+// unmounting, the reboot (skipped with -no-reboot). Each step reports its
+// own failure. A
 // failed load returns an error and leaves the pipeline open, so another
 // entry can be tried; a failure after the partitions were released is an
 // errNotRestartable. The plan is closed.
@@ -184,7 +184,7 @@ func (p *pipeline) commit(bp *bootPlan) error {
 			return err
 		}
 	}
-	p.consumeOneShot()
+	p.writeLoaderVars(p.loaderVarWrites(e))
 	err := p.sys.load(bp.stub.Kernel.File, initrdFile(bp.stub), bp.stub.Cmdline)
 	if err != nil {
 		p.logf("cannot load %s: %v", e.ID, err)
@@ -250,41 +250,6 @@ func (p *pipeline) explainLoadFailure(err error, v *authenticode.Verdict) {
 		"or the platform keyring filled from UEFI db), or build the ROM kernel with that key", envelope)
 }
 
-// writableVars are EFI variables ukiboot may change.
-type writableVars interface {
-	Set(name, value string) error
-	Delete(name string) error
-}
-
-// consumeOneShot removes LoaderEntryOneShot once it chose the default, as
-// systemd-boot does.
-func (p *pipeline) consumeOneShot() {
-	if p.config.OneShot == "" {
-		return
-	}
-	if v, ok := p.sys.vars.(writableVars); ok {
-		if err := v.Delete(bls.VarEntryOneShot); err != nil {
-			p.logf("cannot remove %s: %v", bls.VarEntryOneShot, err)
-		}
-	}
-}
-
-// setDefault writes LoaderEntryDefault (the menu's d key) and returns
-// what to show.
-func (p *pipeline) setDefault(id string) string {
-	if p.o.dryRun {
-		return "dry run: LoaderEntryDefault not changed (would be " + id + ")"
-	}
-	v, ok := p.sys.vars.(writableVars)
-	if !ok {
-		return "no EFI variables on this machine: put 'default " + id + "' in loader.conf"
-	}
-	if err := v.Set(bls.VarEntryDefault, id); err != nil {
-		return fmt.Sprintf("cannot set LoaderEntryDefault: %v", err)
-	}
-	return "default is now " + id + " (LoaderEntryDefault)"
-}
-
 // dryRun prints the plan instead of committing it: nothing is renamed,
 // no variable is changed, nothing is loaded.
 func (p *pipeline) dryRun(bp *bootPlan) error {
@@ -293,8 +258,8 @@ func (p *pipeline) dryRun(bp *bootPlan) error {
 	if bp.rename != nil {
 		p.logf("boot counting: would rename %s to %s", path.Base(bp.rename.from), path.Base(bp.rename.to))
 	}
-	if p.config.OneShot != "" {
-		p.logf("dry run: %s would be removed", bls.VarEntryOneShot)
+	for _, w := range p.loaderVarWrites(bp.entry) {
+		p.logf("%s", w.dryRun())
 	}
 	err := printPlan(p.stdout, bp.stub, p.o.json)
 	if err == nil && p.o.extract != "" {

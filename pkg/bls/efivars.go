@@ -13,13 +13,22 @@ import (
 // LoaderVendorGUID is the vendor GUID of systemd-boot's variables.
 const LoaderVendorGUID = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
-// Variables of the Boot Loader Interface that pick the default entry.
+// Variables of the Boot Loader Interface that pick the default entry and
+// the menu timeout, and that a boot writes (systemd-boot's
+// config_load_defaults and save_selected_entry).
 const (
-	VarEntryOneShot   = "LoaderEntryOneShot"
-	VarEntryDefault   = "LoaderEntryDefault"
-	VarEntryLastBoot  = "LoaderEntryLastBooted"
-	VarConfigTimeout  = "LoaderConfigTimeout"
-	DefaultEFIVarsDir = "/sys/firmware/efi/efivars"
+	VarEntryOneShot         = "LoaderEntryOneShot"
+	VarEntryDefault         = "LoaderEntryDefault"
+	VarEntryLastBoot        = "LoaderEntryLastBooted"
+	VarEntrySelected        = "LoaderEntrySelected"
+	VarConfigTimeout        = "LoaderConfigTimeout"
+	VarConfigTimeoutOneShot = "LoaderConfigTimeoutOneShot"
+	DefaultEFIVarsDir       = "/sys/firmware/efi/efivars"
+	attrNonVolatile         = 0x1
+	attrBootServiceAccess   = 0x2
+	attrRuntimeAccess       = 0x4
+	attrsVolatile           = attrBootServiceAccess | attrRuntimeAccess
+	attrsNonVolatile        = attrsVolatile | attrNonVolatile
 )
 
 // Vars reads the boot loader's EFI variables. Machines without UEFI
@@ -93,8 +102,10 @@ func DecodeVarString(name string, b []byte) (string, error) {
 
 // EncodeVarString is the inverse of DecodeVarString, with the attributes
 // systemd-boot uses (non-volatile, boot service and runtime access).
-func EncodeVarString(s string) []byte {
-	b := binary.LittleEndian.AppendUint32(nil, 0x7)
+func EncodeVarString(s string) []byte { return encodeVarString(s, attrsNonVolatile) }
+
+func encodeVarString(s string, attrs uint32) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, attrs)
 	for _, c := range utf16.Encode([]rune(s)) {
 		b = binary.LittleEndian.AppendUint16(b, c)
 	}
@@ -117,7 +128,14 @@ func getVar(v Vars, name string) (string, bool, error) {
 
 // Set writes a string variable (non-volatile, boot and runtime access).
 // efivarfs marks variable files immutable; the flag is cleared first.
-func (e EFIVarFS) Set(name, value string) error {
+func (e EFIVarFS) Set(name, value string) error { return e.set(name, value, attrsNonVolatile) }
+
+// SetVolatile writes a string variable that lasts until the machine
+// resets (boot and runtime access), as systemd-boot writes
+// LoaderEntrySelected. Firmware may refuse to create one at runtime.
+func (e EFIVarFS) SetVolatile(name, value string) error { return e.set(name, value, attrsVolatile) }
+
+func (e EFIVarFS) set(name, value string, attrs uint32) error {
 	p := filepath.Join(e.dir(), name+"-"+LoaderVendorGUID)
 	if err := clearImmutable(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -127,7 +145,7 @@ func (e EFIVarFS) Set(name, value string) error {
 		return err
 	}
 	// efivarfs wants the attributes and the data in one write.
-	_, err = f.Write(EncodeVarString(value))
+	_, err = f.Write(encodeVarString(value, attrs))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

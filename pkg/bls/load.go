@@ -91,6 +91,8 @@ type Config struct {
 	DefaultSource string
 	// OneShot is the LoaderEntryOneShot value that was honoured, if any.
 	OneShot string
+	// Vars is what was read of the variables that choose the default.
+	Vars LoaderVars
 	// Warnings are problems that hid nothing (unreadable directories,
 	// ignored loader.conf lines).
 	Warnings []string

@@ -3,6 +3,7 @@ package bls
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -39,22 +40,112 @@ func (t Timeout) String() string {
 	return ""
 }
 
-// ParseTimeout parses a timeout value as loader.conf and the
-// LoaderConfigTimeout variable write it.
+// timeoutMenuForce is the number systemd-boot reads as menu-force
+// (TIMEOUT_MENU_FORCE, UINT32_MAX): bootctl set-timeout writes it instead
+// of the word.
+const timeoutMenuForce = 1<<32 - 1
+
+// ParseTimeout parses loader.conf's timeout as systemd-boot's
+// config_defaults_load_from_file does: menu-force, menu-hidden,
+// menu-disabled, or seconds up to 4294967295, which is menu-force.
 func ParseTimeout(v string) (Timeout, error) {
-	switch v {
-	case "menu-force":
-		return Timeout{Kind: TimeoutMenuForce}, nil
-	case "menu-hidden":
-		return Timeout{Kind: TimeoutMenuHidden}, nil
-	case "menu-disabled":
-		return Timeout{Kind: TimeoutMenuDisabled}, nil
+	if t, ok := timeoutWord(v); ok {
+		return t, nil
 	}
 	n, err := strconv.ParseUint(v, 10, 32)
-	if err != nil {
+	if err != nil || !allDigits(v) {
 		return Timeout{}, fmt.Errorf("timeout %q is not a number of seconds, menu-force, menu-hidden or menu-disabled", v)
 	}
-	return Timeout{Kind: TimeoutSeconds, Seconds: int(n)}, nil
+	return timeoutSeconds(n), nil
+}
+
+// ParseTimeoutVar parses the LoaderConfigTimeout and
+// LoaderConfigTimeoutOneShot variables as systemd-boot's
+// efivar_get_timeout does: like loader.conf, but a larger number is
+// menu-force instead of an error.
+func ParseTimeoutVar(v string) (Timeout, error) {
+	if t, ok := timeoutWord(v); ok {
+		return t, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || !allDigits(v) {
+		return Timeout{}, fmt.Errorf("%q is not a number of seconds, menu-force, menu-hidden or menu-disabled", v)
+	}
+	return timeoutSeconds(min(n, timeoutMenuForce)), nil
+}
+
+func timeoutWord(v string) (Timeout, bool) {
+	switch v {
+	case "menu-force":
+		return Timeout{Kind: TimeoutMenuForce}, true
+	case "menu-hidden":
+		return Timeout{Kind: TimeoutMenuHidden}, true
+	case "menu-disabled":
+		return Timeout{Kind: TimeoutMenuDisabled}, true
+	}
+	return Timeout{}, false
+}
+
+func timeoutSeconds(n uint64) Timeout {
+	if n == timeoutMenuForce {
+		return Timeout{Kind: TimeoutMenuForce}
+	}
+	return Timeout{Kind: TimeoutSeconds, Seconds: int(n)}
+}
+
+// allDigits reports whether s is only ASCII digits (parse_number8 takes
+// no sign).
+func allDigits(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// MenuTimeout is the menu timeout systemd-boot's config_load_defaults
+// works out: loader.conf's, replaced by LoaderConfigTimeout (bootctl
+// set-timeout), replaced by LoaderConfigTimeoutOneShot (systemctl reboot
+// --boot-loader-menu=), which also forces the menu to show and is deleted
+// once read.
+type MenuTimeout struct {
+	Timeout Timeout
+	// Source names where Timeout came from: loader.conf's path, a
+	// variable's name, or "" when nothing set it.
+	Source string
+	// OneShot says LoaderConfigTimeoutOneShot was read: the menu shows
+	// even when the timeout hides it, and a boot deletes the variable.
+	OneShot bool
+}
+
+// ReadMenuTimeout reads the timeout of loader.conf (conf may be nil) and
+// of the variables. A variable that does not parse is ignored, as
+// systemd-boot ignores it (and then does not delete it); the error says
+// which.
+func ReadMenuTimeout(conf *LoaderConf, v Vars) (MenuTimeout, error) {
+	var mt MenuTimeout
+	if conf != nil && conf.Timeout.Kind != TimeoutUnset {
+		mt.Timeout, mt.Source = conf.Timeout, conf.Path
+	}
+	var errs []error
+	for _, name := range []string{VarConfigTimeout, VarConfigTimeoutOneShot} {
+		s, ok, err := getVar(v, name)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if !ok {
+			continue
+		}
+		t, err := ParseTimeoutVar(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("EFI variable %s: %v, ignored", name, err))
+			continue
+		}
+		mt.Timeout, mt.Source = t, name
+		mt.OneShot = name == VarConfigTimeoutOneShot
+	}
+	return mt, errors.Join(errs...)
 }
 
 // LoaderConf is what ukiboot uses of /loader/loader.conf.
@@ -82,7 +173,7 @@ func ParseLoaderConf(name string, data []byte) *LoaderConf {
 		}
 		switch key {
 		case "default":
-			if strings.HasPrefix(value, "@") && !strings.EqualFold(value, "@saved") {
+			if strings.HasPrefix(value, "@") && lowerASCII(value) != savedValue {
 				warn("unsupported special entry %q, ignored", value)
 				return
 			}
