@@ -126,6 +126,9 @@ func printInfo(w io.Writer, path string, in *uki.Info) {
 	fmt.Fprintf(w, "kind:       %s\n", in.Kind)
 	fmt.Fprintf(w, "machine:    %s\n", in.Machine)
 	fmt.Fprintf(w, "size:       %d bytes\n", in.Size)
+	if in.Stub != "" {
+		fmt.Fprintf(w, "stub:       %s\n", in.Stub)
+	}
 	if in.Uname != "" {
 		fmt.Fprintf(w, "uname:      %s\n", in.Uname)
 	}

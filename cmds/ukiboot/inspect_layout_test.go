@@ -37,6 +37,9 @@ func TestInspectUkify255Stub252(t *testing.T) {
 		if rc := run([]string{"-inspect", path}, &stdout, &stderr); rc != 0 {
 			t.Fatalf("rc %d: %s", rc, stderr.String())
 		}
+		if !strings.Contains(stdout.String(), "stub:       systemd-stub 252.39-1~deb12u2\n") {
+			t.Errorf("output lacks the stub's version:\n%s", stdout.String())
+		}
 		if !strings.Contains(stdout.String(), "notes:\n  "+note) {
 			t.Errorf("output lacks the note %q:\n%s", note, stdout.String())
 		}

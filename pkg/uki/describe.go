@@ -1,6 +1,9 @@
 package uki
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Info describes a file for people and for JSON output (snake_case names
 // are a stable interface).
@@ -15,6 +18,10 @@ type Info struct {
 	Cmdline      string            `json:"cmdline,omitempty"`
 	Signatures   int               `json:"signatures"`
 	Certificates []CertInfo        `json:"certificates,omitempty"`
+	// Stub is the stub's own name and version from its .sdmagic section
+	// ("systemd-stub 252.39-1~deb12u2"); PCR 11 is what that stub
+	// measures.
+	Stub string `json:"stub,omitempty"`
 	// Notes are facts about the layout a person should know, such as
 	// sections whose memory ranges overlap.
 	Notes []string `json:"notes,omitempty"`
@@ -65,6 +72,7 @@ func (f *File) Describe() (*Info, error) {
 			RawSize: s.SizeOfRawData, VirtualAddress: s.VirtualAddress, Profile: s.Profile,
 		})
 	}
+	in.Stub = f.StubVersion()
 	for _, o := range f.Overlaps {
 		in.Notes = append(in.Notes, f.overlapNote(o))
 	}
@@ -119,4 +127,34 @@ func (f *File) overlapNote(o Overlap) string {
 	return fmt.Sprintf("memory ranges of sections %d (%s) and %d (%s) overlap at 0x%x..0x%x: UEFI firmware loads %s over part of %s, "+
 		"and systemd-stub sees (and measures) %s with those bytes, so ukiboot reads it the same way; the file ranges do not overlap",
 		a.Index, a.Name, b.Index, b.Name, o.Start, o.End, b.Name, a.Name, a.Name)
+}
+
+// StubVersion returns the stub's name and version as its .sdmagic section
+// says them ("#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####"), or
+// "" when there is none.
+func (f *File) StubVersion() string {
+	for _, s := range f.Sections {
+		if s.Name != ".sdmagic" || s.Size() > 256 {
+			continue
+		}
+		b, err := s.ReadAll(256)
+		if err != nil {
+			return ""
+		}
+		t, _, _ := strings.Cut(string(b), "\x00")
+		t, ok := strings.CutPrefix(t, "#### LoaderInfo: ")
+		if t, ok2 := strings.CutSuffix(t, " ####"); ok && ok2 && isPrintable(t) {
+			return t
+		}
+	}
+	return ""
+}
+
+func isPrintable(s string) bool {
+	for _, c := range []byte(s) {
+		if c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return s != ""
 }

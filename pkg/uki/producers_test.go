@@ -82,6 +82,9 @@ func TestUkify255Stub252Layout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if in.Stub != "systemd-stub 252.39-1~deb12u2" {
+			t.Errorf("stub %q", in.Stub)
+		}
 		if len(in.Notes) != 1 || !strings.Contains(in.Notes[0], "memory ranges of sections 6 (.sbat) and 7 (.sdmagic) overlap") {
 			t.Errorf("notes %q", in.Notes)
 		}
