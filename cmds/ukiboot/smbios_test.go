@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -215,5 +217,54 @@ func TestSMBIOSFlag(t *testing.T) {
 	f := &fakeSystem{}
 	if rc := runWith([]string{"-list", "-smbios", "yes", "-root", t.TempDir()}, &stdout, &stderr, f.sys()); rc != 2 || !strings.Contains(stderr.String(), `-smbios "yes": use on, off or auto`) {
 		t.Errorf("rc %d, stderr %q", rc, stderr.String())
+	}
+}
+
+// TestSMBIOSEntryBoots: an io.systemd.boot.entries-extra entry is listed
+// and boots with io.systemd.boot.kernel-cmdline-extra after its options
+// (boot.c: config_load_smbios_entries, call_image_start); the stub's
+// string is for UKIs only. With -smbios off the entry does not exist.
+func TestSMBIOSEntryBoots(t *testing.T) {
+	esp := t.TempDir()
+	ukiFile(t, esp, "os-1.efi", "os", "1", "c1", "K1")
+	if err := os.WriteFile(filepath.Join(esp, "vmlinuz"), []byte("KVM"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	strs := []string{
+		smbios.KeyBootEntriesExtra + "VM.conf=title From the host\nlinux /vmlinuz\noptions root=/dev/vda\n",
+		smbios.KeyBootCmdlineExtra + "boot.extra=1",
+		smbios.KeyStubCmdlineExtra + "stub.extra=1",
+	}
+	for _, c := range []struct {
+		name    string
+		args    []string
+		rc      int
+		cmdline string
+	}{
+		{"auto", nil, 0, "root=/dev/vda boot.extra=1"},
+		{"off", []string{"-smbios", "off"}, 1, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fakeSystem{}
+			sys := f.sys(esp)
+			sys.smbios = oemRoot(strs, nil)
+			var stdout, stderr bytes.Buffer
+			rc := runWith(append([]string{"-list", "-root", esp}, c.args...), &stdout, &stderr, sys)
+			if listed := strings.Contains(stdout.String(), "vm.conf"); rc != 0 || listed != (c.rc == 0) {
+				t.Errorf("-list: rc %d, vm.conf listed %v:\n%s%s", rc, listed, stdout.String(), stderr.String())
+			}
+			stdout.Reset()
+			stderr.Reset()
+			rc = runWith(append([]string{"-auto", "-entry", "vm.conf", "-root", esp}, c.args...), &stdout, &stderr, sys)
+			if rc != c.rc {
+				t.Fatalf("-auto: rc %d, want %d\n%s", rc, c.rc, stderr.String())
+			}
+			if c.rc != 0 {
+				return
+			}
+			if len(f.loads) != 1 || string(f.loads[0].kernel) != "KVM" || f.loads[0].cmdline != c.cmdline {
+				t.Errorf("loads %+v, want KVM with %q", f.loads, c.cmdline)
+			}
+		})
 	}
 }
