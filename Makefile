@@ -23,7 +23,7 @@ FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/bls:FuzzParseType1 ./pkg/bls:FuzzParseLoaderConf ./pkg/bls:FuzzCompareVersions \
 	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList ./pkg/authenticode:FuzzTrustFile \
 	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag \
-	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel
+	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel ./pkg/smbios:FuzzStructures
 
 .PHONY: all build deps vet lint unit fuzz bench integration test demo clean
 
