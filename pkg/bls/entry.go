@@ -60,7 +60,10 @@ type Entry struct {
 	ShowTitle string // what the menu shows: unique among the entries
 	Version   string
 	SortKey   string
-	MachineID string
+	// SortKeySet: a sort key was given, maybe empty ("sort-key \"\"",
+	// IMAGE_ID=""); systemd-boot sorts an empty one as a sort key too.
+	SortKeySet bool
+	MachineID  string
 
 	// Type #1 keys.
 	Architecture      string
@@ -145,6 +148,10 @@ func (e *Entry) invalid(format string, args ...any) {
 	e.Err = fmt.Errorf("%s: %s", e.DisplayPath(), fmt.Sprintf(format, args...))
 }
 
+// hasSortKey reports whether the entry sorts by sort key
+// (boot_entry_compare tests sort_key for NULL, not for "").
+func (e *Entry) hasSortKey() bool { return e.SortKey != "" || e.SortKeySet }
+
 // hide marks the entry as one systemd-boot does not list, with the reason.
 // It overrides an earlier "invalid" (what systemd-boot drops is never
 // shown); the first hiding reason is kept.
@@ -212,7 +219,7 @@ func parseType1(e *Entry, data []byte) {
 		case "machine-id":
 			e.MachineID = value
 		case "sort-key":
-			e.SortKey = value
+			e.SortKey, e.SortKeySet = value, true
 		case "architecture":
 			e.Architecture = value
 		case "options":

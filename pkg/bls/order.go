@@ -15,10 +15,10 @@ func Compare(a, b *Entry) int {
 	if r := cmpBool(a.Bad(), b.Bad()); r != 0 {
 		return r
 	}
-	if r := cmpBool(a.SortKey == "", b.SortKey == ""); r != 0 {
+	if r := cmpBool(!a.hasSortKey(), !b.hasSortKey()); r != 0 {
 		return r
 	}
-	if a.SortKey != "" {
+	if a.hasSortKey() {
 		if r := strings.Compare(a.SortKey, b.SortKey); r != 0 {
 			return r
 		}

@@ -76,7 +76,7 @@ func TestParseType1(t *testing.T) {
 	want := &Entry{
 		Status: StatusOK, Path: "/loader/entries/x.conf",
 		Title: "Fedora Linux 40  (Workstation)", Version: "6.8.9-300.fc40.x86_64",
-		MachineID: "0123456789abcdef0123456789abcdef", SortKey: "fedora",
+		MachineID: "0123456789abcdef0123456789abcdef", SortKey: "fedora", SortKeySet: true,
 		Linux: "/vmlinuz-6.8.9", Initrd: []string{"/intel-ucode.img", "/initramfs-6.8.9.img"},
 		Options: []string{"root=UUID=1234 ro", "quiet   splash"}, Cmdline: "root=UUID=1234 ro quiet   splash",
 		Devicetree: "/dtb/board.dtb", DevicetreeOverlay: []string{"/a.dtbo", "/b.dtbo"},

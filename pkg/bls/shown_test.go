@@ -248,3 +248,20 @@ func TestUKIWithoutCmdline(t *testing.T) {
 		}
 	}
 }
+
+// TestBootEntryCompareEmptySortKey: a sort key that is set but empty
+// (`sort-key ""`, IMAGE_ID="") still counts as a sort key in
+// boot_entry_compare, which tests it for NULL: such entries sort before
+// those without one.
+func TestBootEntryCompareEmptySortKey(t *testing.T) {
+	esp := t.TempDir()
+	write(t, esp, "k", []byte("k"))
+	write(t, esp, "EFI/Linux/a.efi", osrelUKI("NAME=A\nIMAGE_ID=\"\"\n", ""))
+	write(t, esp, "EFI/Linux/z.efi", osrelUKI("NAME=Z\n", ""))
+	write(t, esp, "loader/entries/a.conf", []byte("linux /k\nsort-key \"\"\n"))
+	write(t, esp, "loader/entries/z.conf", []byte("linux /k\n"))
+	c := load(t, bls.Options{}, esp)
+	if got := ids(c); got != "a.efi a.conf z.efi z.conf" {
+		t.Errorf("order %q, want the entries with an empty sort key first", got)
+	}
+}

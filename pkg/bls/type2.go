@@ -124,7 +124,7 @@ func fillType2(e *Entry, u *uki.File, p *uki.Profile, profile *uki.OSRelease) {
 		return
 	}
 	e.Version, _ = osr.FirstSet("IMAGE_VERSION", "VERSION", "VERSION_ID", "BUILD_ID")
-	e.SortKey, _ = osr.FirstSet("IMAGE_ID", "ID")
+	e.SortKey, e.SortKeySet = osr.FirstSet("IMAGE_ID", "ID")
 	title, titleSet := profile.Lookup("TITLE")
 	id, idSet := profile.Lookup("ID")
 	switch {
