@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/smbios"
 )
 
 // TestFDTCompatible: devicetree_get_compatible's reading of a blob (systemd
@@ -52,4 +53,17 @@ func TestFDTCompatible(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDTBAutoParsers: the devicetree and .hwids readers take whatever a
+// UKI holds without panicking or reading outside it.
+func FuzzDTBAutoParsers(f *testing.F) {
+	f.Add(ukitest.FDT(ukitest.FDTProp{Name: "compatible", Value: ukitest.StringList("a,b")}))
+	f.Add(ukitest.HWIDs(ukitest.HWID{Type: 1, Name: "n", Compatible: "a,b"}))
+	f.Add([]byte{})
+	var chids [smbios.NumCHIDs]smbios.CHID
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fdtCompatible(data)
+		matchHWIDs(data, &chids)
+	})
 }

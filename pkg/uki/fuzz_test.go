@@ -18,6 +18,12 @@ func FuzzRead(f *testing.F) {
 	f.Add(ukitest.UKI(ukitest.S(".cmdline", "addon")))
 	f.Add(ukitest.Image{Sections: []ukitest.Section{ukitest.S(".linux", "K")}, CertTable: ukitest.WinCert(2, []byte("sig"))}.Bytes())
 	f.Add([]byte("MZ"))
+	if im, err := ukitest.Ukify255(ukitest.Stub252(), ukitest.S(".osrel", "ID=x\n"),
+		ukitest.S(".sbat", ukitest.Ukify255SBAT(ukitest.Stub252SBAT, "sbat,1,x\nlinux,1,The Linux Developers,linux,6.1,https://linux.org\n")),
+		ukitest.S(".linux", "K")); err == nil {
+		b, _ := im.Build()
+		f.Add(b) // memory ranges overlap
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := uki.Read(bytes.NewReader(data), int64(len(data)), "fuzz.efi", uki.KindAuto)
 		if err != nil {
@@ -41,6 +47,12 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 		file.Certificates()
+		if _, err := file.Describe(); err != nil {
+			var fe *uki.FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("Describe: error is not a FormatError: %v", err)
+			}
+		}
 	})
 }
 
