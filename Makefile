@@ -13,17 +13,19 @@ FUZZTIME ?= 10s
 # systemd-stub (systemd-boot-efi), bootctl (systemd-boot) and
 # systemd-analyze (systemd) as ordering oracles, signing oracles
 # (sbsigntool, osslsigncode), GNU cpio as an independent archive reader,
-# partition-table oracles (fdisk, gdisk) and filesystem builders for disk
-# images made without root (dosfstools, mtools, e2fsprogs).
+# partition-table oracles (fdisk, gdisk), filesystem builders for disk
+# images made without root (dosfstools, mtools, e2fsprogs) and python3's
+# hashlib/uuid as the CHID oracle.
 DEBS := binutils systemd-boot-efi systemd-boot systemd sbsigntool osslsigncode cpio \
-	fdisk gdisk dosfstools mtools e2fsprogs
+	fdisk gdisk dosfstools mtools e2fsprogs python3
 
 # Fuzz targets run by `make test`, as package:Target.
 FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/bls:FuzzParseType1 ./pkg/bls:FuzzParseLoaderConf ./pkg/bls:FuzzCompareVersions \
 	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList ./pkg/authenticode:FuzzTrustFile \
 	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag \
-	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel ./pkg/smbios:FuzzStructures
+	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel ./pkg/smbios:FuzzStructures \
+	./pkg/stub:FuzzDTBAutoParsers
 
 .PHONY: all build deps vet lint unit fuzz bench integration test demo clean
 
