@@ -129,8 +129,10 @@ func TestBootType1TwoInitrds(t *testing.T) {
 		{Kind: disktest.KindXBOOTLDR, Dir: xbootldr, FS: disktest.FSExt4},
 	})
 	_, r := bootDisk(t, a, d.Path)
-	if r.Cmdline != stage2Cmdline+" scenario=type1" {
-		t.Errorf("cmdline %q", r.Cmdline)
+	// systemd-boot's initrd_prepare: initrd=<path> for each initrd, then
+	// the options.
+	if want := `initrd=\boot\first.img initrd=\boot\second.img ` + stage2Cmdline + " scenario=type1"; r.Cmdline != want {
+		t.Errorf("cmdline %q, want %q", r.Cmdline, want)
 	}
 	if r.Markers["marker-initrd1"] != "first initrd" || r.Markers["marker-initrd2"] != "second initrd" {
 		t.Errorf("markers %v, want both initrds", r.Markers)
