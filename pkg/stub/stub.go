@@ -45,8 +45,9 @@ var pcr11Order = []string{
 
 // Policy is what the caller decides.
 type Policy struct {
-	// Append is extra command line (-append). It goes after the UKI's and
-	// the addons' command lines and is measured into PCR 12.
+	// Append is extra command line (-append). It goes after the UKI's,
+	// the addons' and SMBIOS's command lines (after a type #1 linux
+	// entry's options and SMBIOS's) and is measured into PCR 12.
 	Append string
 	// Cmdline, when CmdlineSet, replaces the entry's own arguments (the
 	// menu's editor): a type #1 entry's options, or the arguments a UKI
