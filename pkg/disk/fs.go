@@ -57,3 +57,40 @@ func isFAT(b []byte) bool {
 	}
 	return reserved > 0 && fats > 0 && (media == 0xf0 || media >= 0xf8)
 }
+
+// ext4State is what the superblock of an ext2/3/4 file system says about
+// writes a mount would make.
+type ext4State struct {
+	// NeedsRecovery: the journal holds transactions not yet written to
+	// the file system (INCOMPAT_RECOVER); the kernel replays them when
+	// mounting, even read-only, unless given "noload".
+	NeedsRecovery bool
+	// Orphans: inodes wait to be freed or truncated (s_last_orphan, or
+	// RO_COMPAT_ORPHAN_PRESENT); the kernel does that when mounting, even
+	// read-only, unless the block device itself is read-only.
+	Orphans bool
+}
+
+// Offsets in an ext2/3/4 superblock (which starts 1024 bytes into the
+// file system) and the feature bits read there.
+const (
+	ext4SuperOff         = 1024
+	ext4IncompatOff      = 0x60
+	ext4ROCompatOff      = 0x64
+	ext4LastOrphanOff    = 0xe8
+	ext4IncompatRecover  = 0x4
+	ext4ROCompatOrphanPr = 0x10000
+)
+
+// readExt4State reads the superblock of the ext2/3/4 file system r.
+func readExt4State(r io.ReaderAt) (ext4State, error) {
+	b := make([]byte, ext4LastOrphanOff+4)
+	if _, err := r.ReadAt(b, ext4SuperOff); err != nil {
+		return ext4State{}, err
+	}
+	le := binary.LittleEndian
+	return ext4State{
+		NeedsRecovery: le.Uint32(b[ext4IncompatOff:])&ext4IncompatRecover != 0,
+		Orphans:       le.Uint32(b[ext4LastOrphanOff:]) != 0 || le.Uint32(b[ext4ROCompatOff:])&ext4ROCompatOrphanPr != 0,
+	}, nil
+}

@@ -12,9 +12,12 @@
 //   - [Mount] and [MountAll] mount what was found read-only, with
 //     nosuid, nodev and noexec, each in a fresh directory.
 //
-// Nothing in this package writes to a disk. [Mounted.RemountRW] exists so
-// that a caller can make a deliberate change (boot counting) and then
-// return to read-only with [Mounted.RemountRO].
+// Nothing in this package writes to a disk, mounting included (ext4 is
+// mounted so that the kernel neither replays its journal nor cleans up
+// orphan inodes). [Mounted.RemountRW] exists so that a caller can make a
+// deliberate change (boot counting) and then return to read-only with
+// [Mounted.RemountRO]; it refuses an ext4 whose journal or orphans were
+// left alone.
 package disk
 
 import (
