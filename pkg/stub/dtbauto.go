@@ -34,8 +34,11 @@ import (
 type Hardware struct {
 	// Read is set by ReadHardware.
 	Read bool
-	// DeviceTree says the running kernel has a devicetree; Compatible is
-	// the first string of its root "compatible" ("" when it has none).
+	// DeviceTree says the firmware gave the running kernel a devicetree:
+	// its root has a "compatible" property (which the devicetree
+	// specification requires; the empty root Linux makes for itself on
+	// ACPI machines has none, and does not count). Compatible is the
+	// property's first string.
 	DeviceTree bool
 	Compatible string
 	// CHIDs are the machine's CHIDs, when SMBIOS could be read (CHIDErr
@@ -48,8 +51,6 @@ type Hardware struct {
 const (
 	procDTCompatible  = "proc/device-tree/compatible"
 	sysfsDTCompatible = "sys/firmware/devicetree/base/compatible"
-	procDT            = "proc/device-tree"
-	sysfsDT           = "sys/firmware/devicetree/base"
 )
 
 // ReadHardware reads the running kernel's devicetree root "compatible" and
@@ -61,25 +62,13 @@ func ReadHardware(fsys fs.FS) Hardware {
 		return Hardware{}
 	}
 	hw := Hardware{Read: true}
-	for _, dir := range []string{procDT, sysfsDT} {
-		if st, err := fs.Stat(fsys, dir); err == nil && st.IsDir() {
-			hw.DeviceTree = true
-			break
+	for _, name := range []string{procDTCompatible, sysfsDTCompatible} {
+		b, err := fs.ReadFile(fsys, name)
+		// A property must end in a NUL (devicetree_get_compatible).
+		if err == nil && len(b) > 0 && b[len(b)-1] == 0 {
+			hw.DeviceTree, hw.Compatible = true, string(b[:bytes.IndexByte(b, 0)])
+			return hw
 		}
-	}
-	if hw.DeviceTree {
-		for _, name := range []string{procDTCompatible, sysfsDTCompatible} {
-			b, err := fs.ReadFile(fsys, name)
-			if err != nil {
-				continue
-			}
-			// A property must end in a NUL (devicetree_get_compatible).
-			if len(b) > 0 && b[len(b)-1] == 0 {
-				hw.Compatible = string(b[:bytes.IndexByte(b, 0)])
-			}
-			break
-		}
-		return hw
 	}
 	fl, err := smbios.ReadCHIDFields(fsys)
 	if err != nil {
@@ -148,7 +137,7 @@ func chooseIn(secs []*uki.Section, hw Hardware) DTBAutoChoice {
 	var want, how string
 	switch {
 	case hw.DeviceTree && hw.Compatible == "":
-		return DTBAutoChoice{Known: true, Why: "the running kernel's devicetree has no compatible"}
+		return DTBAutoChoice{Known: true, Why: "the first compatible string of the running kernel's devicetree is empty"}
 	case hw.DeviceTree:
 		want, how = hw.Compatible, fmt.Sprintf("the running kernel's devicetree is compatible with %q", hw.Compatible)
 	default:

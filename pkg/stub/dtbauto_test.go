@@ -28,7 +28,18 @@ func dtMachine(compat ...string) fstest.MapFS {
 	return fsys
 }
 
-// smbiosString appends a structure's strings and the terminating NULs.
+// mergeFS returns the files of both.
+func mergeFS(a, b fstest.MapFS) fstest.MapFS {
+	out := fstest.MapFS{}
+	for _, m := range []fstest.MapFS{a, b} {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// smbiosStrings appends a structure's strings and the terminating NULs.
 func smbiosStrings(b []byte, strs ...string) []byte {
 	for _, s := range strs {
 		b = append(append(b, s...), 0)
@@ -99,8 +110,10 @@ func TestChooseDTBAuto(t *testing.T) {
 			0, hw(dtMachine("vendor,board-b", "vendor,soc")), 2, true, `compatible with "vendor,board-b"`},
 		{"only first strings are compared", []ukitest.Section{k, ukitest.B(".dtbauto", a), ukitest.B(".dtbauto", b)},
 			0, hw(dtMachine("vendor,soc")), -1, true, "no .dtbauto is"},
-		{"devicetree without compatible: none, .hwids not consulted", []ukitest.Section{k, ukitest.B(".dtbauto", a), hwids(dt(chidOf(t, laptop, 3), "X13s", "vendor,board-a"))},
-			0, hw(dtMachine()), -1, true, "has no compatible"},
+		{"devicetree with an empty compatible: none, .hwids not consulted", []ukitest.Section{k, ukitest.B(".dtbauto", a), hwids(dt(chidOf(t, laptop, 3), "X13s", "vendor,board-a"))},
+			0, hw(dtMachine("")), -1, true, "is empty"},
+		{"Linux's own empty devicetree root (ACPI) is no firmware devicetree: .hwids decides", []ukitest.Section{k, ukitest.B(".dtbauto", a), hwids(dt(chidOf(t, laptop, 3), "X13s", "vendor,board-a"))},
+			0, hw(mergeFS(dtMachine(), laptop)), 1, true, "SMBIOS CHID 3"},
 		{"a blob that is no devicetree is skipped", []ukitest.Section{k, ukitest.S(".dtbauto", "not a devicetree at all, but long enough to have a header"), ukitest.B(".dtbauto", b)},
 			0, hw(dtMachine("vendor,board-b")), 2, true, ""},
 		{"SMBIOS CHID against .hwids", []ukitest.Section{k, ukitest.B(".dtbauto", a), ukitest.B(".dtbauto", x13s), hwids(dt(chidOf(t, laptop, 3), "Lenovo ThinkPad X13s", "lenovo,thinkpad-x13s"))},
