@@ -179,8 +179,11 @@ func chooseIn(secs []*uki.Section, hw Hardware) DTBAutoChoice {
 	return DTBAutoChoice{Known: true, Why: how + ", and no .dtbauto is"}
 }
 
-// MaxHWIDsSize and MaxDTBSize bound what is read of a .hwids or .dtbauto
-// section to match it (devicetree_install refuses blobs over 32 MiB).
+// MaxHWIDsSize and MaxDTBSize bound what ukiboot reads of a .hwids or
+// .dtbauto section to match it. systemd-stub has no such bound; real
+// tables and devicetrees are kilobytes (systemd's devicetree_install
+// refuses files over 32 MiB), so the choice differs only for a UKI that
+// carries a larger one.
 const (
 	MaxHWIDsSize = 1 << 20
 	MaxDTBSize   = 32 << 20
