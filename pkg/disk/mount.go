@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 )
 
 // Mounted is a partition mounted by [Mount].
@@ -159,46 +158,6 @@ func (m *Mounted) RemountRO() error {
 		return fmt.Errorf("remount %s read-only: %w", m.Partition.Device, err)
 	}
 	return nil
-}
-
-// MountAll mounts each ESP and XBOOTLDR partition of parts with [Mount]
-// and returns them ESPs first, then XBOOTLDRs, keeping the order of parts
-// within each kind. Partitions of other kinds are ignored. A partition
-// that fails to mount is reported in errs and skipped.
-func MountAll(parts []Partition, base string) (mounted []*Mounted, errs []error) {
-	ordered := make([]Partition, 0, len(parts))
-	for _, p := range parts {
-		if p.Kind == ESP || p.Kind == XBOOTLDR {
-			ordered = append(ordered, p)
-		}
-	}
-	sort.SliceStable(ordered, func(i, j int) bool {
-		return ordered[i].Kind == ESP && ordered[j].Kind != ESP
-	})
-	for _, p := range ordered {
-		m, err := Mount(p, base)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		mounted = append(mounted, m)
-	}
-	return mounted, errs
-}
-
-// Dirs returns the mount directories of ms, ESPs first and then XBOOTLDRs,
-// each group in the order of ms. The entry loader reads loader.conf from
-// the first.
-func Dirs(ms []*Mounted) []string {
-	var dirs []string
-	for _, want := range []Kind{ESP, XBOOTLDR} {
-		for _, m := range ms {
-			if m.Partition.Kind == want {
-				dirs = append(dirs, m.Dir)
-			}
-		}
-	}
-	return dirs
 }
 
 // UnmountAll unmounts all of ms, in reverse order, and returns the errors

@@ -9,8 +9,9 @@
 //   - [Scanner] walks sysfs to find whole disks, reads their tables and maps
 //     partition numbers to device nodes; [Scanner.WaitScan] polls until the
 //     partitions wanted have appeared.
-//   - [Mount] and [MountAll] mount what was found read-only, with
-//     nosuid, nodev and noexec, each in a fresh directory.
+//   - [ScanResult.BootDisks] pairs each ESP with the first XBOOTLDR of
+//     its own disk, as systemd-boot does; [Mount] mounts a partition
+//     read-only, with nosuid, nodev and noexec, in a fresh directory.
 //
 // Nothing in this package writes to a disk, mounting included (ext4 is
 // mounted so that the kernel neither replays its journal nor cleans up
