@@ -109,12 +109,7 @@ func mountDisks(o *options, logf func(string, ...any), s disk.Scanner) (*partiti
 		os.Remove(base)
 		return nil, err
 	}
-	if o.verbose {
-		logf("%s", parts.summary())
-		for _, n := range parts.ignored {
-			logf("ignored: %s", n)
-		}
-	}
+	parts.logChoice(o.verbose, logf)
 	unmount := parts.close
 	parts.close = func() {
 		unmount()
@@ -259,6 +254,19 @@ func openBootDisk(bd disk.BootDisk, devDir string, m mounter, logf func(string, 
 		}
 	}
 	return p, nil
+}
+
+// logChoice logs the boot disk and the partitions left alone, with -v or
+// when the boot disk has no entries (then the user wants to know where
+// else ukiboot looked).
+func (p *partitions) logChoice(verbose bool, logf func(string, ...any)) {
+	if !verbose && p.hasEntries() {
+		return
+	}
+	logf("%s", p.summary())
+	for _, n := range p.ignored {
+		logf("ignored: %s", n)
+	}
 }
 
 // hasEntries reports whether any of the partitions holds an entry file.

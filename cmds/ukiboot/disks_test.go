@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -261,5 +262,32 @@ func TestPickBootDisk(t *testing.T) {
 		return nil, errors.New("/dev/vda1: does not mount")
 	}, "/dev", t.Logf); err == nil || !strings.Contains(err.Error(), noMountHint) {
 		t.Errorf("no ESP mounts: %v", err)
+	}
+}
+
+// TestLogChoice: the boot disk and the partitions left alone are logged
+// with -v, and without it when the boot disk has no entries.
+func TestLogChoice(t *testing.T) {
+	withEntries := t.TempDir()
+	ukitest.WriteTree(t, withEntries, "loader/entries/a.conf", []byte("x"))
+	for _, c := range []struct {
+		name    string
+		dir     string
+		verbose bool
+		want    []string
+	}{
+		{"entries, quiet", withEntries, false, nil},
+		{"entries, -v", withEntries, true, []string{"boot disk: vdb (ESP vdb1)", "ignored: vda1 (ESP): on another disk: vda holds no boot entries"}},
+		{"no entries, quiet", t.TempDir(), false, []string{"boot disk: vdb (ESP vdb1)", "ignored: vda1 (ESP): on another disk: vda holds no boot entries"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := &partitions{dirs: []string{c.dir}, names: []string{"vdb1 (ESP)"}, mounted: true, disk: "vdb",
+				ignored: []string{"vda1 (ESP): on another disk: vda holds no boot entries"}}
+			var got []string
+			p.logChoice(c.verbose, func(f string, a ...any) { got = append(got, fmt.Sprintf(f, a...)) })
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("logged %q, want %q", got, c.want)
+			}
+		})
 	}
 }
