@@ -131,9 +131,23 @@ func mountDisks(o *options, logf func(string, ...any), s disk.Scanner) (*partiti
 // with why.
 func pickBootDisk(res *disk.ScanResult, open func(disk.BootDisk) (*partitions, error), devDir string, logf func(string, ...any)) (*partitions, error) {
 	disks, ignoredParts := res.BootDisks()
-	state := make([]string, len(disks)) // why each disk was passed over
-	var chosen *partitions
-	at := -1
+	chosen, at, state := tryBootDisks(disks, open, logf)
+	if chosen == nil {
+		return nil, fmt.Errorf("no ESP could be mounted\n%s", noMountHint)
+	}
+	chosen.ignored = passedOver(disks, at, state, devDir)
+	for _, ig := range ignoredParts {
+		chosen.ignored = append(chosen.ignored, partitionName(ig.Partition, devDir)+": "+ig.Why)
+	}
+	return chosen, nil
+}
+
+// tryBootDisks opens the disks in order until one has entries and returns
+// it and its index, or the first that opened when none has; state[i] says
+// why disks[i] was passed over ("" when it was not tried). Every disk
+// opened but not returned is closed.
+func tryBootDisks(disks []disk.BootDisk, open func(disk.BootDisk) (*partitions, error), logf func(string, ...any)) (chosen *partitions, at int, state []string) {
+	state = make([]string, len(disks))
 	for i, bd := range disks {
 		p, err := open(bd)
 		if err != nil {
@@ -145,8 +159,7 @@ func pickBootDisk(res *disk.ScanResult, open func(disk.BootDisk) (*partitions, e
 			if chosen != nil {
 				chosen.close() // the fallback
 			}
-			chosen, at = p, i
-			break
+			return p, i, state
 		}
 		state[i] = "holds no boot entries"
 		if chosen == nil {
@@ -155,11 +168,15 @@ func pickBootDisk(res *disk.ScanResult, open func(disk.BootDisk) (*partitions, e
 			p.close()
 		}
 	}
-	if chosen == nil {
-		return nil, fmt.Errorf("no ESP could be mounted\n%s", noMountHint)
-	}
+	return chosen, at, state
+}
+
+// passedOver says, for each ESP and XBOOTLDR of disks but those of
+// disks[at], why it is not read: "vdb1 (ESP): on another disk: vdb holds
+// no boot entries".
+func passedOver(disks []disk.BootDisk, at int, state []string, devDir string) []string {
 	boot := disks[at]
-	var ignored []string
+	var notes []string
 	for i, bd := range disks {
 		if i == at {
 			continue
@@ -169,21 +186,17 @@ func pickBootDisk(res *disk.ScanResult, open func(disk.BootDisk) (*partitions, e
 			st = "comes after the boot disk " + boot.Disk + " in hardware order"
 		}
 		if bd.Disk == boot.Disk {
-			ignored = append(ignored, partitionName(bd.ESP, devDir)+": another ESP of the boot disk "+boot.Disk+"; this one "+st)
+			notes = append(notes, partitionName(bd.ESP, devDir)+": another ESP of the boot disk "+boot.Disk+"; this one "+st)
 			continue
 		}
 		why := "on another disk: " + bd.Disk + " " + st
-		ignored = append(ignored, partitionName(bd.ESP, devDir)+": "+why)
+		notes = append(notes, partitionName(bd.ESP, devDir)+": "+why)
 		// A disk's BootDisks are adjacent and share its XBOOTLDR: name it once.
 		if bd.XBOOTLDR != nil && (i+1 == len(disks) || disks[i+1].Disk != bd.Disk) {
-			ignored = append(ignored, partitionName(*bd.XBOOTLDR, devDir)+": "+why)
+			notes = append(notes, partitionName(*bd.XBOOTLDR, devDir)+": "+why)
 		}
 	}
-	for _, ig := range ignoredParts {
-		ignored = append(ignored, partitionName(ig.Partition, devDir)+": "+ig.Why)
-	}
-	chosen.ignored = ignored
-	return chosen, nil
+	return notes
 }
 
 // mounter mounts partitions for openBootDisk: real mounts
