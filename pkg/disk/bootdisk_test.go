@@ -17,14 +17,16 @@ func (f *fakeSys) linkedDisk(name, hw string) {
 	f.t.Helper()
 	target := filepath.Join(filepath.Dir(f.sys), "devices", hw, "block", name)
 	f.write(filepath.Join(target, "size"), "32768\n")
+	f.write(filepath.Join(target, "removable"), "0\n")
 	f.write(filepath.Join(target, "uevent"), "DEVNAME="+name+"\nDEVTYPE=disk\n")
 	if err := os.Symlink(target, filepath.Join(f.sys, name)); err != nil {
 		f.t.Fatal(err)
 	}
 }
 
-// TestScanHardwareOrder: disks are ordered by their place in the hardware,
-// not by the names the kernel gave them in probe order.
+// TestScanHardwareOrder: fixed disks before removable ones, each by their
+// place in the hardware, not by the names the kernel gave them in probe
+// order.
 func TestScanHardwareOrder(t *testing.T) {
 	f := newFakeSys(t)
 	for _, d := range []struct{ name, hw string }{
@@ -33,10 +35,13 @@ func TestScanHardwareOrder(t *testing.T) {
 		{"nvme0n1", "pci0000:00/0000:00:05.0/nvme/nvme0"},
 		{"loop0", "virtual"},
 		{"mmcblk0", "platform/fe320000.mmc/mmc_host/mmc0/mmc0:0001"},
+		{"sdc", "pci0000:00/0000:00:01.0/usb1/1-1/1-1:1.0/host6/target6:0:0/6:0:0:0"},
 	} {
 		f.gptImage(d.name, esp)
 		f.linkedDisk(d.name, d.hw)
 	}
+	// A USB stick: first in PCI order, but removable.
+	f.write(filepath.Join(f.sys, "sdc", "removable"), "1\n")
 	res, err := (&disk.Scanner{SysDir: f.sys, DevDir: f.dev}).Scan()
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +53,7 @@ func TestScanHardwareOrder(t *testing.T) {
 			t.Errorf("%s: Path %q", d.Name, d.Path)
 		}
 	}
-	want := []string{"sdb", "nvme0n1", "sda", "mmcblk0", "loop0"}
+	want := []string{"sdb", "nvme0n1", "sda", "mmcblk0", "loop0", "sdc"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("device order %v, want %v", got, want)
 	}
@@ -56,7 +61,7 @@ func TestScanHardwareOrder(t *testing.T) {
 	for _, p := range res.Partitions {
 		parts = append(parts, rel(t, f.dev, p.Device))
 	}
-	if want := []string{"sdb1", "nvme0n1p1", "sda1", "mmcblk0p1", "loop0p1"}; !reflect.DeepEqual(parts, want) {
+	if want := []string{"sdb1", "nvme0n1p1", "sda1", "mmcblk0p1", "loop0p1", "sdc1"}; !reflect.DeepEqual(parts, want) {
 		t.Errorf("partition order %v, want %v", parts, want)
 	}
 }

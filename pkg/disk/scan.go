@@ -64,6 +64,9 @@ type Device struct {
 	// 0000:00:04.0/virtio2/block/vda"), as /dev/disk/by-path names it;
 	// empty when the entry is not a link.
 	Path string
+	// Removable is sysfs's "removable": the medium can be taken out (USB
+	// sticks, card readers; many USB hard disks say 0).
+	Removable bool
 	// Size is the size in bytes sysfs reports, or -1 when it does not. A
 	// device of size 0 (an unused loop device, an empty card reader) is
 	// not opened.
@@ -116,9 +119,11 @@ func (s *Scanner) devDir() string {
 // disks, and devices whose size is 0 (unused loop devices, empty drives)
 // are skipped.
 //
-// The disks are ordered by where they sit in the hardware (Device.Path:
-// PCI address, then controller port or USB port), which is the same on
-// every boot, and then by their entry name in SysDir. The kernel's names
+// The disks are ordered fixed ones first, then removable ones (sysfs
+// "removable": USB sticks, card readers), so that a stick left in a port
+// does not come first; within each, by where they sit in the hardware
+// (Device.Path: PCI address, then controller port or USB port), which is
+// the same on every boot, and then by their entry name in SysDir. The kernel's names
 // (sda, nvme0n1) follow the order in which drivers probed the devices,
 // which can change from one boot to the next; the hardware path does not.
 // Virtual devices (/sys/devices/virtual: loop, ram) come after real ones.
@@ -143,7 +148,13 @@ func (s *Scanner) Scan() (*ScanResult, error) {
 	}
 	// os.ReadDir sorted by entry name: a stable sort keeps that order
 	// among equal paths.
-	sort.SliceStable(disks, func(i, j int) bool { return disks[i].dev.Path < disks[j].dev.Path })
+	sort.SliceStable(disks, func(i, j int) bool {
+		a, b := disks[i].dev, disks[j].dev
+		if a.Removable != b.Removable {
+			return b.Removable
+		}
+		return a.Path < b.Path
+	})
 	res := &ScanResult{}
 	for _, f := range disks {
 		res.Devices = append(res.Devices, f.dev)
@@ -174,6 +185,9 @@ func (s *Scanner) scanDisk(dir, entry string) (Device, []Partition) {
 	name := devName(dir, entry)
 	disk := filepath.Join(s.devDir(), name)
 	d := Device{Name: name, Node: disk, Path: hardwarePath(dir), Size: -1}
+	if n, err := readInt(filepath.Join(dir, "removable")); err == nil && n == 1 {
+		d.Removable = true
+	}
 	if sectors, err := readInt(filepath.Join(dir, "size")); err == nil {
 		d.Size = sectors * 512 // sysfs counts 512-byte sectors whatever the device's
 	}
