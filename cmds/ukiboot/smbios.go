@@ -105,17 +105,16 @@ func oemFound(oem smbios.OEM) []string {
 // apply takes the strings of oem into st (the policy allows them).
 func (st *smbiosState) apply(oem smbios.OEM, why string) {
 	from := fmt.Sprintf("from %s; %s", oem.Path, why)
-	if v := oem.StubCmdlineExtra; v.Set {
+	if v := oem.StubCmdlineExtra; v.Set && st.follows(conform.SMBIOSStubCmdlineExtra, smbios.KeyStubCmdlineExtra) {
 		st.extra.Stub = v.Text
 		st.notes = append(st.notes, fmt.Sprintf("%s%q applied to UKIs after their addons, measured into PCR 12 (%s)", smbios.KeyStubCmdlineExtra, v.Text, from))
 	}
-	if v := oem.BootCmdlineExtra; v.Set {
+	if v := oem.BootCmdlineExtra; v.Set && st.follows(conform.SMBIOSBootCmdlineExtra, smbios.KeyBootCmdlineExtra) {
 		st.extra.Boot = v.Text
 		st.notes = append(st.notes, fmt.Sprintf("%s%q applied to type #1 linux entries, measured into PCR 12 with their options (%s)", smbios.KeyBootCmdlineExtra, v.Text, from))
 	}
 	for _, e := range oem.EntriesExtra {
-		if !conform.Follows(conform.SMBIOSEntriesExtra) {
-			st.notes = append(st.notes, fmt.Sprintf("%s%s ignored: systemd %d does not read it", smbios.KeyBootEntriesExtra, e.Name, conform.Release))
+		if !st.follows(conform.SMBIOSEntriesExtra, smbios.KeyBootEntriesExtra+e.Name) {
 			continue
 		}
 		st.entries = append(st.entries, bls.ExtraEntry{Name: e.Name, Content: []byte(e.Content)})
@@ -124,6 +123,16 @@ func (st *smbiosState) apply(oem smbios.OEM, why string) {
 	if v := oem.Timeout; v.Set && !conform.Follows(conform.SMBIOSBootTimeout) {
 		st.notes = append(st.notes, fmt.Sprintf("%s%q ignored: systemd reads it from v260 on, ukiboot follows v%d", smbios.KeyBootTimeout, v.Text, conform.Release))
 	}
+}
+
+// follows reports whether the systemd release ukiboot follows reads the
+// OEM string key; if not, it says so in the notes.
+func (st *smbiosState) follows(r conform.Rule, key string) bool {
+	if conform.Follows(r) {
+		return true
+	}
+	st.notes = append(st.notes, fmt.Sprintf("%s ignored: systemd v%d, which ukiboot follows, does not read it", key, conform.Release))
+	return false
 }
 
 // loadSMBIOS reads the OEM strings for the pipeline and, with -v or
