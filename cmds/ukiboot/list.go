@@ -209,8 +209,14 @@ func (l *listing) print(w io.Writer, asJSON bool) error {
 	if len(l.auto) > 0 {
 		fmt.Fprintf(w, "-auto tries: %s\n", strings.Join(l.auto, ", "))
 	}
-	if t := c.Loader.Timeout; t.Kind != bls.TimeoutUnset {
-		fmt.Fprintf(w, "timeout: %s (%s)\n", t, c.Loader.Path)
+	// The menu's timeout as the menu works it out without -timeout:
+	// loader.conf, or the LoaderConfigTimeout variables that replace it.
+	if t := c.Vars.Timeout; t.Timeout.Kind != bls.TimeoutUnset {
+		forced := ""
+		if t.OneShot {
+			forced = ", menu forced"
+		}
+		fmt.Fprintf(w, "timeout: %s (%s%s)\n", t.Timeout, t.Source, forced)
 	}
 	l.printHidden(w)
 	return nil

@@ -124,6 +124,30 @@ func TestListUsesEFIVars(t *testing.T) {
 	if !strings.Contains(stdout.String(), "default: a.conf (chosen by LoaderEntryDefault)") {
 		t.Errorf("output:\n%s", stdout.String())
 	}
+
+	// The timeout -list shows is the one the menu uses: LoaderConfigTimeout
+	// replaces loader.conf's, LoaderConfigTimeoutOneShot both.
+	os.WriteFile(filepath.Join(esp, "loader/loader.conf"), []byte("timeout 3\n"), 0o644)
+	for _, c := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{nil, "timeout: 3 (" + filepath.Join(esp, "loader/loader.conf") + ")"},
+		{map[string]string{bls.VarConfigTimeout: "7"}, "timeout: 7 (LoaderConfigTimeout)"},
+		{map[string]string{bls.VarConfigTimeout: "7", bls.VarConfigTimeoutOneShot: "menu-hidden"}, "timeout: menu-hidden (LoaderConfigTimeoutOneShot, menu forced)"},
+	} {
+		for _, n := range []string{bls.VarConfigTimeout, bls.VarConfigTimeoutOneShot} {
+			os.Remove(filepath.Join(vars, n+"-"+bls.LoaderVendorGUID))
+		}
+		for n, v := range c.vars {
+			os.WriteFile(filepath.Join(vars, n+"-"+bls.LoaderVendorGUID), bls.EncodeVarString(v), 0o644)
+		}
+		stdout.Reset()
+		run([]string{"-list", "-root", esp}, &stdout, &stderr)
+		if !strings.Contains(stdout.String(), c.want) {
+			t.Errorf("%v: output lacks %q:\n%s", c.vars, c.want, stdout.String())
+		}
+	}
 }
 
 func TestListErrors(t *testing.T) {
