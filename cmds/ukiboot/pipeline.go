@@ -171,10 +171,9 @@ func (e errNotRestartable) Unwrap() error { return e.err }
 // commit does what the plan says, in this order: the boot-counting
 // rename, the EFI variables (loaderVarWrites), kexec_file_load,
 // unmounting, the reboot (skipped with -no-reboot). Each step reports its
-// own failure. A
-// failed load returns an error and leaves the pipeline open, so another
-// entry can be tried; a failure after the partitions were released is an
-// errNotRestartable. The plan is closed.
+// own failure. A failed load returns an error and leaves the pipeline
+// open, so another entry can be tried; a failure after the partitions were
+// released is an errNotRestartable. The plan is closed.
 func (p *pipeline) commit(bp *bootPlan) error {
 	defer bp.close()
 	e := bp.entry
