@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ukiboot/ukiboot/pkg/bls"
+	"golang.org/x/sys/unix"
 )
 
 // renameEntry does systemd-boot's boot counting before an attempt: the
@@ -19,6 +20,9 @@ import (
 // failed (err says what failed): a rename that happened is never
 // forgotten.
 func renameEntry(e *bls.Entry, next string, parts *partitions) (renamed bool, err error) {
+	if next == e.Path {
+		return true, nil // both counters saturated ("+0-9"): the name stays
+	}
 	dir := strings.TrimSuffix(e.Root.Path, "/")
 	oldPath := dir + e.Path
 	newPath := dir + next
@@ -26,7 +30,7 @@ func renameEntry(e *bls.Entry, next string, parts *partitions) (renamed bool, er
 	if err != nil {
 		return false, fmt.Errorf("cannot rename %s to %s: %w", e.DisplayPath(), path.Base(next), err)
 	}
-	err = os.Rename(oldPath, newPath)
+	err = renameNoReplace(oldPath, newPath)
 	renamed = err == nil
 	if err != nil {
 		err = fmt.Errorf("cannot rename %s to %s: %w", e.DisplayPath(), path.Base(next), err)
@@ -54,6 +58,24 @@ func markRenamed(e *bls.Entry, next string) {
 		e.Counter = &cnt
 		e.TriesLeft, e.TriesDone = cnt.Left, cnt.Done
 	}
+}
+
+// renameNoReplace renames oldPath to newPath unless newPath exists: the
+// boot-counting rename must never delete another file (rename(2) would
+// replace it; UEFI's SetInfo, which systemd-boot renames with, refuses).
+// A file system without RENAME_NOREPLACE gets a check before the rename.
+func renameNoReplace(oldPath, newPath string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, oldPath, unix.AT_FDCWD, newPath, unix.RENAME_NOREPLACE)
+	if err != unix.EINVAL && err != unix.ENOSYS {
+		if err != nil {
+			return &os.LinkError{Op: "rename", Old: oldPath, New: newPath, Err: err}
+		}
+		return nil
+	}
+	if _, err := os.Lstat(newPath); err == nil {
+		return &os.LinkError{Op: "rename", Old: oldPath, New: newPath, Err: os.ErrExist}
+	}
+	return os.Rename(oldPath, newPath)
 }
 
 func syncDir(dir string) error {

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The boot-counting rename is the only write ukiboot makes to a disk, and
+// it must never replace another file: "a+3.conf" becomes "a+2-1.conf",
+// which may already exist (an earlier attempt of a copy, or, since the new
+// name's suffix is written in lower case, "a+3.CONF" next to "a+2-1.conf"
+// on a case-sensitive XBOOTLDR). rename(2) would silently delete that
+// file; UEFI's SetInfo, which systemd-boot renames with, refuses. The
+// entry then boots without counting, and both files stay.
+func TestAdversarial11CountingRenameNeverReplaces(t *testing.T) {
+	for _, c := range []struct{ name, counted, existing string }{
+		{"same suffix", "a+3.conf", "a+2-1.conf"},
+		{"suffix lower-cased", "a+3.CONF", "a+2-1.conf"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			esp := t.TempDir()
+			os.WriteFile(filepath.Join(esp, "vmlinuz"), []byte("K0"), 0o644)
+			dir := filepath.Join(esp, "loader/entries")
+			os.MkdirAll(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, c.counted), []byte("title counted\nlinux /vmlinuz\n"), 0o644)
+			other := []byte("title other\nlinux /vmlinuz\noptions keep-me\n")
+			os.WriteFile(filepath.Join(dir, c.existing), other, 0o644)
+
+			var stdout, stderr bytes.Buffer
+			f := &fakeSystem{platform: noPlatform(t)}
+			if rc := runWith([]string{"-auto", "-verify", "off", "-entry", "a.conf", "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 {
+				t.Fatalf("rc %d\n%s", rc, stderr.String())
+			}
+			got, err := os.ReadFile(filepath.Join(dir, c.existing))
+			if err != nil || !bytes.Equal(got, other) {
+				t.Errorf("%s was replaced by the boot-counting rename of %s (now %q, %v)\n%s", c.existing, c.counted, got, err, stderr.String())
+			}
+			if _, err := os.Stat(filepath.Join(dir, c.counted)); err != nil {
+				t.Errorf("%s: %v\n%s", c.counted, err, stderr.String())
+			}
+			if len(f.loads) != 1 {
+				t.Errorf("%d loads, want 1 (the entry boots without counting)", len(f.loads))
+			}
+		})
+	}
+}
+
+// An entry whose counters are both saturated keeps its name: nothing is
+// renamed and it boots.
+func TestAdversarial11CountingSaturatedName(t *testing.T) {
+	esp := t.TempDir()
+	os.WriteFile(filepath.Join(esp, "vmlinuz"), []byte("K0"), 0o644)
+	dir := filepath.Join(esp, "loader/entries")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "a+0-9.conf"), []byte("linux /vmlinuz\n"), 0o644)
+	var stdout, stderr bytes.Buffer
+	f := &fakeSystem{platform: noPlatform(t)}
+	if rc := runWith([]string{"-auto", "-verify", "off", "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 || len(f.loads) != 1 {
+		t.Fatalf("rc %d, %d loads\n%s", rc, len(f.loads), stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a+0-9.conf")); err != nil {
+		t.Errorf("%v\n%s", err, stderr.String())
+	}
+	if bytes.Contains(stderr.Bytes(), []byte("without counting")) {
+		t.Errorf("log:\n%s", stderr.String())
+	}
+}
