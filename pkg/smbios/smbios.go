@@ -104,7 +104,7 @@ func ReadStructures(fsys fs.FS, typ uint8) ([]Structure, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("/%s: %w (is the dmi-sysfs module loaded?)", EntriesDir, ErrNoEntries)
 		}
-		return nil, fmt.Errorf("/%s: %w", EntriesDir, err)
+		return nil, fmt.Errorf("/%s: %w", EntriesDir, pathErrReason(err))
 	}
 	instances, err := instancesOf(dirents, typ)
 	if err != nil {
@@ -154,12 +154,12 @@ func readRaw(fsys fs.FS, name string) (Structure, error) {
 	path := "/" + name
 	f, err := fsys.Open(name)
 	if err != nil {
-		return Structure{}, fmt.Errorf("%s: %w", path, err)
+		return Structure{}, fmt.Errorf("%s: %w", path, pathErrReason(err))
 	}
 	defer f.Close()
 	raw, err := io.ReadAll(io.LimitReader(f, MaxStructureSize+1))
 	if err != nil {
-		return Structure{}, fmt.Errorf("%s: %w", path, err)
+		return Structure{}, fmt.Errorf("%s: %w", path, pathErrReason(err))
 	}
 	if len(raw) > MaxStructureSize {
 		return Structure{}, fmt.Errorf("%s: larger than %d bytes, not an SMBIOS structure", path, MaxStructureSize)
@@ -170,6 +170,17 @@ func readRaw(fsys fs.FS, name string) (Structure, error) {
 	}
 	s.Path = path
 	return s, nil
+}
+
+// pathErrReason drops the *fs.PathError wrapper, whose path is relative
+// to the file system's root, so that an error names the file once, as
+// "/sys/firmware/...".
+func pathErrReason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // Parse parses one structure: the 4-byte header, the formatted area of the

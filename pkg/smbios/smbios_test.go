@@ -2,6 +2,7 @@ package smbios
 
 import (
 	"errors"
+	"io/fs"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,6 +126,16 @@ func TestReadStructuresHostile(t *testing.T) {
 				t.Errorf("err = %v, want it to name the file", err)
 			}
 		})
+	}
+}
+
+// TestReadStructuresNamesFileOnce: an entry without its raw file is
+// reported with the file's path once, as the user knows it.
+func TestReadStructuresNamesFileOnce(t *testing.T) {
+	fsys := fstest.MapFS{EntriesDir + "/11-0": &fstest.MapFile{Mode: fs.ModeDir | 0o755}}
+	_, err := ReadStructures(fsys, 11)
+	if want := "/sys/firmware/dmi/entries/11-0/raw: file does not exist"; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
 	}
 }
 
