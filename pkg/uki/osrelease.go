@@ -16,6 +16,9 @@ type Field struct {
 // the first assignment.
 type OSRelease struct {
 	Fields []Field
+	// index maps a key to its place in Fields, so that parsing many keys
+	// (hostile .osrel text of an unverified UKI) stays linear.
+	index map[string]int
 }
 
 // Get returns the value of key, or "".
@@ -48,12 +51,19 @@ func (o *OSRelease) First(keys ...string) string {
 }
 
 func (o *OSRelease) set(key, value string) {
-	for i := range o.Fields {
-		if o.Fields[i].Key == key {
-			o.Fields[i].Value = value
-			return
+	if o.index == nil {
+		o.index = make(map[string]int, len(o.Fields))
+		for i, f := range o.Fields {
+			if _, dup := o.index[f.Key]; !dup {
+				o.index[f.Key] = i
+			}
 		}
 	}
+	if i, ok := o.index[key]; ok {
+		o.Fields[i].Value = value
+		return
+	}
+	o.index[key] = len(o.Fields)
 	o.Fields = append(o.Fields, Field{key, value})
 }
 
@@ -253,6 +263,10 @@ func BootKeyValues(data []byte, sep string, fn func(line int, key, value string)
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		data = data[:i]
 	}
+	// Keys and values are substrings of one copy of the text: the quirk
+	// below gives a value that runs to the end of the text, and copying
+	// it for every "KEY=" line would be quadratic.
+	text := string(data)
 	isBlank := func(c byte) bool { return c == ' ' || c == '\t' }
 	line := 0
 	for pos := 0; pos < len(data); {
@@ -270,7 +284,7 @@ func BootKeyValues(data []byte, sep string, fn func(line int, key, value string)
 		for end > start && isBlank(data[end-1]) {
 			end--
 		}
-		l := string(data[start:end])
+		l := text[start:end]
 		if l == "" || l[0] == '#' {
 			continue
 		}
@@ -291,7 +305,7 @@ func BootKeyValues(data []byte, sep string, fn func(line int, key, value string)
 				stop = lineEnd
 			}
 			if end+1 < stop {
-				value = string(data[end+1 : stop])
+				value = text[end+1 : stop]
 			}
 		case (value[0] == '"' || value[0] == '\'') && l[len(l)-1] == value[0]:
 			value = value[1:]
