@@ -78,7 +78,7 @@ func profileEntry(base *Entry, u *uki.File, p *uki.Profile) *Entry {
 		return &e
 	}
 	id, idSet := info.Lookup("ID")
-	e.ProfileID, _ = info.Lookup("ID")
+	e.ProfileID = id
 	e.ProfileTitle, _ = info.Lookup("TITLE")
 	if p.Number > 0 {
 		e.IDWithoutProfile = e.ID
