@@ -203,7 +203,8 @@ func RepoRoot(t testing.TB) string {
 
 // Stage1Cmdline returns a kernel command line for the first stage: the
 // serial console, quiet, panic=-1 (a panic ends qemu, which runs with
-// -no-reboot), extra as given (e.g. "testinit.waitdisk=1"), and the
+// -no-reboot), no_timer_check (under TCG on a loaded machine the kernel's
+// IO-APIC timer check can fail and panic), extra as given (e.g. "testinit.waitdisk=1"), and the
 // arguments testinit hands to ukiboot (u-root splits uroot.uinitargs= like
 // a shell). An argument with spaces is single-quoted; quotes and
 // backslashes in arguments are not supported.
@@ -218,7 +219,7 @@ func Stage1Cmdline(extra string, ukibootArgs ...string) string {
 		}
 		q = append(q, a)
 	}
-	s := "console=ttyS0 quiet panic=-1"
+	s := "console=ttyS0 quiet panic=-1 no_timer_check"
 	if extra != "" {
 		s += " " + extra
 	}

@@ -75,7 +75,9 @@ func bootDisk(t *testing.T, a *Assets, disk string, args ...string) (*VM, *Repor
 	return vm, r
 }
 
-const stage2Cmdline = "console=ttyS0 quiet panic=-1"
+// stage2Cmdline starts the second kernel's command line (see Stage1Cmdline
+// for no_timer_check).
+const stage2Cmdline = "console=ttyS0 quiet panic=-1 no_timer_check"
 
 // Scenario 1: the default UKI of a GPT disk boots; the second kernel's
 // /proc/cmdline is the UKI's .cmdline.
@@ -196,8 +198,9 @@ func TestBootCompanionFiles(t *testing.T) {
 }
 
 // Scenario 4: the default UKI is broken (a kernel that kexec_file_load
-// refuses), and the one after it cannot even be parsed; ukiboot says why
-// for each and boots the next.
+// refuses), and the one after it is not even a PE file, which systemd-boot
+// does not list; ukiboot says why the default failed and boots the next
+// listed one.
 func TestBootFallsBackFromCorruptDefault(t *testing.T) {
 	t.Parallel()
 	a := NeedAssets(t)
@@ -214,8 +217,12 @@ func TestBootFallsBackFromCorruptDefault(t *testing.T) {
 		t.Errorf("cmdline %q, want the fallback's", r.Cmdline)
 	}
 	out := vm.Output()
+	// os-2.efi is not a PE file: systemd-boot does not list it
+	// (boot_entry_add_type2), so -auto never tries it.
+	if strings.Contains(out, "booting os-2.efi") {
+		t.Errorf("the truncated os-2.efi was tried; it must not be listed")
+	}
 	for _, want := range []string{
-		"cannot boot os-2.efi", "too short for a DOS header",
 		"booting os-3.efi", "cannot load os-3.efi: kexec_file_load: ENOEXEC",
 		"booting os-1.efi", "loaded os-1.efi",
 	} {

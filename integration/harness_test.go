@@ -72,9 +72,9 @@ func TestStage1Cmdline(t *testing.T) {
 		args  []string
 		want  string
 	}{
-		{"", nil, "console=ttyS0 quiet panic=-1"},
-		{"testinit.waitdisk=1", []string{"-list"}, `console=ttyS0 quiet panic=-1 testinit.waitdisk=1 uroot.uinitargs="-list"`},
-		{"", []string{"-auto", "-append", "a b", "-root", "/esp"}, `console=ttyS0 quiet panic=-1 uroot.uinitargs="-auto -append 'a b' -root /esp"`},
+		{"", nil, "console=ttyS0 quiet panic=-1 no_timer_check"},
+		{"testinit.waitdisk=1", []string{"-list"}, `console=ttyS0 quiet panic=-1 no_timer_check testinit.waitdisk=1 uroot.uinitargs="-list"`},
+		{"", []string{"-auto", "-append", "a b", "-root", "/esp"}, `console=ttyS0 quiet panic=-1 no_timer_check uroot.uinitargs="-auto -append 'a b' -root /esp"`},
 	} {
 		if got := Stage1Cmdline(c.extra, c.args...); got != c.want {
 			t.Errorf("Stage1Cmdline(%q, %q) =\n%s\nwant\n%s", c.extra, c.args, got, c.want)
