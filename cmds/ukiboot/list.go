@@ -13,7 +13,7 @@ import (
 )
 
 // entryJSON is the stable JSON form of an entry (field names are a
-// contract: see DESIGN.md).
+// contract: see -json in the README).
 type entryJSON struct {
 	ID            string   `json:"id"`
 	Type          string   `json:"type"`

@@ -118,3 +118,43 @@ func (p *pipeline) toggleDefault(i int) string {
 	}
 	return "default entry cleared (LoaderEntryDefault, removed when the menu is left)"
 }
+
+// pendingDefault is a change the menu's d made to LoaderEntryDefault that
+// is not written yet; a rescan carries it over (carryDefault).
+type pendingDefault struct {
+	id      string
+	set, ok bool
+}
+
+func (p *pipeline) pendingDefault() pendingDefault {
+	v := &p.config.Vars
+	if !v.DefaultChanged() {
+		return pendingDefault{}
+	}
+	return pendingDefault{id: v.Default, set: v.DefaultSet, ok: true}
+}
+
+// carryDefault applies d, made before a rescan, to the entries read
+// again, so that the rescan does not silently drop it. It returns what
+// to show ("" for nothing).
+func (p *pipeline) carryDefault(d pendingDefault) string {
+	if !d.ok {
+		return ""
+	}
+	v := &p.config.Vars
+	if !d.set {
+		if v.DefaultVarEntry >= 0 {
+			v.ToggleDefault(v.DefaultVarEntry, "")
+		}
+		return "default entry cleared (LoaderEntryDefault, removed when the menu is left)"
+	}
+	for i, e := range p.config.Entries {
+		if e.ID == d.id {
+			if v.DefaultVarEntry != i {
+				v.ToggleDefault(i, e.ID)
+			}
+			return "default entry: " + e.ID + " (LoaderEntryDefault, written when the menu is left)"
+		}
+	}
+	return "the rescan found no entry " + d.id + ": LoaderEntryDefault stays as it was"
+}

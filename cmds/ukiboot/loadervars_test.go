@@ -148,6 +148,8 @@ func TestMenuDefaultKeyToggles(t *testing.T) {
 		{"d on the default clears it", "d\r", "default entry cleared", "delete LoaderEntryDefault; set volatile LoaderEntrySelected=os-1.efi"},
 		{"d on another entry sets it", "kd\r", "default entry: os-2.efi", "set LoaderEntryDefault=os-2.efi; set volatile LoaderEntrySelected=os-2.efi"},
 		{"d twice changes nothing", "dd\r", "default entry: os-1.efi", "set volatile LoaderEntrySelected=os-1.efi"},
+		{"a rescan keeps d's choice", "kdr\r", "default entry: os-2.efi", "set LoaderEntryDefault=os-2.efi; set volatile LoaderEntrySelected=os-2.efi"},
+		{"a rescan keeps d's clearing", "dr\r", "default entry cleared", "delete LoaderEntryDefault; set volatile LoaderEntrySelected=os-1.efi"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

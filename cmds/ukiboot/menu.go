@@ -404,6 +404,7 @@ func (l *menuLoop) boot(i int, edited bool) (done bool, rc int) {
 // rescan reads the partitions again.
 func (l *menuLoop) rescan() {
 	l.stopChecks()
+	pending := l.p.pendingDefault()
 	l.p.close()
 	np, err := openPipeline(l.o, l.sys, l.stdout, l.logf)
 	if err != nil {
@@ -415,6 +416,9 @@ func (l *menuLoop) rescan() {
 	l.checked = nil
 	l.items = np.menuItems()
 	l.m.Reload(l.items, np.config.Default)
+	if msg := np.carryDefault(pending); msg != "" {
+		l.m.SetMessage(msg)
+	}
 	if len(l.items) == 0 {
 		l.m.SetMessage(np.noEntries())
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/ukiboot/ukiboot/pkg/stub"
 )
 
-// pipeline is the one boot flow every mode walks (DESIGN.md "The flow"):
+// pipeline is the one boot flow every mode walks:
 // open the partitions, the EFI variables and the verification policy;
 // read the entries (pkg/bls, no trust); compute the candidates once; plan
 // one; commit it. The modes differ only in how a candidate is chosen and
