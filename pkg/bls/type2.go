@@ -60,19 +60,65 @@ func type2Entries(part *Root, name string, o Options) []*Entry {
 		return fail(err)
 	}
 	var out []*Entry
+	texts := &ukiTexts{u: u, parsed: map[*uki.Section]*uki.OSRelease{}, mangled: map[*uki.Section]string{}}
 	for _, p := range u.Profiles() {
-		out = append(out, profileEntry(base, u, p))
+		out = append(out, profileEntry(base, texts, p))
 	}
 	return out
+}
+
+// ukiTexts reads the text sections of a UKI for its entries, each section
+// once: the profiles share the base's .osrel and .cmdline, and a UKI may
+// have 256 profiles, so reading and parsing them per profile made listing
+// one unverified UKI cost 256 times its .osrel (up to 1 MiB each time).
+type ukiTexts struct {
+	u       *uki.File
+	parsed  map[*uki.Section]*uki.OSRelease
+	mangled map[*uki.Section]string
+}
+
+// osRelease is the section name of p read as systemd-boot reads .osrel
+// and .profile (ParseBootOSRelease); empty when p has none.
+func (t *ukiTexts) osRelease(p *uki.Profile, name string) (*uki.OSRelease, error) {
+	s := p.Section(name)
+	if o, ok := t.parsed[s]; ok && s != nil {
+		return o, nil
+	}
+	text, err := t.u.Text(p, name)
+	if err != nil {
+		return nil, err
+	}
+	o := uki.ParseBootOSRelease([]byte(text))
+	if s != nil {
+		t.parsed[s] = o
+	}
+	return o, nil
+}
+
+// cmdline is p's .cmdline as systemd-stub uses it (MangleCmdline).
+func (t *ukiTexts) cmdline(p *uki.Profile) (string, error) {
+	s := p.Section(uki.SectionCmdline)
+	if c, ok := t.mangled[s]; ok && s != nil {
+		return c, nil
+	}
+	text, err := t.u.Text(p, uki.SectionCmdline)
+	if err != nil {
+		return "", err
+	}
+	c := uki.MangleCmdline(text)
+	if s != nil {
+		t.mangled[s] = c
+	}
+	return c, nil
 }
 
 // profileEntry makes the entry of profile p of the UKI u, whose file gave
 // base. Its id follows v259: base's id, and for profiles > 0 "@" and the
 // profile's ID as written (or its number).
-func profileEntry(base *Entry, u *uki.File, p *uki.Profile) *Entry {
+func profileEntry(base *Entry, texts *ukiTexts, p *uki.Profile) *Entry {
 	e := *base
 	e.Profile = p.Number
-	info, err := profileInfo(u, p)
+	info, err := texts.osRelease(p, uki.SectionProfile)
 	if err != nil {
 		e.Status, e.Err = StatusInvalid, err
 		return &e
@@ -88,18 +134,8 @@ func profileEntry(base *Entry, u *uki.File, p *uki.Profile) *Entry {
 			e.ID = fmt.Sprintf("%s@%d", e.ID, p.Number)
 		}
 	}
-	fillType2(&e, u, p, info)
+	fillType2(&e, texts, p, info)
 	return &e
-}
-
-// profileInfo reads the .profile section of p as systemd-boot does
-// (line_get_key_value); empty when p has none.
-func profileInfo(u *uki.File, p *uki.Profile) (*uki.OSRelease, error) {
-	t, err := u.Text(p, uki.SectionProfile)
-	if err != nil {
-		return nil, err
-	}
-	return uki.ParseBootOSRelease([]byte(t)), nil
 }
 
 // fillType2 takes title, version and sort key from .osrel and the command
@@ -107,17 +143,16 @@ func profileInfo(u *uki.File, p *uki.Profile) (*uki.OSRelease, error) {
 // PRETTY_NAME, IMAGE_ID, NAME and ID that is set names the entry, even if
 // empty (bootspec_pick_name_version_sort_key); without .osrel or such a
 // field the profile is hidden. A profile without .cmdline is fine.
-func fillType2(e *Entry, u *uki.File, p *uki.Profile, profile *uki.OSRelease) {
+func fillType2(e *Entry, texts *ukiTexts, p *uki.Profile, profile *uki.OSRelease) {
 	if p.Section(uki.SectionOSRel) == nil {
 		e.hide("no .osrel section, so no title (systemd-boot skips such UKIs)")
 		return
 	}
-	text, err := u.Text(p, uki.SectionOSRel)
+	osr, err := texts.osRelease(p, uki.SectionOSRel)
 	if err != nil {
 		e.Status, e.Err = StatusInvalid, err
 		return
 	}
-	osr := uki.ParseBootOSRelease([]byte(text))
 	name, ok := osr.FirstSet("PRETTY_NAME", "IMAGE_ID", "NAME", "ID")
 	if !ok {
 		e.hide(".osrel sets none of PRETTY_NAME, IMAGE_ID, NAME and ID (systemd-boot skips such UKIs)")
@@ -137,12 +172,12 @@ func fillType2(e *Entry, u *uki.File, p *uki.Profile, profile *uki.OSRelease) {
 	default:
 		e.Title = name
 	}
-	cl, err := u.Text(p, uki.SectionCmdline)
+	cl, err := texts.cmdline(p)
 	if err != nil {
 		e.Status, e.Err = StatusInvalid, err
 		return
 	}
-	e.Cmdline = uki.MangleCmdline(cl)
+	e.Cmdline = cl
 }
 
 // peMachine reads the COFF machine of a PE image, as far as systemd-boot
