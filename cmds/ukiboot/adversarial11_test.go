@@ -2,9 +2,16 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/uki"
 )
 
 // The boot-counting rename is the only write ukiboot makes to a disk, and
@@ -65,5 +72,47 @@ func TestAdversarial11CountingSaturatedName(t *testing.T) {
 	}
 	if bytes.Contains(stderr.Bytes(), []byte("without counting")) {
 		t.Errorf("log:\n%s", stderr.String())
+	}
+}
+
+// Under enforcement the menu asks, for every entry, whether its command
+// line may be edited. Each of the (up to 256) profile entries of one
+// unverified UKI on the ESP must not read and parse the whole UKI again
+// (all its .profile sections): that made building the menu cost 256
+// times the UKI, minutes for a few MiB, before anything is shown.
+func TestAdversarial11MenuItemsReadEachUKIOnce(t *testing.T) {
+	esp, db := verifyTree(t)
+	var profile strings.Builder
+	for i := 0; profile.Len() < 16<<10; i++ {
+		fmt.Fprintf(&profile, "K%07d=v\n", i)
+	}
+	secs := []ukitest.Section{ukitest.S(".osrel", "ID=many\n"), ukitest.S(".cmdline", "quiet"), ukitest.S(".linux", "K")}
+	for i := range uki.MaxProfiles {
+		secs = append(secs, ukitest.S(".profile", fmt.Sprintf("ID=p%d\n%s", i, profile.String())))
+	}
+	os.WriteFile(filepath.Join(esp, "EFI/Linux/many.efi"), ukitest.UKI(secs...), 0o644)
+	o := &options{verify: "enforce", roots: stringList{esp}, db: stringList{db}}
+	f := &fakeSystem{platform: noPlatform(t)}
+	p, err := openPipeline(o, f.sys(), io.Discard, func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	start := time.Now()
+	items := p.menuItems()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("building the menu of %d items took %v", len(items), d)
+	}
+	n := 0
+	for _, it := range items {
+		if strings.HasPrefix(it.ID, "many.efi") {
+			n++
+			if it.Editable {
+				t.Errorf("%s: editable under enforcement with a .cmdline", it.ID)
+			}
+		}
+	}
+	if n != uki.MaxProfiles {
+		t.Errorf("%d items of many.efi", n)
 	}
 }

@@ -19,10 +19,10 @@ import (
 // menuItems are the entries as the menu shows them at once, from headers
 // and small sections: verdicts are added by withVerdict as they are
 // computed. Whether the command line can be edited is decided by the
-// plan's rule (stub.CmdlineEditable).
+// plan's rule (stub.CmdlineEditable; each UKI is read once).
 func (p *pipeline) menuItems() []menu.Item {
 	var out []menu.Item
-	pol := stub.Policy{Verify: p.verify, MaxSize: p.o.maxSize}
+	editable := stub.NewEditability(stub.Policy{Verify: p.verify, MaxSize: p.o.maxSize})
 	for _, e := range p.config.Entries {
 		it := menu.Item{ID: e.ID, Title: e.ShowTitle, Version: e.Version, Bootable: e.Bootable(), Cmdline: e.Cmdline, Editable: true}
 		if e.Err != nil {
@@ -30,7 +30,7 @@ func (p *pipeline) menuItems() []menu.Item {
 		}
 		if e.Bootable() {
 			if t, err := stub.TargetOf(e); err == nil {
-				it.Editable, it.NotEditable = stub.CmdlineEditable(t, pol)
+				it.Editable, it.NotEditable = editable.Of(t)
 			}
 			if p.needsCheck(e) {
 				it.Tag = "checking"
