@@ -116,3 +116,32 @@ func TestAdversarial11MenuItemsReadEachUKIOnce(t *testing.T) {
 		t.Errorf("%d items of many.efi", n)
 	}
 }
+
+// Under enforcement -auto tries every entry; an unverified UKI with 256
+// profiles on the ESP is 256 entries, and each attempt copied and hashed
+// the whole file again (24 s for 16 MiB, minutes for a large one) before
+// a trusted entry further down was tried. The verdict is the file's: it
+// is found once.
+func TestAdversarial11AutoVerifiesAnUntrustedFileOnce(t *testing.T) {
+	esp, db := verifyTree(t)
+	os.Remove(filepath.Join(esp, "loader/entries/plain.conf"))
+	secs := []ukitest.Section{ukitest.S(".osrel", "ID=many\nVERSION_ID=9\n"), ukitest.S(".cmdline", "quiet"), ukitest.B(".linux", bytes.Repeat([]byte("K"), 16<<20))}
+	for i := range uki.MaxProfiles {
+		secs = append(secs, ukitest.S(".profile", fmt.Sprintf("ID=p%d\n", i)))
+	}
+	os.WriteFile(filepath.Join(esp, "EFI/Linux/many.efi"), ukitest.UKI(secs...), 0o644)
+	os.WriteFile(filepath.Join(esp, "loader/entries/also.conf"), []byte("uki /EFI/Linux/many.efi\n"), 0o644)
+	var stdout, stderr bytes.Buffer
+	f := &fakeSystem{platform: noPlatform(t)}
+	start := time.Now()
+	rc := runWith([]string{"-auto", "-verify", "enforce", "-db", db, "-root", esp}, &stdout, &stderr, f.sys())
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("-auto took %v", d)
+	}
+	if rc != 0 || len(f.loads) != 1 || string(f.loads[0].kernel) != "K1" {
+		t.Fatalf("rc %d, %d loads: the signed os-1.efi must boot\n%s", rc, len(f.loads), stderr.String())
+	}
+	if n := strings.Count(stderr.String(), "many.efi is not trusted:"); n != 1 {
+		t.Errorf("many.efi verified %d times\n%s", n, stderr.String())
+	}
+}

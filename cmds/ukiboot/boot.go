@@ -97,9 +97,25 @@ func autoBoot(o *options, sys system, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logf("verification: %s (%s)", p.verify.Mode, p.why)
+	// A UKI file found untrusted is not read and verified again for its
+	// other entries (its profiles, type #1 entries naming it): the
+	// signature covers the whole file, and an unverified UKI with 256
+	// profiles would otherwise be copied and hashed 256 times.
+	untrusted := map[[2]string]string{}
 	for _, e := range list {
+		file := [2]string{"", e.UKI}
+		if e.Root != nil {
+			file[0] = e.Root.Path
+		}
+		if first, ok := untrusted[file]; ok && e.UKI != "" {
+			logf("cannot boot %s: its UKI is the file of %s, which is not trusted", e.ID, first)
+			continue
+		}
 		bp, err := p.plan(e, nil)
 		if err != nil {
+			if ue := (*stub.UntrustedError)(nil); e.UKI != "" && errors.As(err, &ue) {
+				untrusted[file] = e.ID
+			}
 			logf("cannot boot %s: %v", e.ID, err)
 			continue
 		}
