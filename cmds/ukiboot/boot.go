@@ -91,6 +91,11 @@ func autoBoot(o *options, sys system, stdout, stderr io.Writer) int {
 	if len(list) == 0 {
 		if o.entry != "" {
 			logf("no entry matches %q", o.entry)
+			for _, e := range p.config.Hidden {
+				if bls.MatchID(o.entry, e.ID) {
+					logf("%s is not listed, as systemd-boot would not list it: %v (see -list -v)", e.ID, e.Err)
+				}
+			}
 		} else {
 			logf("no bootable entry on %v", p.parts.dirs)
 		}

@@ -266,4 +266,14 @@ func TestListHiddenEntries(t *testing.T) {
 			}
 		}
 	}
+	// -auto -entry naming a hidden entry does not boot it, and says why.
+	for id, reason := range reasons {
+		stderr.Reset()
+		if rc := run([]string{"-auto", "-dry-run", "-verify", "off", "-entry", id, "-root", esp}, &stdout, &stderr); rc != 1 {
+			t.Errorf("-auto -entry %s: rc %d, want 1", id, rc)
+		}
+		if want := id + " is not listed, as systemd-boot would not list it: "; !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), reason) {
+			t.Errorf("-auto -entry %s: stderr lacks %q and %q:\n%s", id, want, reason, stderr.String())
+		}
+	}
 }
