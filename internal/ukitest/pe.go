@@ -71,11 +71,7 @@ func (im Image) Build() ([]byte, Layout) {
 		im.FileAlignment = 0x200
 	}
 	le := binary.LittleEndian
-	var l Layout
-	l.PEOffset = peOffset
-	l.OptOffset = peOffset + 4 + 20
-	l.SectionTableOffset = l.OptOffset + optSize
-	l.CertDirOffset = l.OptOffset + 112 + 4*8
+	l := headerLayout()
 	headersEnd := uint32(l.SectionTableOffset + 40*len(im.Sections))
 	sizeOfHeaders := align(headersEnd, im.FileAlignment)
 
@@ -185,4 +181,15 @@ func WinCert(typ uint16, data []byte) []byte {
 		b = append(b, 0)
 	}
 	return b
+}
+
+// headerLayout is where the PE headers this package writes put their
+// parts (the sections come after, as each builder places them).
+func headerLayout() Layout {
+	var l Layout
+	l.PEOffset = peOffset
+	l.OptOffset = peOffset + 4 + 20
+	l.SectionTableOffset = l.OptOffset + optSize
+	l.CertDirOffset = l.OptOffset + 112 + 4*8
+	return l
 }

@@ -34,11 +34,7 @@ type PlacedImage struct {
 // in memory, aligned.
 func (im PlacedImage) Build() ([]byte, Layout) {
 	le := binary.LittleEndian
-	var l Layout
-	l.PEOffset = peOffset
-	l.OptOffset = peOffset + 4 + 20
-	l.SectionTableOffset = l.OptOffset + optSize
-	l.CertDirOffset = l.OptOffset + 112 + 4*8
+	l := headerLayout()
 	var size, vend uint32
 	for _, s := range im.Sections {
 		size = max(size, s.Pointer+s.RawSize)
