@@ -1,6 +1,7 @@
 package bls
 
 import (
+	"os"
 	"strings"
 
 	"github.com/ukiboot/ukiboot/pkg/conform"
@@ -97,49 +98,39 @@ func checkType1(e *Entry, o Options) {
 		e.hide("%s %s: %v (systemd-boot drops entries whose %s file cannot be opened)", key, target, unwrapPathError(err), key)
 		return
 	}
-	f.Close()
-	exists := func(key, p string) bool {
-		f, err := part.Open(p)
-		if err != nil {
-			e.invalid("%s %s: %v", key, p, unwrapPathError(err))
-			return false
-		}
-		defer f.Close()
-		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-			e.invalid("%s %s: not a regular file", key, p)
-			return false
-		}
-		return true
-	}
-	if e.Linux != "" {
-		exists("linux", e.Linux)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		e.invalid("%s %s: not a regular file", key, target)
+		return
 	}
 	for _, p := range e.Initrd {
-		exists("initrd", p)
+		checkRegular(e, "initrd", p)
 	}
 	if key == "efi" || key == "uki" {
-		if exists(key, target) {
-			checkType1UKI(e, o, key, target)
-		}
+		checkType1UKI(e, o, key, target, f, st.Size())
 	}
 }
 
-// checkType1UKI checks that the efi or uki file of a type #1 entry is a
-// Linux UKI for this CPU with the entry's profile, and makes it the UKI
-// the entry boots.
-func checkType1UKI(e *Entry, o Options, key, target string) {
-	f, err := e.Root.Open(target)
+// checkRegular marks e invalid unless the file p (named by key) on its
+// partition is a regular file.
+func checkRegular(e *Entry, key, p string) {
+	f, err := e.Root.Open(p)
 	if err != nil {
-		e.invalid("%s %s: %v", key, target, unwrapPathError(err))
+		e.invalid("%s %s: %v", key, p, unwrapPathError(err))
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		e.invalid("%s %s: %v", key, target, err)
-		return
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		e.invalid("%s %s: not a regular file", key, p)
 	}
-	u, err := o.readUKI(f, st.Size(), e.Root.Display(target))
+}
+
+// checkType1UKI checks that the efi or uki file of a type #1 entry (f,
+// of size bytes) is a Linux UKI for this CPU with the entry's profile,
+// and makes it the UKI the entry boots.
+func checkType1UKI(e *Entry, o Options, key, target string, f *os.File, size int64) {
+	u, err := o.readUKI(f, size, e.Root.Display(target))
 	if err != nil {
 		e.invalid("%s %s is not a bootable UKI (ukiboot can only kexec Linux UKIs): %v", key, target, err)
 		return
