@@ -112,7 +112,6 @@ func (c *Config) pickDefault(v Vars) error {
 		return true
 	}
 	if lv.OneShotSet && pick(find(lv.OneShot), VarEntryOneShot) {
-		c.OneShot, _, _ = getVar(v, VarEntryOneShot)
 		return err
 	}
 	varDefault, varSource := lv.Default, VarEntryDefault

@@ -89,8 +89,6 @@ type Config struct {
 	// "LoaderEntryDefault", "LoaderEntryLastBooted", "loader.conf", or
 	// "first entry".
 	DefaultSource string
-	// OneShot is the LoaderEntryOneShot value that was honoured, if any.
-	OneShot string
 	// Vars is what was read of the variables that choose the default.
 	Vars LoaderVars
 	// Warnings are problems that hid nothing (unreadable directories,

@@ -209,7 +209,7 @@ func TestDefaultChoice(t *testing.T) {
 		{"broken never default", "default broken*\n", nil, "b-1.conf", "first entry", ""},
 		{"bad can be chosen explicitly", "default c-1.conf\n", nil, "c-1.conf", "loader.conf", ""},
 		{"LoaderEntryDefault wins", "default a-2.conf\n", bls.MapVars{"LoaderEntryDefault": "a-1.conf"}, "a-1.conf", "LoaderEntryDefault", ""},
-		{"oneshot wins", "default a-2.conf\n", bls.MapVars{"LoaderEntryDefault": "a-1.conf", "LoaderEntryOneShot": "B-1.CONF"}, "b-1.conf", "LoaderEntryOneShot", "B-1.CONF"},
+		{"oneshot wins", "default a-2.conf\n", bls.MapVars{"LoaderEntryDefault": "a-1.conf", "LoaderEntryOneShot": "B-1.CONF"}, "b-1.conf", "LoaderEntryOneShot", "b-1.conf"},
 		{"oneshot no match", "", bls.MapVars{"LoaderEntryOneShot": "x", "LoaderEntryDefault": "a-1.conf"}, "a-1.conf", "LoaderEntryDefault", ""},
 		{"@saved in loader.conf", "default @saved\n", bls.MapVars{"LoaderEntryLastBooted": "a-1.conf"}, "a-1.conf", "LoaderEntryLastBooted", ""},
 		{"@saved in variable", "", bls.MapVars{"LoaderEntryDefault": "@saved", "LoaderEntryLastBooted": "a-2.conf"}, "a-2.conf", "LoaderEntryLastBooted", ""},
@@ -228,8 +228,12 @@ func TestDefaultChoice(t *testing.T) {
 			if got := ids(cfg); got != "broken.conf b-1.conf a-2.conf a-1.conf c-1.conf" {
 				t.Fatalf("order %q", got)
 			}
-			if cfg.Default < 0 || cfg.Entries[cfg.Default].ID != c.want || cfg.DefaultSource != c.source || cfg.OneShot != c.oneshot {
-				t.Errorf("default %d (%s) from %q oneshot %q", cfg.Default, cfg.Entries[max(cfg.Default, 0)].ID, cfg.DefaultSource, cfg.OneShot)
+			oneShot := ""
+			if cfg.DefaultSource == bls.VarEntryOneShot {
+				oneShot = cfg.Vars.OneShot
+			}
+			if cfg.Default < 0 || cfg.Entries[cfg.Default].ID != c.want || cfg.DefaultSource != c.source || oneShot != c.oneshot {
+				t.Errorf("default %d (%s) from %q oneshot %q", cfg.Default, cfg.Entries[max(cfg.Default, 0)].ID, cfg.DefaultSource, oneShot)
 			}
 		})
 	}
