@@ -4,8 +4,12 @@ package integration
 
 // The first-stage initramfs (make out/stage1.cpio) is built by mkuimage from
 // these u-root commands. Importing them here makes go.mod pin the u-root
-// version that mkuimage compiles into the image.
+// version that mkuimage compiles into the image. The VM tests run on
+// vmtest (its qemu and quimage packages), at the version u-root v0.16.0
+// pins.
 import (
+	_ "github.com/hugelgupf/vmtest/qemu"
+	_ "github.com/hugelgupf/vmtest/qemu/quimage"
 	_ "github.com/u-root/u-root/cmds/core/gosh"
 	_ "github.com/u-root/u-root/cmds/core/init"
 )
