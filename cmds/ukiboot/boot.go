@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
@@ -30,6 +31,9 @@ type system struct {
 	load func(kernel, initrd *os.File, cmdline string) error
 	// reboot starts the loaded kernel (kexec reboot).
 	reboot func() error
+	// disarmWatchdog disarms u-root's watchdog daemon right before reboot;
+	// nil: leave it (UROOT_KEXEC_DISARM_WATCHDOG is not 1).
+	disarmWatchdog func() error
 	// power reboots or powers off (reboot(2) commands).
 	power func(cmd int) error
 	// stdin is the console the menu reads keys from.
@@ -57,7 +61,8 @@ type system struct {
 
 func realSystem() system {
 	return system{roots: scanDisks, vars: efiVars(os.Getenv("UKIBOOT_EFIVARS")), load: kexec.Load, reboot: kexec.Reboot,
-		platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin, term: os.Getenv("TERM"), smbios: hostRoot()}
+		platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin, term: os.Getenv("TERM"), smbios: hostRoot(),
+		disarmWatchdog: watchdogDisarmer(os.Getenv, func() error { return disarmWatchdogd(watchdogdSocket, 5*time.Second) })}
 }
 
 // efiVars returns the boot loader variables of this machine: efivarfs when

@@ -170,7 +170,8 @@ func (e errNotRestartable) Unwrap() error { return e.err }
 
 // commit does what the plan says, in this order: the boot-counting
 // rename, the EFI variables (loaderVarWrites), kexec_file_load,
-// unmounting, the reboot (skipped with -no-reboot). Each step reports its
+// unmounting, disarming the watchdog (when asked to), the reboot (both
+// skipped with -no-reboot). Each step reports its
 // own failure. A failed load returns an error and leaves the pipeline
 // open, so another entry can be tried; a failure after the partitions were
 // released is an errNotRestartable. The plan is closed.
@@ -199,6 +200,7 @@ func (p *pipeline) commit(bp *bootPlan) error {
 		return nil
 	}
 	p.logf("loaded %s; starting it", e.ID)
+	p.disarmWatchdog()
 	if err := p.sys.reboot(); err != nil {
 		return errNotRestartable{err}
 	}
