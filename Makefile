@@ -97,7 +97,7 @@ test: deps lint unit fuzz integration
 demo: deps vm-assets
 	UKIBOOT_INTEGRATION=1 UKIBOOT_DEMO_DIR=$(CURDIR)/out/demo $(GO) test -count=1 -run '^TestBuildDemoDisk$$' ./integration/
 	qemu-system-x86_64 -machine q35 -m 1024 -accel tcg -nographic -nodefaults -serial mon:stdio -no-reboot \
-		-kernel out/kernel/vmlinux -initrd out/stage1.cpio -append "$$(cat out/demo/cmdline)" \
+		-kernel out/kernel/vmlinux -initrd out/demo/stage1.cpio -append "$$(cat out/demo/cmdline)" \
 		-drive file=out/demo/disk.img,format=raw,if=none,id=vd0 -device virtio-blk-pci,drive=vd0
 
 clean: vm-clean

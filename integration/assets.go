@@ -1,17 +1,22 @@
 // Package integration boots ukiboot in qemu: a harness for tests that need
-// a real kernel, kexec and disks.
+// a real kernel, kexec and disks, on github.com/hugelgupf/vmtest (its qemu
+// package starts qemu and reads the serial console; see Boot).
 //
-// The VM assets come from `make vm-assets` (mk/vm.mk): Debian's kernel
-// (out/kernel/vmlinuz, modules in out/kernel/lib/modules/VERSION) and the
-// first-stage u-root initramfs out/stage1.cpio, whose uinit testinit
-// loads the disk and file system modules and then runs /bbin/ukiboot with
-// the arguments of uroot.uinitargs= (see Stage1Cmdline). The second-stage
-// initrd, the one test UKIs carry, is built by ReportInitrd: its /init
-// prints what the booted kernel was handed (see Report).
+// `make vm-assets` (mk/vm.mk) fetches Debian's kernel (out/kernel/vmlinuz,
+// modules in out/kernel/lib/modules/VERSION). TestMain builds the
+// first-stage u-root initramfs from it with vmtest's quimage (see
+// BuildStage1): u-root's init loads the disk and file system modules of
+// /lib/modules-load.d and runs testinit, the uinit, which runs
+// /bbin/ukiboot with the arguments of uroot.uinitargs= (see
+// Stage1Cmdline). The second-stage initrd, the one test UKIs carry, is
+// built by ReportInitrd: its /init prints what the booted kernel was
+// handed (see Report).
 //
 // The tests run only with UKIBOOT_INTEGRATION=1; UKIBOOT_ASSETS names the
-// asset directory (default: out/ of the repository), UKIBOOT_KVM=1 uses
-// KVM instead of TCG, UKIBOOT_VMLOGS the directory of the serial logs
+// asset directory (default: out/ of the repository), UKIBOOT_STAGE1 a
+// first-stage image to use instead of building one, UKIBOOT_KVM=1 uses
+// KVM instead of TCG, VMTEST_QEMU the qemu command (default
+// qemu-system-x86_64), UKIBOOT_VMLOGS the directory of the serial logs
 // (default: out/vmlogs of the repository; each line of a log starts with
 // the seconds since qemu started).
 package integration
@@ -19,14 +24,9 @@ package integration
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/ukiboot/ukiboot/internal/ukitest"
 )
 
 // Environment variables of the harness.
@@ -56,7 +56,7 @@ type Assets struct {
 	Vmlinux       string
 	KernelVersion string // its release, as uname -r prints it
 	Modules       string // its modules: lib/modules/KernelVersion
-	Stage1        string // the first-stage initramfs: u-root, testinit, ukiboot
+	Stage1        string // the first-stage initramfs (UKIBOOT_STAGE1): u-root, testinit, ukiboot
 }
 
 // NeedIntegration skips the test unless UKIBOOT_INTEGRATION=1.
@@ -68,63 +68,57 @@ func NeedIntegration(t testing.TB) {
 }
 
 // NeedAssets skips the test unless UKIBOOT_INTEGRATION=1, and fails it when
-// the assets are missing, or (unless UKIBOOT_ASSETS is set) when
-// stage1.cpio is older than the sources of its commands.
+// the assets are missing.
 func NeedAssets(t testing.TB) *Assets {
 	t.Helper()
 	NeedIntegration(t)
+	a, err := findAssets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Stage1 = os.Getenv(Stage1Env)
+	if a.Stage1 == "" {
+		t.Fatalf("%s is not set: TestMain builds the first stage when %s=1", Stage1Env, IntegrationEnv)
+	}
+	if _, err := os.Stat(a.Stage1); err != nil {
+		t.Fatalf("the first stage %s=%s: %v", Stage1Env, a.Stage1, err)
+	}
+	return a
+}
+
+// findAssets returns the assets of make vm-assets, or an error saying to
+// run it.
+func findAssets() (*Assets, error) {
 	dir := os.Getenv(AssetsEnv)
 	if dir == "" {
-		dir = filepath.Join(RepoRoot(t), "out")
+		root, err := repoRoot()
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Join(root, "out")
 	}
 	a := &Assets{
 		Dir:     dir,
 		Kernel:  filepath.Join(dir, "kernel", "vmlinuz"),
 		Vmlinux: filepath.Join(dir, "kernel", "vmlinux"),
-		Stage1:  filepath.Join(dir, "stage1.cpio"),
 	}
 	v, err := os.ReadFile(filepath.Join(dir, "kernel", "version"))
 	if err != nil {
-		t.Fatalf("VM assets missing (%v): run make vm-assets", err)
+		return nil, fmt.Errorf("VM assets missing (%v): run make vm-assets", err)
 	}
 	a.KernelVersion = strings.TrimSpace(string(v))
 	a.Modules = filepath.Join(dir, "kernel", "lib", "modules", a.KernelVersion)
-	var stage1 time.Time
-	for _, f := range []string{a.Kernel, a.Vmlinux, a.Modules, a.Stage1} {
-		fi, err := os.Stat(f)
-		if err != nil {
-			t.Fatalf("VM assets missing (%v): run make vm-assets", err)
-		}
-		if f == a.Stage1 {
-			stage1 = fi.ModTime()
+	for _, f := range []string{a.Kernel, a.Vmlinux, a.Modules} {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("VM assets missing (%v): run make vm-assets", err)
 		}
 	}
-	if os.Getenv(AssetsEnv) == "" {
-		staleness.Lock()
-		if !staleness.checked {
-			staleness.checked = true
-			staleness.newer = newerSource(t, stage1)
-		}
-		f := staleness.newer
-		staleness.Unlock()
-		if f != "" {
-			t.Fatalf("%s is older than %s: run make vm-assets (or set %s=%s to test the old build)", a.Stage1, f, AssetsEnv, dir)
-		}
-	}
-	return a
-}
-
-// staleness is the result of the check of stage1.cpio against the sources,
-// done once per test process so that all tests of a run agree.
-var staleness struct {
-	sync.Mutex
-	checked bool
-	newer   string
+	return a, nil
 }
 
 // Stage1With returns the path of a first-stage initramfs that has files
-// too: stage1.cpio followed by a newc archive of files (the kernel unpacks
-// both), e.g. an ESP tree for ukiboot -root.
+// too: the first stage followed by a newc archive of files (the kernel
+// unpacks both), e.g. an ESP tree for ukiboot -root.
 func (a *Assets) Stage1With(t testing.TB, files ...File) string {
 	t.Helper()
 	extra, err := Newc(files)
@@ -142,60 +136,28 @@ func (a *Assets) Stage1With(t testing.TB, files ...File) string {
 	return WriteFile(t, "stage1-plus.cpio", append(base, extra...))
 }
 
-// newerSource returns a Go source file of the first stage's commands
-// (ukiboot, testinit and the packages of this module they import), go.mod
-// or go.sum, when changed after t; else "".
-func newerSource(t testing.TB, stage1 time.Time) string {
-	t.Helper()
-	root := RepoRoot(t)
-	c := exec.Command(ukitest.Need(t, "go"), "list", "-deps", "-f",
-		`{{if .Module}}{{if .Module.Main}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{range .EmbedFiles}} {{.}}{{end}}{{"\n"}}{{end}}{{end}}`,
-		"./cmds/ukiboot", "./integration/cmds/testinit")
-	c.Dir = root
-	out, err := c.Output()
-	if err != nil {
-		t.Fatalf("go list the sources of the first stage: %v", err)
-	}
-	files := []string{filepath.Join(root, "go.mod"), filepath.Join(root, "go.sum")}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		for i := 1; i < len(f); i++ {
-			files = append(files, filepath.Join(f[0], f[i]))
-		}
-	}
-	for _, f := range files {
-		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(stage1) {
-			return f
-		}
-	}
-	return ""
-}
-
-var repoRoot struct {
-	sync.Mutex
-	dir string
-}
-
 // RepoRoot returns the top directory of the repository (where go.mod is).
 func RepoRoot(t testing.TB) string {
 	t.Helper()
-	repoRoot.Lock()
-	defer repoRoot.Unlock()
-	if repoRoot.dir != "" {
-		return repoRoot.dir
-	}
-	d, err := os.Getwd()
+	d, err := repoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+func repoRoot() (string, error) {
+	d, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			repoRoot.dir = d
-			return d
+			return d, nil
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
-			t.Fatal("no go.mod above the working directory")
+			return "", fmt.Errorf("no go.mod above %s", d)
 		}
 		d = parent
 	}

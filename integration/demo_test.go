@@ -13,8 +13,8 @@ import (
 const DemoDirEnv = "UKIBOOT_DEMO_DIR"
 
 // TestBuildDemoDisk is not a test: `make demo` runs it to build the sample
-// disk (only when UKIBOOT_DEMO_DIR is set) and then boots qemu on the
-// terminal with it. The disk has an ESP with two UKIs of a sample OS
+// disk and to copy the first stage TestMain built next to it (only when
+// UKIBOOT_DEMO_DIR is set), and then boots qemu on the terminal with them. The disk has an ESP with two UKIs of a sample OS
 // (Debian's kernel and an initrd that shows what it was handed), one with
 // credentials and an addon, and a type #1 entry on an ext4 XBOOTLDR.
 func TestBuildDemoDisk(t *testing.T) {
@@ -46,6 +46,13 @@ func TestBuildDemoDisk(t *testing.T) {
 		{Kind: disktest.KindESP, Dir: esp},
 		{Kind: disktest.KindXBOOTLDR, Dir: xbootldr, FS: disktest.FSExt4},
 	})
+	stage1, err := os.ReadFile(a.Stage1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "stage1.cpio"), stage1, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	args := Stage1Cmdline("testinit.waitdisk=1", "-v")
 	if err := os.WriteFile(filepath.Join(dir, "cmdline"), []byte(args+"\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hugelgupf/vmtest/qemu"
+
 	"github.com/ukiboot/ukiboot/internal/disktest"
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
@@ -101,12 +103,7 @@ func TestSecureBootLockdown(t *testing.T) {
 		Initramfs: stage1,
 		Append:    Stage1Cmdline("testinit.waitdisk=1", "-auto", "-v"),
 		Disks:     []string{d.Path},
-		Extra: []string{
-			"-machine", "smm=on",
-			"-global", "driver=cfi.pflash01,property=secure,value=on",
-			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + code,
-			"-drive", "if=pflash,format=raw,unit=1,file=" + vars,
-		},
+		QEMU:      []qemu.Fn{SecureBootOVMF(code, vars)},
 	})
 	vm.Expect(`verification: enforce \(the kernel is locked down \((integrity|confidentiality)\)\)`, BootTimeout)
 	r := vm.Report(BootTimeout)

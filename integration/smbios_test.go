@@ -8,6 +8,8 @@ import (
 	"testing"
 	"unicode/utf16"
 
+	"github.com/hugelgupf/vmtest/qemu"
+
 	"github.com/ukiboot/ukiboot/internal/disktest"
 )
 
@@ -31,11 +33,11 @@ func TestBootSMBIOSStubCmdlineExtra(t *testing.T) {
 		Initramfs: a.Stage1,
 		Append:    Stage1Cmdline("testinit.waitdisk=1", "-auto", "-v"),
 		Disks:     []string{d.Path},
-		Extra: []string{
-			"-smbios", "type=11,value=io.systemd.credential:unrelated=1",
-			"-smbios", "type=11,value=io.systemd.stub.kernel-cmdline-extra=" + extra,
-			"-smbios", "type=11,value=io.systemd.stub.kernel-cmdline-extra=second.string.ignored=1",
-		},
+		QEMU: []qemu.Fn{SMBIOSStrings(
+			"io.systemd.credential:unrelated=1",
+			"io.systemd.stub.kernel-cmdline-extra="+extra,
+			"io.systemd.stub.kernel-cmdline-extra=second.string.ignored=1",
+		)},
 	})
 	r := vm.Report(BootTimeout)
 	if err := vm.Wait(StepTimeout); err != nil {

@@ -4,14 +4,14 @@
 #
 #   vm-deps        install qemu and the other Debian packages below (apt-get,
 #                  only what is missing)
-#   vm-assets      vm-deps, the Debian kernel and the first-stage initramfs:
+#   vm-assets      vm-deps and the Debian kernel:
 #   out/kernel/    Debian's linux-image-amd64 kernel, unpacked, not installed:
 #                  vmlinuz, version, lib/modules/VERSION/..., and vmlinux:
 #                  the same kernel uncompressed, which qemu boots through
 #                  its PVH entry without the ~4 s xz decompression of TCG
-#   out/stage1.cpio  u-root init + gosh + ukiboot + testinit (the uinit) +
-#                  the modules for virtio-blk, AHCI, vfat and ext4
-#   vm-test        the integration tests
+#   vm-test        the integration tests (on vmtest; they build the
+#                  first-stage u-root initramfs themselves, with vmtest's
+#                  quimage: see integration/stage1.go)
 #   vm-clean       remove all of the above from out/
 #
 # Nothing is downloaded but Debian packages (apt) and Go modules (proxy).
@@ -27,27 +27,16 @@ VM_DEBS_DIR := $(VM_OUT)/debs
 VM_APT_PACKAGES ?= qemu-system-x86 ovmf openssl sbsigntool xz-utils binutils systemd-boot-efi
 # The Debian meta package whose kernel the tests boot.
 VM_KERNEL_META ?= linux-image-amd64
-# Modules the first stage loads (their dependencies come along): virtio-blk
-# (needs the virtio_pci transport), AHCI disks (ahci, sd_mod), the ESP
-# (vfat with the code page 437, iso8859-1, utf8 and ascii nls: ascii is
-# the kernel's default iocharset) and ext4 (whose checksums need crc32c).
-VM_MODULES ?= virtio_pci virtio_blk ahci sd_mod vfat nls_cp437 nls_iso8859-1 nls_utf8 nls_ascii ext4 crc32c_generic
-MKUIMAGE_VERSION ?= v0.2.0
 
 VM_GO := $(or $(shell command -v $(or $(GO),go) 2>/dev/null),/usr/local/go/bin/go)
-VM_GOBIN := $(shell $(VM_GO) env GOPATH 2>/dev/null)/bin
-VM_MKUIMAGE := $(VM_GOBIN)/mkuimage
 VM_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# mkuimage runs go itself: put this go first in its PATH.
+# The tests build the first stage with go (mkuimage as a library): put
+# this go first in their PATH.
 VM_GOENV := PATH="$(dir $(VM_GO)):$$PATH"
 
-# What the first stage is built from.
-VM_STAGE1_SRCS := go.mod go.sum $(shell find cmds pkg internal integration/cmds integration/internal \
-	-name '*.go' -not -name '*_test.go' 2>/dev/null)
+.PHONY: vm-deps vm-assets vm-test vm-clean
 
-.PHONY: vm-deps vm-assets vm-test vm-clean vm-mkuimage
-
-vm-assets: vm-deps $(VM_KERNEL_DIR)/vmlinuz $(VM_KERNEL_DIR)/vmlinux $(VM_OUT)/stage1.cpio
+vm-assets: vm-deps $(VM_KERNEL_DIR)/vmlinuz $(VM_KERNEL_DIR)/vmlinux
 
 vm-deps:
 	@missing=$$(for p in $(VM_APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -58,7 +47,8 @@ vm-deps:
 	fi
 
 # The kernel package that $(VM_KERNEL_META) depends on, downloaded and
-# unpacked into out/kernel; depmod is not needed (kmodset reads .modinfo).
+# unpacked into out/kernel; depmod is not needed (the tests read .modinfo:
+# integration/internal/kmod).
 # apt-get update runs only when apt does not know the package or the
 # download fails.
 $(VM_KERNEL_DIR)/vmlinuz:
@@ -110,32 +100,12 @@ $(VM_KERNEL_DIR)/vmlinux: $(VM_KERNEL_DIR)/vmlinuz
 	mv $@.tmp $@; \
 	echo "$@: $$(wc -c < $@) bytes"
 
-vm-mkuimage:
-	@$(VM_GO) version -m $(VM_MKUIMAGE) 2>/dev/null | grep -q "mod.*github.com/u-root/mkuimage.*$(MKUIMAGE_VERSION)" || \
-		{ echo "installing mkuimage $(MKUIMAGE_VERSION) into $(VM_GOBIN)"; \
-		  $(VM_GOENV) GOBIN=$(VM_GOBIN) $(VM_GO) install github.com/u-root/mkuimage/cmd/mkuimage@$(MKUIMAGE_VERSION); }
-
-# The first stage: u-root's init runs testinit (uinit), which loads the
-# modules and runs ukiboot with the arguments of uroot.uinitargs=.
-$(VM_OUT)/stage1.cpio: $(VM_KERNEL_DIR)/vmlinuz $(VM_STAGE1_SRCS) mk/vm.mk | vm-mkuimage
-	@set -e; \
-	ver=$$(cat $(VM_KERNEL_DIR)/version); \
-	echo "modules for $$ver:"; \
-	$(VM_GO) run ./integration/cmds/kmodset -from $(VM_KERNEL_DIR)/lib/modules/$$ver \
-		-to $(VM_OUT)/stage1-modules $(VM_MODULES) | tee $(VM_OUT)/stage1-modules.txt; \
-	$(VM_GOENV) CGO_ENABLED=0 $(VM_MKUIMAGE) -o $@.tmp -initcmd=init -uinitcmd=testinit -defaultsh=gosh \
-		-files "$(VM_OUT)/stage1-modules:lib/modules/$$ver" \
-		./cmds/ukiboot ./integration/cmds/testinit \
-		github.com/u-root/u-root/cmds/core/init github.com/u-root/u-root/cmds/core/gosh; \
-	mv $@.tmp $@; \
-	ls -l $@
-
 vm-test: vm-assets
-	UKIBOOT_INTEGRATION=1 $(VM_GO) test -count=1 -v ./integration/
+	$(VM_GOENV) UKIBOOT_INTEGRATION=1 $(VM_GO) test -count=1 -v ./integration/
 
 vm-clean:
 	rm -rf $(VM_KERNEL_DIR) $(VM_KERNEL_DIR).tmp $(VM_DEBS_DIR) $(VM_OUT)/stage1.cpio \
-		$(VM_OUT)/stage1.cpio.tmp $(VM_OUT)/stage1-modules $(VM_OUT)/stage1-modules.txt $(VM_OUT)/vmlogs
+		$(VM_OUT)/stage1-modules $(VM_OUT)/stage1-modules.txt $(VM_OUT)/vmlogs
 
 # Included: leave the main Makefile's default goal alone. Alone: vm-assets.
 ifeq ($(VM_MK_STANDALONE),1)

@@ -2,8 +2,9 @@
 // the dependencies a module declares in its .modinfo section, the
 // modules.dep file that depmod writes, and the order to load modules in.
 //
-// It is used on the build host (cmds/kmodset picks modules out of a
-// kernel package) and in the first-stage VM (cmds/testinit loads them).
+// It runs on the build host: CopySet picks modules out of a kernel package
+// for the first-stage image, where u-root's init loads them (the modules
+// listed in /lib/modules-load.d, with the dependencies of modules.dep).
 package kmod
 
 import (
