@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/hugelgupf/vmtest/qemu"
 	"github.com/u-root/u-root/pkg/cpio"
 )
 
@@ -122,5 +128,132 @@ func TestParseReport(t *testing.T) {
 		if _, err := ParseReport(bad); err == nil {
 			t.Errorf("ParseReport(%q): no error", bad)
 		}
+	}
+}
+
+func TestWriteModulesLoad(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		list string // CopySet's "name path" lines
+		want string // the module lines of the .conf
+	}{
+		{"each requested module that was copied, as requested",
+			"virtio_ring kernel/drivers/virtio/virtio_ring.ko\nvirtio_pci kernel/drivers/virtio/virtio_pci.ko\nnls_iso8859_1 kernel/fs/nls/nls_iso8859_1.ko\n",
+			"virtio_pci\nnls_iso8859-1\n"},
+		{"a built-in module is not listed", "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, n, err := writeModulesLoad(t.TempDir(), []byte(c.list))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range strings.SplitAfter(string(b), "\n") {
+				if l != "" && !strings.HasPrefix(l, "#") {
+					got = append(got, l)
+				}
+			}
+			if strings.Join(got, "") != c.want || n != len(got) {
+				t.Errorf("%s (%d modules):\n%s\nwant the modules:\n%s", p, n, b, c.want)
+			}
+		})
+	}
+}
+
+func TestQEMUOptions(t *testing.T) {
+	dir := t.TempDir()
+	a := WriteFile(t, "a,1.img", nil)
+	b := filepath.Join(dir, "b.img")
+	if err := os.WriteFile(b, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err := qemu.OptionsFor(qemu.ArchAMD64, qemu.WithQEMUCommand("qemu-system-x86_64"),
+		VirtioBlock(a), VirtioBlock(b),
+		SMBIOSStrings("io.systemd.stub.kernel-cmdline-extra=a,b"),
+		SecureBootOVMF("CODE.fd", "VARS.fd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := o.Cmdline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"qemu-system-x86_64", "-nographic",
+		"-drive", "file=" + strings.ReplaceAll(a, ",", ",,") + ",format=raw,if=none,cache=unsafe,id=vd0", "-device", "virtio-blk-pci,drive=vd0",
+		"-drive", "file=" + b + ",format=raw,if=none,cache=unsafe,id=vd1", "-device", "virtio-blk-pci,drive=vd1",
+		"-smbios", "type=11,value=io.systemd.stub.kernel-cmdline-extra=a,,b",
+		"-machine", "smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on",
+		"-drive", "if=pflash,format=raw,unit=0,file=CODE.fd,readonly=on",
+		"-drive", "if=pflash,format=raw,unit=1,file=VARS.fd",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("qemu command line:\n%q\nwant\n%q", got, want)
+	}
+
+	if _, err := qemu.OptionsFor(qemu.ArchAMD64, VirtioBlock(filepath.Join(dir, "missing.img"))); err == nil || !strings.Contains(err.Error(), "missing.img") {
+		t.Errorf("a missing disk image: %v", err)
+	}
+}
+
+func TestConsoleLog(t *testing.T) {
+	t.Setenv(LogDirEnv, t.TempDir())
+	l, err := newConsoleLog(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.header("qemu -x")
+	for _, s := range []string{"SeaBIOS\r\nBoo", "ting\r\n", "done"} {
+		if _, err := l.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l.footer(1500*time.Millisecond, "exit status 0")
+	if got, want := l.text(), "SeaBIOS\nBooting\ndone"; got != want {
+		t.Errorf("text %q, want %q", got, want)
+	}
+	b, err := os.ReadFile(l.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^# qemu -x\n +\d+\.\d\d\| SeaBIOS\r\n +\d+\.\d\d\| Booting\r\n +\d+\.\d\d\| done\n# qemu exited after 1\.5s: exit status 0\n$`).Match(b) {
+		t.Errorf("log file:\n%s", b)
+	}
+	if filepath.Base(l.path) != "TestConsoleLog.1.log" {
+		t.Errorf("log file name %s", l.path)
+	}
+	second, err := newConsoleLog(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Close()
+	if filepath.Base(second.path) != "TestConsoleLog.2.log" {
+		t.Errorf("the second boot's log file %s", second.path)
+	}
+}
+
+func TestLineEnd(t *testing.T) {
+	for _, c := range []struct {
+		buf  string
+		want bool
+	}{
+		{"", false},
+		{"partial", false},
+		{"a line\n", true},
+		{"a line\r\n", true},
+		{"a line\nand more", false},
+	} {
+		if got := (lineEnd{}).Match(bytes.NewBufferString(c.buf)); got != c.want {
+			t.Errorf("lineEnd.Match(%q) = %v, want %v", c.buf, got, c.want)
+		}
+	}
+	if (lineEnd{}).Match("not a buffer") {
+		t.Error("lineEnd matched a string")
 	}
 }
