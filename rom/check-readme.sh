@@ -34,8 +34,11 @@ echo "rom-check: cloning $(git -C "$top" rev-parse --short HEAD) of $top into $w
 if [ -n "$(git -C "$top" status --porcelain -- "$readme")" ]; then
 	echo "rom-check: note: $readme has uncommitted changes; the committed recipe is checked"
 fi
+head=$(git -C "$top" rev-parse HEAD)
 git clone -q "$top" "$work/ukiboot"
 cd "$work/ukiboot"
+# HEAD itself, also when it is detached (CI checks out a merge commit).
+git checkout -q --detach "$head"
 
 # The marked blocks: a "<!-- rom-check -->" line, then (blank lines
 # allowed) a ```sh fence; the block ends at the next ``` line.
