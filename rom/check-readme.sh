@@ -78,12 +78,18 @@ qemu-system-x86_64 -machine q35 -accel "$accel" -m 512 -nodefaults -display none
 	-append "console=ttyS0,115200 panic=-1 uroot.uinitargs=-version" &
 qpid=$!
 echo "rom-check: booting $rom (qemu -kernel, $accel), waiting up to $timeout s for ukiboot -version"
+# ukiboot's version line ("ukiboot VERSION ..."; its log lines are
+# "ukiboot: ...").
+answered() { tr -d '\r' < "$log" | grep -E '^ukiboot [^:]' | head -n1 || true; }
 for ((i = 0; i < timeout; i++)); do
-	if tr -d '\r' < "$log" | grep -qE '^ukiboot [^:]'; then
-		echo "rom-check: ok: ukiboot ran in the ROM after $i s: $(tr -d '\r' < "$log" | grep -E '^ukiboot [^:]' | head -n1)"
+	running=0
+	kill -0 "$qpid" 2>/dev/null && running=1
+	line=$(answered)
+	if [ -n "$line" ]; then
+		echo "rom-check: ok: ukiboot ran in the ROM after $i s: $line"
 		exit 0
 	fi
-	kill -0 "$qpid" 2>/dev/null || break
+	[ $running = 1 ] || break
 	sleep 1
 done
 echo "rom-check: FAIL: no ukiboot version line on the serial console; its last lines:"
