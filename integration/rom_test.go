@@ -1,0 +1,272 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hugelgupf/vmtest/qemu"
+
+	"github.com/ukiboot/ukiboot/internal/disktest"
+	"github.com/ukiboot/ukiboot/internal/ukitest"
+)
+
+// The ROM tests boot the LinuxBoot payload `make rom` builds
+// (build/linuxboot.bzImage: rom/linuxboot.config's kernel with the
+// ukiboot initramfs built in) as coreboot would: qemu -kernel, no UEFI
+// firmware, no modules. `make rom-test` builds it with the test-only keys
+// of rom/testkeys (the kernel trusts kernel-signing.crt, ukiboot's
+// /etc/ukiboot/db holds uki-signing.crt) and names its directory in
+// UKIBOOT_ROM. The kernel's forced lockdown makes ukiboot enforce
+// verification, and kexec_file_load accepts only kernels signed by a key
+// in SYSTEM_TRUSTED_KEYS.
+
+// romEnv names the directory of the test ROM (make rom-test).
+const romEnv = "UKIBOOT_ROM"
+
+// romTimeout bounds one ROM boot: ROM kernel, ukiboot, kexec, Debian's
+// kernel and its report take about 30 s under TCG on an idle machine.
+const romTimeout = 5 * time.Minute
+
+// romKeys are the test-only keys the test ROM was built with.
+type romKeys struct {
+	kernelKey, kernelCert string // SYSTEM_TRUSTED_KEYS
+	ukiKey, ukiCert       string // DB
+}
+
+// romFixture is what every ROM test needs: the payload, the keys and the
+// second stage's kernel (Debian's, signed by Debian only).
+type romFixture struct {
+	payload string
+	keys    romKeys
+	debian  []byte
+}
+
+func needROM(t *testing.T) *romFixture {
+	t.Helper()
+	NeedIntegration(t)
+	dir := os.Getenv(romEnv)
+	if dir == "" {
+		t.Skipf("ROM VM test: run make rom-test (it builds the test ROM and sets %s)", romEnv)
+	}
+	root := RepoRoot(t)
+	keys := filepath.Join(root, "rom", "testkeys")
+	f := &romFixture{
+		payload: filepath.Join(dir, "linuxboot.bzImage"),
+		keys: romKeys{
+			kernelKey: filepath.Join(keys, "kernel-signing.key"), kernelCert: filepath.Join(keys, "kernel-signing.crt"),
+			ukiKey: filepath.Join(keys, "uki-signing.key"), ukiCert: filepath.Join(keys, "uki-signing.crt"),
+		},
+	}
+	if _, err := os.Stat(f.payload); err != nil {
+		t.Fatalf("the test ROM: %v (make rom-test builds it)", err)
+	}
+	assets := os.Getenv(AssetsEnv)
+	if assets == "" {
+		assets = filepath.Join(root, "out")
+	}
+	var err error
+	if f.debian, err = os.ReadFile(filepath.Join(assets, "kernel", "vmlinuz")); err != nil {
+		t.Fatalf("Debian's kernel for the second stage: %v (make vm-assets)", err)
+	}
+	return f
+}
+
+// run runs a tool the tests need, failing the test with its output.
+func romRun(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(ukitest.Need(t, name), args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// sbsign signs a PE image with key and cert (sbsign appends to existing
+// signatures; kexec checks only the first, so remove Debian's first with
+// resign).
+func romSign(t *testing.T, image []byte, key, cert string, resign bool) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.efi"), filepath.Join(dir, "out.efi")
+	if err := os.WriteFile(in, image, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if resign {
+		romRun(t, "sbattach", "--remove", in)
+	}
+	romRun(t, "sbsign", "--key", key, "--cert", cert, "--output", out, in)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// uki returns a UKI signed with the test UKI key (which the ROM's
+// /etc/ukiboot/db trusts) around kernel and a report initrd with a marker.
+func (f *romFixture) uki(t *testing.T, id, version, marker string, kernel []byte) []byte {
+	t.Helper()
+	u := ukitest.UKI(
+		ukitest.S(".osrel", "ID="+id+"\nVERSION_ID="+version+"\n"),
+		ukitest.S(".cmdline", stage2Cmdline+" scenario="+marker),
+		ukitest.S(".uname", "test"),
+		ukitest.B(".linux", kernel),
+		ukitest.B(".initrd", ReportInitrd(t, File{Name: "marker-" + marker, Data: []byte(marker + "\n")})),
+	)
+	return romSign(t, u, f.keys.ukiKey, f.keys.ukiCert, false)
+}
+
+// espDisk writes files under an ESP on a new GPT disk image.
+func romESPDisk(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	esp := t.TempDir()
+	for p, b := range files {
+		full := filepath.Join(esp, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: esp}}).Path
+}
+
+// romConsole collects the serial console (vmtest's SerialOutput).
+type romConsole struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *romConsole) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Write(bytes.ReplaceAll(p, []byte("\r"), nil))
+	return len(p), nil
+}
+
+func (c *romConsole) Close() error { return nil }
+
+func (c *romConsole) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
+}
+
+// boot boots the ROM payload with qemu -kernel (no firmware but qemu's
+// SeaBIOS, which -kernel bypasses), ukiboot's flags in uroot.uinitargs=
+// and the disk attached with disk, and returns the console once the VM
+// has powered off (the report init powers off after reporting).
+func (f *romFixture) boot(t *testing.T, disk qemu.Fn, ukibootArgs string) string {
+	t.Helper()
+	accel := "tcg"
+	if os.Getenv(KVMEnv) == "1" {
+		accel = "kvm"
+	}
+	console := &romConsole{}
+	fns := []qemu.Fn{
+		qemu.ArbitraryArgs("-machine", "q35", "-m", "1024", "-accel", accel,
+			"-display", "none", "-nodefaults", "-serial", "stdio", "-no-reboot"),
+		qemu.WithKernel(f.payload),
+		qemu.WithAppendKernel("console=ttyS0 panic=-1 no_timer_check uroot.uinitargs=\"" + ukibootArgs + "\""),
+		qemu.WithVMTimeout(romTimeout),
+		qemu.WithSerialOutput(console),
+		disk,
+	}
+	if os.Getenv("VMTEST_QEMU") == "" {
+		fns = append(fns, qemu.WithQEMUCommand(ukitest.Need(t, "qemu-system-x86_64")))
+	}
+	opts, err := qemu.OptionsFor(qemu.ArchAMD64, fns...)
+	if err != nil {
+		t.Fatalf("qemu options: %v", err)
+	}
+	start := time.Now()
+	vm, err := opts.Start(context.Background())
+	if err != nil {
+		t.Fatalf("starting qemu: %v", err)
+	}
+	err = vm.Wait()
+	out := console.String()
+	t.Logf("ROM boot: %.1fs", time.Since(start).Seconds())
+	if err != nil || t.Failed() {
+		t.Errorf("qemu %s: %v\nconsole:\n%s", vm.CmdlineQuoted(), err, out)
+	}
+	return out
+}
+
+// romDisk attaches a raw disk image with the qemu device dev
+// (virtio-blk-pci, or ide-hd on q35's AHCI controller).
+func romDisk(file, dev string) qemu.Fn {
+	return qemu.ArbitraryArgs("-drive", "file="+strings.ReplaceAll(file, ",", ",,")+",format=raw,if=none,cache=unsafe,id=disk0",
+		"-device", dev+",drive=disk0")
+}
+
+// TestROMAutoBootsUKI: the ROM's ukiboot -auto finds a UKI on a GPT disk
+// behind AHCI (the driver is built in: nothing is loaded), verifies it
+// against the ROM's trust store because the forced lockdown is on, and
+// kexecs it: its inner kernel is signed by the key the ROM's kernel trusts.
+func TestROMAutoBootsUKI(t *testing.T) {
+	t.Parallel()
+	f := needROM(t)
+	signed := romSign(t, f.debian, f.keys.kernelKey, f.keys.kernelCert, true)
+	disk := romESPDisk(t, map[string][]byte{"EFI/Linux/rom-1.efi": f.uki(t, "rom", "1", "auto", signed)})
+	out := f.boot(t, romDisk(disk, "ide-hd,bus=ide.0"), "-auto -v")
+	r, err := ParseReport(out)
+	if err != nil {
+		t.Fatalf("the second kernel did not report: %v", err)
+	}
+	if want := stage2Cmdline + " scenario=auto"; r.Cmdline != want {
+		t.Errorf("second kernel's /proc/cmdline %q, want the UKI's .cmdline %q", r.Cmdline, want)
+	}
+	if r.Markers["marker-auto"] != "auto" {
+		t.Errorf("markers %v, want the UKI's initrd", r.Markers)
+	}
+	for _, want := range []string{
+		"Kernel is locked down from Kernel configuration", // LOCK_DOWN_KERNEL_FORCE_INTEGRITY
+		"verification: enforce (the kernel is locked down (integrity))",
+		"rom-1.efi: trusted (signed by CN=ukiboot TEST ONLY UKI signing key",
+		"loaded rom-1.efi",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+}
+
+// TestROMLockdownExplainsENOKEY: of two UKIs trusted by the ROM's trust
+// store, the newer carries Debian's kernel signed by Debian only: the ROM
+// kernel has no key for it (ENOKEY, not lockdown's EPERM, because of
+// KEXEC_SIG_FORCE) and ukiboot says so; the older, whose kernel is signed
+// by the key in SYSTEM_TRUSTED_KEYS, boots.
+func TestROMLockdownExplainsENOKEY(t *testing.T) {
+	t.Parallel()
+	f := needROM(t)
+	signed := romSign(t, f.debian, f.keys.kernelKey, f.keys.kernelCert, true)
+	disk := romESPDisk(t, map[string][]byte{
+		"EFI/Linux/fleet-2.efi": f.uki(t, "fleet", "2", "debian-only", f.debian),
+		"EFI/Linux/fleet-1.efi": f.uki(t, "fleet", "1", "test-key", signed),
+	})
+	out := f.boot(t, romDisk(disk, "virtio-blk-pci"), "-auto -v")
+	r, err := ParseReport(out)
+	if err != nil {
+		t.Fatalf("the second kernel did not report: %v", err)
+	}
+	if want := stage2Cmdline + " scenario=test-key"; r.Cmdline != want {
+		t.Errorf("second kernel's /proc/cmdline %q, want fleet-1.efi's %q", r.Cmdline, want)
+	}
+	for _, want := range []string{
+		"cannot load fleet-2.efi: kexec_file_load: ENOKEY",
+		"the running kernel has no key for the kernel image's signature",
+		"the running kernel's keyrings do not trust the kernel inside it (.linux)",
+		"loaded fleet-1.efi",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+}
