@@ -89,7 +89,7 @@ integration: deps vm-assets
 	UKIBOOT_INTEGRATION=1 UKIBOOT_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 25m -v ./integration/
 
 # The test command of the README and of CI.
-test: deps lint unit fuzz integration rom-test
+test: deps lint unit fuzz integration rom-test rom-check
 
 # Boot a VM on this terminal: the first stage (u-root + ukiboot -auto)
 # finds a sample disk, picks the default UKI and kexecs it; the sample OS
@@ -105,3 +105,4 @@ clean: vm-clean
 
 include mk/vm.mk
 include mk/rom.mk
+include mk/romcheck.mk
