@@ -18,17 +18,20 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	if os.Getenv(IntegrationEnv) != "1" || os.Getenv(Stage1Env) != "" {
+	if os.Getenv(IntegrationEnv) != "1" {
+		return m.Run()
+	}
+	if root, err := repoRoot(); err == nil && os.Getenv(LogDirEnv) == "" {
+		// The serial logs of this run only (newConsoleLog numbers them).
+		os.RemoveAll(filepath.Join(root, "out", "vmlogs"))
+	}
+	if os.Getenv(Stage1Env) != "" {
 		return m.Run()
 	}
 	a, err := findAssets()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "integration: %v\n", err)
 		return 1
-	}
-	if root, err := repoRoot(); err == nil && os.Getenv(LogDirEnv) == "" {
-		// The serial logs of this run only (newConsoleLog numbers them).
-		os.RemoveAll(filepath.Join(root, "out", "vmlogs"))
 	}
 	dir, err := os.MkdirTemp("", "ukiboot-stage1-")
 	if err != nil {

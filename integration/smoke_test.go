@@ -3,6 +3,8 @@ package integration
 import (
 	"strings"
 	"testing"
+
+	"github.com/hugelgupf/vmtest/qemu"
 )
 
 // The first stage boots: u-root's init loads the modules of
@@ -56,4 +58,24 @@ func TestSmokeStage1Disks(t *testing.T) {
 		t.Errorf("qemu: %v", err)
 	}
 	t.Logf("first stage with disks: %.1fs", vm.Elapsed().Seconds())
+}
+
+// The harness gives the VM a TPM 2.0 (swtpm) that the kernel finds. It
+// boots the bzImage: booted through the PVH entry (vmlinux), the kernel
+// finds a broken ACPI table ("Invalid table length 0x2 in RSDT") and no
+// TPM.
+func TestSmokeStage1TPM(t *testing.T) {
+	t.Parallel()
+	a := NeedAssets(t)
+	vm := Boot(t, VMOptions{
+		Kernel:    a.Kernel,
+		Initramfs: a.Stage1,
+		Append:    Stage1Cmdline("", "-inspect", "/bbin/ukiboot"),
+		QEMU:      []qemu.Fn{SWTPM(t)},
+	})
+	vm.Expect(`testinit: TPM: tpm0 \(TPM 2\)\n`, BootTimeout)
+	vm.Expect(`testinit: ukiboot exited: `, StepTimeout)
+	if err := vm.Wait(StepTimeout); err != nil {
+		t.Errorf("qemu: %v", err)
+	}
 }

@@ -23,6 +23,7 @@
 // Lines it prints, which tests match:
 //
 //	testinit: N modules loaded
+//	testinit: TPM: tpm0 (TPM 2) ...  (or "none")
 //	testinit: block devices: vda vda1 ...  (or "none")
 //	testinit: ukiboot exited: exit status 0
 package main
@@ -75,6 +76,7 @@ func main() {
 		}
 		waitDisks(want, 10*time.Second)
 	}
+	logf("TPM: %s", tpms())
 	devs := blockDevices()
 	if len(devs) == 0 {
 		logf("block devices: none")
@@ -152,6 +154,24 @@ func parseCmdline(s string) map[string]string {
 	}
 	flush()
 	return m
+}
+
+// tpms lists the TPMs in /sys/class/tpm with their major versions.
+func tpms() string {
+	ents, err := os.ReadDir("/sys/class/tpm")
+	if err != nil || len(ents) == 0 {
+		return "none"
+	}
+	var l []string
+	for _, e := range ents {
+		v, err := os.ReadFile(filepath.Join("/sys/class/tpm", e.Name(), "tpm_version_major"))
+		if err != nil {
+			l = append(l, e.Name())
+			continue
+		}
+		l = append(l, fmt.Sprintf("%s (TPM %s)", e.Name(), strings.TrimSpace(string(v))))
+	}
+	return strings.Join(l, " ")
 }
 
 // loadedModules returns how many modules /proc/modules lists.
