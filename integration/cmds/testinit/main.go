@@ -1,5 +1,5 @@
 // Command testinit is the uinit of the first-stage test initramfs
-// (make out/stage1.cpio): u-root's init runs it, and it prepares the
+// (integration.BuildStage1): u-root's init runs it, and it prepares the
 // machine the way LinuxBoot firmware would before ukiboot starts.
 //
 // u-root's init has loaded the kernel modules of /lib/modules-load.d
