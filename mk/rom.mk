@@ -122,7 +122,7 @@ kernel: $(ROM_OUT)/kernel.env
 		cp $$KDIR/obj/arch/x86/boot/bzImage $$KDIR/bzImage.tmp; mv $$KDIR/bzImage.tmp $$KDIR/bzImage; \
 	else echo "kernel: cached $$KDIR"; fi; \
 	$(MAKE) --no-print-directory -f mk/rom.mk kernel-check ROM_DOTCONFIG=$$KDIR/obj/.config ROM_FRAGMENT=$$KDIR/linuxboot.config; \
-	cp $$KDIR/bzImage $(ROM_OUT)/bzImage; \
+	cmp -s $$KDIR/bzImage $(ROM_OUT)/bzImage || cp $$KDIR/bzImage $(ROM_OUT)/bzImage; \
 	size=$$(stat -c %s $(ROM_OUT)/bzImage); \
 	[ $$size -le $(ROM_KERNEL_MAX) ] || { echo "$(ROM_OUT)/bzImage: $$size bytes, over the kernel budget of $(ROM_KERNEL_MAX) (5 MiB): drop options from $(ROM_CONFIG)"; exit 1; }; \
 	echo "$(ROM_OUT)/bzImage: $$size bytes"
@@ -152,7 +152,7 @@ DBX ?=
 SBATLEVEL ?=
 COMMANDS ?=
 ROM_XZ := xz --format=xz --check=crc32 --lzma2=preset=9e,dict=1MiB --threads=1
-ROM_SRCS := go.mod go.sum $(shell find cmds pkg -name '*.go' -not -name '*_test.go' 2>/dev/null)
+ROM_SRCS := go.mod go.sum $(shell find cmds pkg internal -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
 .PHONY: rom-mkuimage
 rom-mkuimage:
@@ -206,7 +206,19 @@ initramfs: $(ROM_OUT)/ukiboot.cpio.xz
 # The ROM payload: the cached kernel tree with the initramfs built in
 # (CONFIG_INITRAMFS_SOURCE=*.cpio.xz is embedded as is); only usr/ and the
 # final link run. flock: clones sharing KERNEL_CACHE take turns.
+# build/bzImage changes only when the kernel does (make kernel copies it
+# only then), so an unchanged payload is not relinked.
 rom: kernel $(ROM_OUT)/ukiboot.cpio.xz
+	@$(MAKE) --no-print-directory -f mk/rom.mk $(ROM_OUT)/linuxboot.bzImage
+	@set -e; size=$$(stat -c %s $(ROM_OUT)/linuxboot.bzImage); \
+	[ $$size -le $(ROM_MAX) ] || { echo "$(ROM_OUT)/linuxboot.bzImage: $$size bytes, over the ROM payload budget of $(ROM_MAX) (8 MiB)"; exit 1; }; \
+	echo "$(ROM_OUT)/linuxboot.bzImage: $$size bytes (coreboot: CONFIG_PAYLOAD_LINUX=y, CONFIG_PAYLOAD_FILE=\"$(CURDIR)/$(ROM_OUT)/linuxboot.bzImage\")"; \
+	echo "SHA-256:"; \
+	sha256sum $(ROM_OUT)/linuxboot.bzImage $(ROM_OUT)/bzImage $(ROM_OUT)/ukiboot.cpio.xz | sed 's/^/  /'; \
+	if [ -n "$(ROM_KEYS_FILE)" ]; then sha256sum "$(ROM_KEYS_FILE)" | sed 's/^/  /;s/$$/ (SYSTEM_TRUSTED_KEYS)/'; fi; \
+	for f in $(DB) $(DBX) $(SBATLEVEL); do find $$f -type f -print0 | sort -z | xargs -0 sha256sum | sed 's/^/  /'; done
+
+$(ROM_OUT)/linuxboot.bzImage: $(ROM_OUT)/bzImage $(ROM_OUT)/ukiboot.cpio.xz
 	@set -e; . ./$(ROM_OUT)/kernel.env; . $$KDIR/source; epoch=$$EPOCH; \
 	src=$(KERNEL_CACHE)/src/$$SRCPKG-$$SRCVER; \
 	[ -f $$KDIR/obj/.config ] && [ -f $$src/Makefile ] || { echo "$$KDIR: the kernel tree is gone: rm -rf $$KDIR and make rom again"; exit 1; }; \
@@ -219,14 +231,7 @@ rom: kernel $(ROM_OUT)/ukiboot.cpio.xz
 	cp $$KDIR/obj/arch/x86/boot/bzImage $(ROM_OUT)/linuxboot.bzImage.tmp; \
 	exec 9>&-; \
 	mv $(ROM_OUT)/linuxboot.bzImage.tmp $(ROM_OUT)/linuxboot.bzImage; \
-	echo "relinked in $$(( $$(date +%s) - start )) s"; \
-	size=$$(stat -c %s $(ROM_OUT)/linuxboot.bzImage); \
-	[ $$size -le $(ROM_MAX) ] || { echo "$(ROM_OUT)/linuxboot.bzImage: $$size bytes, over the ROM payload budget of $(ROM_MAX) (8 MiB)"; exit 1; }; \
-	echo "$(ROM_OUT)/linuxboot.bzImage: $$size bytes (coreboot: CONFIG_PAYLOAD_LINUX=y, CONFIG_PAYLOAD_FILE=\"$(CURDIR)/$(ROM_OUT)/linuxboot.bzImage\")"; \
-	echo "SHA-256:"; \
-	sha256sum $(ROM_OUT)/linuxboot.bzImage $(ROM_OUT)/bzImage $(ROM_OUT)/ukiboot.cpio.xz | sed 's/^/  /'; \
-	if [ -n "$(ROM_KEYS_FILE)" ]; then sha256sum "$(ROM_KEYS_FILE)" | sed 's/^/  /;s/$$/ (SYSTEM_TRUSTED_KEYS)/'; fi; \
-	for f in $(DB) $(DBX) $(SBATLEVEL); do find $$f -type f -print0 | sort -z | xargs -0 sha256sum | sed 's/^/  /'; done
+	echo "relinked in $$(( $$(date +%s) - start )) s"
 
 # Sizes for the README: each part, and what ukiboot adds to the initramfs
 # (the same initramfs built without it).
