@@ -31,7 +31,7 @@ import (
 const romEnv = "UKIBOOT_ROM"
 
 // romTimeout bounds one ROM boot: ROM kernel, ukiboot, kexec, Debian's
-// kernel and its report take about 30 s under TCG on an idle machine.
+// kernel and its report take 15-25 s under TCG on a shared 2-core machine.
 const romTimeout = 5 * time.Minute
 
 // romKeys are the test-only keys the test ROM was built with.
@@ -78,7 +78,7 @@ func needROM(t *testing.T) *romFixture {
 	return f
 }
 
-// run runs a tool the tests need, failing the test with its output.
+// romRun runs a tool the tests need, failing the test with its output.
 func romRun(t *testing.T, name string, args ...string) {
 	t.Helper()
 	if out, err := exec.Command(ukitest.Need(t, name), args...).CombinedOutput(); err != nil {
@@ -86,9 +86,9 @@ func romRun(t *testing.T, name string, args ...string) {
 	}
 }
 
-// sbsign signs a PE image with key and cert (sbsign appends to existing
-// signatures; kexec checks only the first, so remove Debian's first with
-// resign).
+// romSign signs a PE image with sbsign, key and cert. sbsign appends to
+// the signatures there are and the kernel checks only the first, so resign
+// removes them first (Debian's, on Debian's kernel).
 func romSign(t *testing.T, image []byte, key, cert string, resign bool) []byte {
 	t.Helper()
 	dir := t.TempDir()
@@ -121,7 +121,7 @@ func (f *romFixture) uki(t *testing.T, id, version, marker string, kernel []byte
 	return romSign(t, u, f.keys.ukiKey, f.keys.ukiCert, false)
 }
 
-// espDisk writes files under an ESP on a new GPT disk image.
+// romESPDisk writes files under an ESP on a new GPT disk image.
 func romESPDisk(t *testing.T, files map[string][]byte) string {
 	t.Helper()
 	esp := t.TempDir()
