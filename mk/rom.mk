@@ -242,10 +242,10 @@ rom-sizes: rom
 	$(ROM_XZ) -c $(ROM_OUT)/without-ukiboot.cpio > $(ROM_OUT)/without-ukiboot.cpio.xz; \
 	kib() { echo "$$(( ($$(stat -c %s $$1) + 512) / 1024 )) KiB"; }; \
 	d() { echo "$$(( ($$(stat -c %s $$1) - $$(stat -c %s $$2) + 512) / 1024 )) KiB"; }; \
-	printf '%-44s %s\n' "kernel (build/bzImage)" "$$(kib $(ROM_OUT)/bzImage)" \
-		"initramfs (build/ukiboot.cpio.xz)" "$$(kib $(ROM_OUT)/ukiboot.cpio.xz)" \
+	printf '%-44s %s\n' "kernel (build/bzImage)" "$$(kib $(ROM_OUT)/bzImage) (budget $$(( $(ROM_KERNEL_MAX) / 1024 )) KiB)" \
+		"initramfs (build/ukiboot.cpio.xz)" "$$(kib $(ROM_OUT)/ukiboot.cpio.xz) (budget $$(( $(ROM_INITRAMFS_MAX) / 1024 )) KiB)" \
 		"  uncompressed (build/ukiboot.cpio)" "$$(kib $(ROM_OUT)/ukiboot.cpio)" \
-		"ROM payload (build/linuxboot.bzImage)" "$$(kib $(ROM_OUT)/linuxboot.bzImage)" \
+		"ROM payload (build/linuxboot.bzImage)" "$$(kib $(ROM_OUT)/linuxboot.bzImage) (budget $$(( $(ROM_MAX) / 1024 )) KiB)" \
 		"ukiboot's share of the initramfs, xz" "$$(d $(ROM_OUT)/ukiboot.cpio.xz $(ROM_OUT)/without-ukiboot.cpio.xz)" \
 		"ukiboot's share, uncompressed" "$$(d $(ROM_OUT)/ukiboot.cpio $(ROM_OUT)/without-ukiboot.cpio)"; \
 	rm -f $(ROM_OUT)/without-ukiboot.cpio $(ROM_OUT)/without-ukiboot.cpio.xz
