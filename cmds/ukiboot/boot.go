@@ -80,10 +80,8 @@ func efiVars(dir string) bls.Vars {
 // plan each, and commit (or, with -dry-run, print) the first whose plan
 // can be built and, when committing, loaded.
 func autoBoot(o *options, sys system, stdout, stderr io.Writer) int {
-	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
-	p, err := openPipeline(o, sys, stdout, logf)
-	if err != nil {
-		logf("%v", err)
+	p, logf := startPipeline(o, sys, stdout, stderr)
+	if p == nil {
 		return 1
 	}
 	defer p.close()

@@ -52,10 +52,8 @@ type entryJSON struct {
 // listEntries runs -list: the entries in menu order, the default and the
 // order -auto tries, from the same pipeline the other modes walk.
 func listEntries(o *options, sys system, stdout, stderr io.Writer) int {
-	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
-	p, err := openPipeline(o, sys, stdout, logf)
-	if err != nil {
-		logf("%v", err)
+	p, logf := startPipeline(o, sys, stdout, stderr)
+	if p == nil {
 		return 1
 	}
 	defer p.close()

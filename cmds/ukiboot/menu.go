@@ -211,10 +211,8 @@ func (l *menuLoop) startChecks() {
 // runMenu shows the boot menu on the console and boots what is chosen
 // (with -dry-run: prints its plan).
 func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) int {
-	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
-	p, err := openPipeline(o, sys, stdout, logf)
-	if err != nil {
-		logf("%v", err)
+	p, logf := startPipeline(o, sys, stdout, stderr)
+	if p == nil {
 		return 1
 	}
 	l := &menuLoop{o: o, sys: sys, p: p, stdin: stdin, stdout: stdout, stderr: stderr, logf: logf}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"path"
 	"sync"
@@ -34,6 +35,18 @@ type pipeline struct {
 	// checks and -list -verify-all); mu guards it.
 	mu       sync.Mutex
 	verdicts map[ukiKey]fileVerdict
+}
+
+// startPipeline opens the pipeline for a mode, with a logf that writes
+// "ukiboot: ..." lines to stderr; it logs why it could not (p is nil).
+func startPipeline(o *options, sys system, stdout, stderr io.Writer) (p *pipeline, logf func(string, ...any)) {
+	logf = func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
+	p, err := openPipeline(o, sys, stdout, logf)
+	if err != nil {
+		logf("%v", err)
+		return nil, logf
+	}
+	return p, logf
 }
 
 // openPipeline mounts (or takes) the partitions, works out the policy and
