@@ -45,7 +45,6 @@ ROM_MAX ?= 8388608
 ROM_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 ROM_GO := $(or $(shell command -v $(or $(GO),go) 2>/dev/null),/usr/local/go/bin/go)
-ROM_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ROM_KERNEL_DEBS := $(ROM_LINUX_SOURCE) build-essential bc flex bison libelf-dev libssl-dev xz-utils cpio
 
 # Everything that goes into the cache key but the source version, which
@@ -55,12 +54,7 @@ ROM_KEYS_FILE = $(if $(filter none,$(SYSTEM_TRUSTED_KEYS)),,$(SYSTEM_TRUSTED_KEY
 .PHONY: kernel kernel-deps kernel-check initramfs rom rom-sizes rom-test rom-clean
 
 kernel-deps:
-	@missing=$$(for p in $(ROM_KERNEL_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		$(ROM_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-		$(ROM_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+	$(call apt-install,$(ROM_KERNEL_DEBS))
 
 # build/kernel.env: where the cached tree of this configuration is (KDIR),
 # the source tarball and its version; rewritten only when it changes.
