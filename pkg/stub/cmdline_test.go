@@ -18,6 +18,28 @@ type event struct {
 	text string
 }
 
+// cmdlineCase is one boot of entry id under pol: the command line the
+// kernel gets and the PCR 12 events on the way.
+type cmdlineCase struct {
+	name, id string
+	pol      stub.Policy
+	cmdline  string
+	want     []event
+}
+
+func runCmdlineCases(t *testing.T, esp string, cases []cmdlineCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := build(t, target(t, esp, c.id), c.pol)
+			if p.Cmdline != c.cmdline {
+				t.Errorf("cmdline %q, want %q", p.Cmdline, c.cmdline)
+			}
+			checkPCR12(t, p, c.want)
+		})
+	}
+}
+
 // pcr12 lists the plan's PCR 12 measurements as "description" strings and
 // checks each digest against the UTF-16 of want's text.
 func checkPCR12(t *testing.T, p *stub.Plan, want []event) {
@@ -124,12 +146,7 @@ func TestLoaderAndStubMeasureOptions(t *testing.T) {
 	write(t, esp, "loader/entries/at.conf", []byte("uki /EFI/Linux/multi.efi\noptions @1 quiet\n"))
 	write(t, esp, "loader/entries/noopts.conf", []byte("uki /EFI/Linux/multi.efi\n"))
 	enforce := trusting(t, uki)
-	for _, c := range []struct {
-		name, id string
-		pol      stub.Policy
-		cmdline  string
-		want     []event
-	}{
+	runCmdlineCases(t, esp, []cmdlineCase{
 		{"type #1 uki options: loader, then stub", "opts.conf", stub.Policy{}, "quiet  splash",
 			[]event{{text: "quiet  splash"}, {text: "quiet  splash"}}},
 		{"enforced with a .cmdline: the loader measures, the stub drops them", "opts.conf", stub.Policy{Verify: enforce}, "base",
@@ -144,15 +161,7 @@ func TestLoaderAndStubMeasureOptions(t *testing.T) {
 			[]event{{text: "@1 edited"}, {"UKI profile 1", "1"}, {text: "edited"}}},
 		{"type #2 default profile: nothing", "multi.efi", stub.Policy{}, "base", nil},
 		{"type #1 uki without options: nothing", "noopts.conf", stub.Policy{}, "base", nil},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			p := build(t, target(t, esp, c.id), c.pol)
-			if p.Cmdline != c.cmdline {
-				t.Errorf("cmdline %q, want %q", p.Cmdline, c.cmdline)
-			}
-			checkPCR12(t, p, c.want)
-		})
-	}
+	})
 }
 
 // systemd-stub's process_arguments ignores load options with a control
@@ -168,25 +177,13 @@ func TestStubArgumentsLikeSystemdStub(t *testing.T) {
 	write(t, esp, "loader/entries/del.conf", []byte("uki /EFI/Linux/a.efi\noptions quiet\x7fsplash\n"))
 	write(t, esp, "loader/entries/astral.conf", []byte("uki /EFI/Linux/a.efi\noptions a=\U0001F600b \u00e9\n"))
 	write(t, esp, "loader/entries/at.conf", []byte("uki /EFI/Linux/a.efi\noptions @x quiet\n"))
-	for _, c := range []struct {
-		name, id string
-		cmdline  string
-		want     []event
-	}{
-		{"a tab: arguments ignored, .cmdline without its astral character", "tab.conf", "ro emoji=x", []event{{text: "quiet\tsplash"}}},
-		{"another control character: ignored", "ctl.conf", "ro emoji=x", []event{{text: "quiet\x01"}}},
-		{"DEL is no reason to ignore them; it becomes a space", "del.conf", "quiet splash", []event{{text: "quiet\x7fsplash"}, {text: "quiet splash"}}},
-		{"characters outside the BMP dropped before measuring", "astral.conf", "a=b \u00e9", []event{{text: "a=b \u00e9"}, {text: "a=b \u00e9"}}},
-		{"@ without a number is an argument", "at.conf", "@x quiet", []event{{text: "@x quiet"}, {text: "@x quiet"}}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			p := build(t, target(t, esp, c.id), stub.Policy{})
-			if p.Cmdline != c.cmdline {
-				t.Errorf("cmdline %q, want %q", p.Cmdline, c.cmdline)
-			}
-			checkPCR12(t, p, c.want)
-		})
-	}
+	runCmdlineCases(t, esp, []cmdlineCase{
+		{"a tab: arguments ignored, .cmdline without its astral character", "tab.conf", stub.Policy{}, "ro emoji=x", []event{{text: "quiet\tsplash"}}},
+		{"another control character: ignored", "ctl.conf", stub.Policy{}, "ro emoji=x", []event{{text: "quiet\x01"}}},
+		{"DEL is no reason to ignore them; it becomes a space", "del.conf", stub.Policy{}, "quiet splash", []event{{text: "quiet\x7fsplash"}, {text: "quiet splash"}}},
+		{"characters outside the BMP dropped before measuring", "astral.conf", stub.Policy{}, "a=b \u00e9", []event{{text: "a=b \u00e9"}, {text: "a=b \u00e9"}}},
+		{"@ without a number is an argument", "at.conf", stub.Policy{}, "@x quiet", []event{{text: "@x quiet"}, {text: "@x quiet"}}},
+	})
 }
 
 // systemd-stub's load_addons joins the addons' command lines with a space
@@ -209,12 +206,7 @@ func TestAddonAndSMBIOSCmdlineLikeSystemdStub(t *testing.T) {
 	write(t, esp, "loader/entries/opts.conf", []byte("uki /EFI/Linux/a.efi\noptions quiet\n"))
 	enforce := trusting(t, append(files, ukiPath)...)
 	smbios := stub.SMBIOSExtra{Stub: " x=1\ty=\U0001F600 ", Boot: "boot=1"}
-	for _, c := range []struct {
-		name, id string
-		pol      stub.Policy
-		cmdline  string
-		want     []event
-	}{
+	runCmdlineCases(t, esp, []cmdlineCase{
 		{"whitespace-only addons keep their separator", "a.efi", stub.Policy{}, "ro a=1  c=1", []event{{text: "a=1  c=1"}}},
 		{"SMBIOS stub extra after the addons, -append last", "a.efi", stub.Policy{SMBIOS: smbios, Append: "z"}, "ro a=1  c=1 x=1 y= z",
 			[]event{{text: "a=1  c=1"}, {text: "x=1 y="}, {text: "z"}}},
@@ -223,15 +215,7 @@ func TestAddonAndSMBIOSCmdlineLikeSystemdStub(t *testing.T) {
 		{"after the caller's arguments", "opts.conf", stub.Policy{SMBIOS: smbios}, "quiet a=1  c=1 x=1 y=",
 			[]event{{text: "quiet"}, {text: "quiet"}, {text: "a=1  c=1"}, {text: "x=1 y="}}},
 		{"only whitespace: nothing", "a.efi", stub.Policy{SMBIOS: stub.SMBIOSExtra{Stub: " \t"}}, "ro a=1  c=1", []event{{text: "a=1  c=1"}}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			p := build(t, target(t, esp, c.id), c.pol)
-			if p.Cmdline != c.cmdline {
-				t.Errorf("cmdline %q, want %q", p.Cmdline, c.cmdline)
-			}
-			checkPCR12(t, p, c.want)
-		})
-	}
+	})
 }
 
 // ConsoleAppend (systemd's cmdline_append_console, development branch
