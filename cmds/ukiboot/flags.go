@@ -49,17 +49,26 @@ func version() string {
 	return v + " " + bi.GoVersion
 }
 
-// menuTimeoutFlag is -timeout: kept as given, checked when it is set so
-// that a bad value exits 2 before any disk is scanned.
-type menuTimeoutFlag string
+// menuTimeoutFlag is -timeout, parsed when it is set so that a bad value
+// exits 2 before any disk is scanned.
+type menuTimeoutFlag struct {
+	set bool
+	bls.Timeout
+}
 
-func (t *menuTimeoutFlag) String() string { return string(*t) }
+func (t *menuTimeoutFlag) String() string {
+	if !t.set {
+		return ""
+	}
+	return t.Timeout.String()
+}
 
 func (t *menuTimeoutFlag) Set(v string) error {
-	if _, err := parseMenuTimeout(v); err != nil {
+	lt, err := parseMenuTimeout(v)
+	if err != nil {
 		return err
 	}
-	*t = menuTimeoutFlag(v)
+	*t = menuTimeoutFlag{true, lt}
 	return nil
 }
 

@@ -47,7 +47,7 @@ func (p *pipeline) loaderVarWrites(e *bls.Entry) []varWrite {
 	}
 	v := &p.config.Vars
 	var ws []varWrite
-	if v.Timeout.OneShot && !p.o.auto && p.o.timeout == "" {
+	if v.Timeout.OneShot && !p.o.auto && !p.o.timeout.set {
 		ws = append(ws, varWrite{name: bls.VarConfigTimeoutOneShot, del: true})
 	}
 	if v.OneShotSet {

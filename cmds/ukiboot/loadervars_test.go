@@ -198,11 +198,15 @@ func TestMenuTimeoutFromVariables(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cfg.Close()
-			mt, hidden, disabled, err := menuTimeout(&options{timeout: c.timeout}, cfg)
+			var o options
+			if c.timeout != "" {
+				if err := o.timeout.Set(c.timeout); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mt, hidden, disabled := menuTimeout(&o, cfg)
 			var got string
 			switch {
-			case err != nil:
-				got = err.Error()
 			case disabled:
 				got = "disabled"
 			case hidden:

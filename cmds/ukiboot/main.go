@@ -70,7 +70,7 @@ type options struct {
 	append    string
 	roots     stringList
 	wait      time.Duration
-	timeout   string
+	timeout   menuTimeoutFlag
 	verify    string
 	db, dbx   stringList
 	// sbatLevel are -sbatlevel files: SbatLevels .sbat sections are checked against.
@@ -115,7 +115,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.Var((*seconds)(&o.wait), "wait", "how long to wait for an ESP to appear when scanning disks (`SECONDS` or a duration: 5, 5s)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Var(maxSizeFlag(&o.maxSize), "max-size", "refuse UKIs, addons, kernels, initrds, credentials and extensions larger than `SIZE` (bytes, or with K, M, G, T) before reading them")
-	fs.Var((*menuTimeoutFlag)(&o.timeout), "timeout", "menu timeout (`DURATION`, or menu-force, menu-hidden, menu-disabled); overrides loader.conf")
+	fs.Var(&o.timeout, "timeout", "menu timeout (`DURATION`, or menu-force, menu-hidden, menu-disabled); overrides loader.conf")
 	fs.StringVar(&o.verify, "verify", "auto", "signature policy: `auto` (enforce when locked down, with Secure Boot or a trust store), enforce, off")
 	fs.Var(&o.db, "db", "trusted certificates or EFI signature lists: a `PATH` to a file or directory (repeatable)")
 	fs.Var(&o.dbx, "dbx", "revoked certificates or hashes: a `PATH` to a file or directory (repeatable)")
@@ -205,7 +205,7 @@ func conflicts(o *options) string {
 		return "-no-reboot goes with -auto or the menu, without -dry-run"
 	case o.entry != "" && !o.auto:
 		return "-entry goes with -auto (in the menu, choose with the keys)"
-	case o.timeout != "" && (o.auto || o.list || o.inspect != ""):
+	case o.timeout.set && (o.auto || o.list || o.inspect != ""):
 		return "-timeout goes with the menu (no mode flag)"
 	case o.verifyAll && !o.list:
 		return "-verify-all goes with -list (a boot always verifies what it loads)"

@@ -99,26 +99,23 @@ func (p *pipeline) checkInBackground(check func(*pipeline, *bls.Entry) entryChec
 // The one-shot variable forces the menu: a timeout that would hide it
 // waits for a key instead. hidden means: boot the default at once unless
 // a key is already waiting.
-func menuTimeout(o *options, c *bls.Config) (t menu.Timeout, hidden, disabled bool, err error) {
+func menuTimeout(o *options, c *bls.Config) (t menu.Timeout, hidden, disabled bool) {
 	lt, force := c.Vars.Timeout.Timeout, c.Vars.Timeout.OneShot
 	if c.Vars.Timeout.Source == "" && c.Loader != nil {
 		lt = c.Loader.Timeout
 	}
-	if o.timeout != "" {
-		if lt, err = parseMenuTimeout(o.timeout); err != nil {
-			return t, false, false, fmt.Errorf("-timeout: %v", err)
-		}
-		force = false
+	if o.timeout.set {
+		lt, force = o.timeout.Timeout, false
 	}
 	switch {
 	case lt.Kind == bls.TimeoutSeconds && lt.Seconds > 0:
-		return menu.Timeout{Seconds: lt.Seconds}, false, false, nil
+		return menu.Timeout{Seconds: lt.Seconds}, false, false
 	case lt.Kind == bls.TimeoutMenuForce || force:
-		return menu.Timeout{Forever: true}, false, false, nil
+		return menu.Timeout{Forever: true}, false, false
 	case lt.Kind == bls.TimeoutMenuDisabled:
-		return menu.Timeout{}, false, true, nil
+		return menu.Timeout{}, false, true
 	}
-	return menu.Timeout{}, true, false, nil // 0, menu-hidden, unset
+	return menu.Timeout{}, true, false // 0, menu-hidden, unset
 }
 
 // terminal puts stdin into raw mode when it is a terminal.
@@ -218,11 +215,7 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 	l := &menuLoop{o: o, sys: sys, p: p, stdin: stdin, stdout: stdout, stderr: stderr, logf: logf}
 	defer func() { l.p.close() }()
 	logf("verification: %s (%s)", p.verify.Mode, p.why)
-	timeout, hidden, disabled, err := menuTimeout(o, p.config)
-	if err != nil {
-		logf("%v", err)
-		return 2
-	}
+	timeout, hidden, disabled := menuTimeout(o, p.config)
 	l.term = newTerminal(stdin)
 	l.keys = newKeyReader(stdin)
 	defer l.keys.stop()
