@@ -1,17 +1,12 @@
 package integration
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/hugelgupf/vmtest/qemu"
 
 	"github.com/ukiboot/ukiboot/internal/disktest"
 	"github.com/ukiboot/ukiboot/internal/ukitest"
@@ -67,12 +62,11 @@ func needROM(t *testing.T) *romFixture {
 	if _, err := os.Stat(f.payload); err != nil {
 		t.Fatalf("the test ROM: %v (make rom-test builds it)", err)
 	}
-	assets := os.Getenv(AssetsEnv)
-	if assets == "" {
-		assets = filepath.Join(root, "out")
+	a, err := findAssets()
+	if err != nil {
+		t.Fatal(err)
 	}
-	var err error
-	if f.debian, err = os.ReadFile(filepath.Join(assets, "kernel", "vmlinuz")); err != nil {
+	if f.debian, err = os.ReadFile(a.Kernel); err != nil {
 		t.Fatalf("Debian's kernel for the second stage: %v (make vm-assets)", err)
 	}
 	return f
@@ -111,99 +105,33 @@ func romSign(t *testing.T, image []byte, key, cert string, resign bool) []byte {
 // /etc/ukiboot/db trusts) around kernel and a report initrd with a marker.
 func (f *romFixture) uki(t *testing.T, id, version, marker string, kernel []byte) []byte {
 	t.Helper()
-	u := ukitest.UKI(
-		ukitest.S(".osrel", "ID="+id+"\nVERSION_ID="+version+"\n"),
-		ukitest.S(".cmdline", stage2Cmdline+" scenario="+marker),
-		ukitest.S(".uname", "test"),
-		ukitest.B(".linux", kernel),
-		ukitest.B(".initrd", ReportInitrd(t, File{Name: "marker-" + marker, Data: []byte(marker + "\n")})),
-	)
+	u := (&secondStage{kernel: kernel}).uki(t, id, version, stage2Cmdline+" scenario="+marker, marker)
 	return romSign(t, u, f.keys.ukiKey, f.keys.ukiCert, false)
 }
 
 // romESPDisk writes files under an ESP on a new GPT disk image.
 func romESPDisk(t *testing.T, files map[string][]byte) string {
 	t.Helper()
-	esp := t.TempDir()
-	for p, b := range files {
-		full := filepath.Join(esp, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: esp}}).Path
-}
-
-// romConsole collects the serial console (vmtest's SerialOutput).
-type romConsole struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (c *romConsole) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.buf.Write(bytes.ReplaceAll(p, []byte("\r"), nil))
-	return len(p), nil
-}
-
-func (c *romConsole) Close() error { return nil }
-
-func (c *romConsole) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.String()
+	return disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: tree(t, files)}}).Path
 }
 
 // boot boots the ROM payload with qemu -kernel (no firmware but qemu's
 // SeaBIOS, which -kernel bypasses), ukiboot's flags in uroot.uinitargs=
-// and the disk attached with disk, and returns the console once the VM
-// has powered off (the report init powers off after reporting).
-func (f *romFixture) boot(t *testing.T, disk qemu.Fn, ukibootArgs string) string {
+// and the disks of o, and returns the console once the second kernel has
+// reported and the VM has powered off (the report init powers off after
+// reporting).
+func (f *romFixture) boot(t *testing.T, o VMOptions, ukibootArgs string) (string, *Report) {
 	t.Helper()
-	accel := "tcg"
-	if os.Getenv(KVMEnv) == "1" {
-		accel = "kvm"
+	o.Kernel = f.payload
+	o.Append = "console=ttyS0 panic=-1 no_timer_check uroot.uinitargs=\"" + ukibootArgs + "\""
+	o.Timeout = romTimeout
+	vm := Boot(t, o)
+	r := vm.Report(romTimeout)
+	if err := vm.Wait(StepTimeout); err != nil {
+		t.Errorf("qemu: %v", err)
 	}
-	console := &romConsole{}
-	fns := []qemu.Fn{
-		qemu.ArbitraryArgs("-machine", "q35", "-m", "1024", "-accel", accel,
-			"-display", "none", "-nodefaults", "-serial", "stdio", "-no-reboot"),
-		qemu.WithKernel(f.payload),
-		qemu.WithAppendKernel("console=ttyS0 panic=-1 no_timer_check uroot.uinitargs=\"" + ukibootArgs + "\""),
-		qemu.WithVMTimeout(romTimeout),
-		qemu.WithSerialOutput(console),
-		disk,
-	}
-	if os.Getenv("VMTEST_QEMU") == "" {
-		fns = append(fns, qemu.WithQEMUCommand(ukitest.Need(t, "qemu-system-x86_64")))
-	}
-	opts, err := qemu.OptionsFor(qemu.ArchAMD64, fns...)
-	if err != nil {
-		t.Fatalf("qemu options: %v", err)
-	}
-	start := time.Now()
-	vm, err := opts.Start(context.Background())
-	if err != nil {
-		t.Fatalf("starting qemu: %v", err)
-	}
-	err = vm.Wait()
-	out := console.String()
-	t.Logf("ROM boot: %.1fs", time.Since(start).Seconds())
-	if err != nil || t.Failed() {
-		t.Errorf("qemu %s: %v\nconsole:\n%s", vm.CmdlineQuoted(), err, out)
-	}
-	return out
-}
-
-// romDisk attaches a raw disk image with the qemu device dev
-// (virtio-blk-pci, or ide-hd on q35's AHCI controller).
-func romDisk(file, dev string) qemu.Fn {
-	return qemu.ArbitraryArgs("-drive", "file="+strings.ReplaceAll(file, ",", ",,")+",format=raw,if=none,cache=unsafe,id=disk0",
-		"-device", dev+",drive=disk0")
+	t.Logf("ROM boot: %.1fs", vm.Elapsed().Seconds())
+	return vm.Output(), r
 }
 
 // TestROMAutoBootsUKI: the ROM's ukiboot -auto finds a UKI on a GPT disk
@@ -215,11 +143,7 @@ func TestROMAutoBootsUKI(t *testing.T) {
 	f := needROM(t)
 	signed := romSign(t, f.debian, f.keys.kernelKey, f.keys.kernelCert, true)
 	disk := romESPDisk(t, map[string][]byte{"EFI/Linux/rom-1.efi": f.uki(t, "rom", "1", "auto", signed)})
-	out := f.boot(t, romDisk(disk, "ide-hd,bus=ide.0"), "-auto -v")
-	r, err := ParseReport(out)
-	if err != nil {
-		t.Fatalf("the second kernel did not report: %v", err)
-	}
+	out, r := f.boot(t, VMOptions{AHCIDisks: []string{disk}}, "-auto -v")
 	if want := stage2Cmdline + " scenario=auto"; r.Cmdline != want {
 		t.Errorf("second kernel's /proc/cmdline %q, want the UKI's .cmdline %q", r.Cmdline, want)
 	}
@@ -251,11 +175,7 @@ func TestROMLockdownExplainsENOKEY(t *testing.T) {
 		"EFI/Linux/fleet-2.efi": f.uki(t, "fleet", "2", "debian-only", f.debian),
 		"EFI/Linux/fleet-1.efi": f.uki(t, "fleet", "1", "test-key", signed),
 	})
-	out := f.boot(t, romDisk(disk, "virtio-blk-pci"), "-auto -v")
-	r, err := ParseReport(out)
-	if err != nil {
-		t.Fatalf("the second kernel did not report: %v", err)
-	}
+	out, r := f.boot(t, VMOptions{Disks: []string{disk}}, "-auto -v")
 	if want := stage2Cmdline + " scenario=test-key"; r.Cmdline != want {
 		t.Errorf("second kernel's /proc/cmdline %q, want fleet-1.efi's %q", r.Cmdline, want)
 	}
