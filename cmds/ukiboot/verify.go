@@ -170,7 +170,7 @@ func (p *pipeline) quickCheck(e *bls.Entry) entryCheck {
 	if !e.Bootable() || !p.needsCheck(e) {
 		return p.check(e)
 	}
-	f, err := p.openUKI(e)
+	f, _, err := p.openUKI(e)
 	if err != nil {
 		return entryCheck{status: "invalid", err: err}
 	}
@@ -178,11 +178,12 @@ func (p *pipeline) quickCheck(e *bls.Entry) entryCheck {
 	return entryCheck{status: "ok", unchecked: true}
 }
 
-// openUKI opens the entry's UKI, refused when larger than -max-size.
-func (p *pipeline) openUKI(e *bls.Entry) (*os.File, error) {
+// openUKI opens the entry's UKI and returns its size, refused when larger
+// than -max-size.
+func (p *pipeline) openUKI(e *bls.Entry) (*os.File, int64, error) {
 	f, err := e.Root.Open(e.UKI)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	st, err := f.Stat()
 	if err == nil {
@@ -190,9 +191,9 @@ func (p *pipeline) openUKI(e *bls.Entry) (*os.File, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, 0, err
 	}
-	return f, nil
+	return f, st.Size(), nil
 }
 
 // check verifies the entry's UKI from disk (refused when larger than
@@ -292,15 +293,11 @@ type fileVerdict struct {
 }
 
 func (p *pipeline) readVerdict(e *bls.Entry, stop <-chan struct{}) (*authenticode.Verdict, error) {
-	f, err := p.openUKI(e)
+	f, size, err := p.openUKI(e)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	full := e.Root.Display(e.UKI)
 	var r io.ReaderAt = f
 	if stop != nil {
@@ -309,7 +306,7 @@ func (p *pipeline) readVerdict(e *bls.Entry, stop <-chan struct{}) (*authenticod
 	if p.sys.wrapUKI != nil {
 		r = p.sys.wrapUKI(full, r)
 	}
-	u, err := uki.Read(r, st.Size(), full, uki.KindUKI)
+	u, err := uki.Read(r, size, full, uki.KindUKI)
 	if err != nil {
 		return nil, err
 	}
