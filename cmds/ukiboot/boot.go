@@ -127,21 +127,8 @@ func autoBoot(o *options, sys system, stdout, stderr io.Writer) int {
 			logf("cannot boot %s: %v", e.ID, err)
 			continue
 		}
-		if o.dryRun {
-			if err := p.dryRun(bp); err != nil {
-				logf("%v", err)
-				return 1
-			}
-			return 0
-		}
-		err = p.commit(bp)
-		var fatal errNotRestartable
-		switch {
-		case errors.As(err, &fatal):
-			logf("%v", err)
-			return 1
-		case err == nil:
-			return 0
+		if done, rc, _ := p.boot(bp); done {
+			return rc
 		}
 	}
 	logf("nothing could be booted")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -369,23 +368,12 @@ func (l *menuLoop) boot(i int, edited bool) (done bool, rc int) {
 		cmdline = &c
 	}
 	bp, err := l.p.plan(e, cmdline)
-	if err == nil && l.o.dryRun {
-		if err := l.p.dryRun(bp); err != nil {
-			l.logf("%v", err)
-			return true, 1
-		}
-		return true, 0
-	}
 	if err == nil {
-		l.stopChecks() // the commit renames the entry the checks read
-		err = l.p.commit(bp)
-		var fatal errNotRestartable
-		switch {
-		case errors.As(err, &fatal):
-			l.logf("%v", err)
-			return true, 1
-		case err == nil:
-			return true, 0
+		if !l.o.dryRun {
+			l.stopChecks() // the commit renames the entry the checks read
+		}
+		if done, rc, err = l.p.boot(bp); done {
+			return true, rc
 		}
 	}
 	l.m.SetMessage(fmt.Sprintf("cannot boot %s: %v", e.ID, err))

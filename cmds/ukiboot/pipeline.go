@@ -264,6 +264,26 @@ func (p *pipeline) explainLoadFailure(err error, v *authenticode.Verdict) {
 		"or the platform keyring filled from UEFI db), or build the ROM kernel with that key", envelope)
 }
 
+// boot prints bp with -dry-run, else commits it. done says the mode is
+// over, with exit code rc; else err says why bp did not boot (the
+// pipeline is still open and another entry can be tried).
+func (p *pipeline) boot(bp *bootPlan) (done bool, rc int, err error) {
+	if p.o.dryRun {
+		err = p.dryRun(bp)
+	} else {
+		err = p.commit(bp)
+		var fatal errNotRestartable
+		if err != nil && !errors.As(err, &fatal) {
+			return false, 0, err
+		}
+	}
+	if err != nil {
+		p.logf("%v", err)
+		return true, 1, nil
+	}
+	return true, 0, nil
+}
+
 // dryRun prints the plan instead of committing it: nothing is renamed,
 // no variable is changed, nothing is loaded.
 func (p *pipeline) dryRun(bp *bootPlan) error {
