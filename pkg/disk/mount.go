@@ -159,15 +159,3 @@ func (m *Mounted) RemountRO() error {
 	}
 	return nil
 }
-
-// UnmountAll unmounts all of ms, in reverse order, and returns the errors
-// joined.
-func UnmountAll(ms []*Mounted) error {
-	var errs []error
-	for i := len(ms) - 1; i >= 0; i-- {
-		if err := ms[i].Unmount(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}

@@ -177,7 +177,7 @@ func TestMountLoop(t *testing.T) {
 		ms = append(ms, m)
 	}
 	t.Cleanup(func() {
-		if err := disk.UnmountAll(ms); err != nil {
+		if err := unmountAll(ms); err != nil {
 			t.Error(err)
 		}
 	})
@@ -246,7 +246,7 @@ func TestMountLoop(t *testing.T) {
 	}
 
 	// Unmount removes the directories, and a second call is harmless.
-	if err := disk.UnmountAll(ms); err != nil {
+	if err := unmountAll(ms); err != nil {
 		t.Fatal(err)
 	}
 	if err := x.Unmount(); err != nil {
@@ -273,4 +273,16 @@ func TestMountLoop(t *testing.T) {
 	if err != nil || string(out) != "boot 1\n" {
 		t.Errorf("written file on disk: %q, %v", out, err)
 	}
+}
+
+// unmountAll unmounts all of ms, in reverse order, and returns the errors
+// joined.
+func unmountAll(ms []*disk.Mounted) error {
+	var errs []error
+	for i := len(ms) - 1; i >= 0; i-- {
+		if err := ms[i].Unmount(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
