@@ -109,37 +109,12 @@ func (im Image) Build() ([]byte, Layout) {
 			copy(out[pl[i].ptr-s.Gap:pl[i].ptr], bytes.Repeat([]byte{GapByte}, int(s.Gap)))
 		}
 	}
-	out[0], out[1] = 'M', 'Z'
-	le.PutUint32(out[0x3c:], peOffset)
-	copy(out[peOffset:], "PE\x00\x00")
-	coff := out[peOffset+4:]
-	le.PutUint16(coff[0:], im.Machine)
-	le.PutUint16(coff[2:], uint16(len(im.Sections)))
-	le.PutUint16(coff[16:], optSize)
-	le.PutUint16(coff[18:], 0x0206) // executable, line numbers and debug info stripped
-	opt := out[l.OptOffset:]
-	le.PutUint16(opt[0:], im.Magic)
-	le.PutUint32(opt[32:], im.SectionAlignment)
-	le.PutUint32(opt[36:], im.FileAlignment)
-	le.PutUint16(opt[44:], 1) // MajorImageVersion: Linux EFI stub >= 1.0
-	le.PutUint32(opt[56:], sizeOfImage)
-	le.PutUint32(opt[60:], sizeOfHeaders)
-	le.PutUint16(opt[68:], 10) // EFI application
-	le.PutUint32(opt[108:], 16)
+	secs := make([]Placed, len(im.Sections))
 	for i, s := range im.Sections {
-		h := out[l.SectionTableOffset+40*i:]
-		l.SectionHeaders = append(l.SectionHeaders, l.SectionTableOffset+40*i)
-		l.SectionData = append(l.SectionData, int(pl[i].ptr))
-		copy(h[:8], s.Name)
-		le.PutUint32(h[8:], pl[i].vs)
-		le.PutUint32(h[12:], pl[i].va)
-		le.PutUint32(h[16:], pl[i].raw)
-		le.PutUint32(h[20:], pl[i].ptr)
-		le.PutUint32(h[36:], 0x40000040) // initialized data, readable
-		if pl[i].raw > 0 {
-			copy(out[pl[i].ptr:pl[i].ptr+pl[i].raw], s.Data)
-		}
+		secs[i] = Placed{Name: s.Name, VirtualSize: pl[i].vs, VirtualAddress: pl[i].va,
+			RawSize: pl[i].raw, Pointer: pl[i].ptr, Data: s.Data}
 	}
+	putHeaders(out, &l, im.Machine, im.Magic, im.SectionAlignment, im.FileAlignment, sizeOfHeaders, secs)
 	out = append(out, im.Trailer...)
 	if im.CertTable != nil {
 		for len(out)%8 != 0 {
@@ -150,6 +125,43 @@ func (im Image) Build() ([]byte, Layout) {
 		out = append(out, im.CertTable...)
 	}
 	return out, l
+}
+
+// putHeaders writes the DOS stub's signature and PE offset, the COFF and
+// optional headers and the section table of secs into out, whose
+// l.SizeOfImage is set, copies each section's data to its place and
+// records the section offsets in l.
+func putHeaders(out []byte, l *Layout, machine, magic uint16, sectionAlignment, fileAlignment, sizeOfHeaders uint32, secs []Placed) {
+	le := binary.LittleEndian
+	out[0], out[1] = 'M', 'Z'
+	le.PutUint32(out[0x3c:], peOffset)
+	copy(out[peOffset:], "PE\x00\x00")
+	coff := out[peOffset+4:]
+	le.PutUint16(coff[0:], machine)
+	le.PutUint16(coff[2:], uint16(len(secs)))
+	le.PutUint16(coff[16:], optSize)
+	le.PutUint16(coff[18:], 0x0206) // executable, line numbers and debug info stripped
+	opt := out[l.OptOffset:]
+	le.PutUint16(opt[0:], magic)
+	le.PutUint32(opt[32:], sectionAlignment)
+	le.PutUint32(opt[36:], fileAlignment)
+	le.PutUint16(opt[44:], 1) // MajorImageVersion: Linux EFI stub >= 1.0
+	le.PutUint32(opt[56:], l.SizeOfImage)
+	le.PutUint32(opt[60:], sizeOfHeaders)
+	le.PutUint16(opt[68:], 10) // EFI application
+	le.PutUint32(opt[108:], 16)
+	for i, s := range secs {
+		h := out[l.SectionTableOffset+40*i:]
+		l.SectionHeaders = append(l.SectionHeaders, l.SectionTableOffset+40*i)
+		l.SectionData = append(l.SectionData, int(s.Pointer))
+		copy(h[:8], s.Name)
+		le.PutUint32(h[8:], s.VirtualSize)
+		le.PutUint32(h[12:], s.VirtualAddress)
+		le.PutUint32(h[16:], s.RawSize)
+		le.PutUint32(h[20:], s.Pointer)
+		le.PutUint32(h[36:], 0x40000040) // initialized data, readable
+		copy(out[s.Pointer:s.Pointer+s.RawSize], s.Data)
+	}
 }
 
 // Bytes is Build without the layout.

@@ -1,7 +1,6 @@
 package ukitest
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strings"
 )
@@ -33,7 +32,6 @@ type PlacedImage struct {
 // (Layout gives the offsets); SizeOfImage is the end of the last section
 // in memory, aligned.
 func (im PlacedImage) Build() ([]byte, Layout) {
-	le := binary.LittleEndian
 	l := headerLayout()
 	var size, vend uint32
 	for _, s := range im.Sections {
@@ -42,35 +40,7 @@ func (im PlacedImage) Build() ([]byte, Layout) {
 	}
 	l.SizeOfImage = align(vend, im.SectionAlignment)
 	out := make([]byte, size)
-	out[0], out[1] = 'M', 'Z'
-	le.PutUint32(out[0x3c:], peOffset)
-	copy(out[peOffset:], "PE\x00\x00")
-	coff := out[peOffset+4:]
-	le.PutUint16(coff[0:], 0x8664)
-	le.PutUint16(coff[2:], uint16(len(im.Sections)))
-	le.PutUint16(coff[16:], optSize)
-	le.PutUint16(coff[18:], 0x0206)
-	opt := out[l.OptOffset:]
-	le.PutUint16(opt[0:], 0x20b)
-	le.PutUint32(opt[32:], im.SectionAlignment)
-	le.PutUint32(opt[36:], im.FileAlignment)
-	le.PutUint16(opt[44:], 1)
-	le.PutUint32(opt[56:], l.SizeOfImage)
-	le.PutUint32(opt[60:], im.SizeOfHeaders)
-	le.PutUint16(opt[68:], 10)
-	le.PutUint32(opt[108:], 16)
-	for i, s := range im.Sections {
-		h := out[l.SectionTableOffset+40*i:]
-		l.SectionHeaders = append(l.SectionHeaders, l.SectionTableOffset+40*i)
-		l.SectionData = append(l.SectionData, int(s.Pointer))
-		copy(h[:8], s.Name)
-		le.PutUint32(h[8:], s.VirtualSize)
-		le.PutUint32(h[12:], s.VirtualAddress)
-		le.PutUint32(h[16:], s.RawSize)
-		le.PutUint32(h[20:], s.Pointer)
-		le.PutUint32(h[36:], 0x40000040)
-		copy(out[s.Pointer:s.Pointer+s.RawSize], s.Data)
-	}
+	putHeaders(out, &l, 0x8664, 0x20b, im.SectionAlignment, im.FileAlignment, im.SizeOfHeaders, im.Sections)
 	if im.Size != 0 && int(im.Size) < len(out) {
 		out = out[:im.Size]
 	}
