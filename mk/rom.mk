@@ -45,6 +45,7 @@ ROM_MAX ?= 8388608
 ROM_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 ROM_GO := $(or $(shell command -v $(or $(GO),go) 2>/dev/null),/usr/local/go/bin/go)
+include mk/apt.mk
 ROM_KERNEL_DEBS := $(ROM_LINUX_SOURCE) build-essential bc flex bison libelf-dev libssl-dev xz-utils cpio
 
 # Everything that goes into the cache key but the source version, which

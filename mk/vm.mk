@@ -30,15 +30,7 @@ VM_KERNEL_META ?= linux-image-amd64
 
 VM_GO := $(or $(shell command -v $(or $(GO),go) 2>/dev/null),/usr/local/go/bin/go)
 VM_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# $(call apt-install,PACKAGES) is a recipe line that installs those of the
-# Debian packages that are missing (apt-get update only then). The main
-# Makefile and mk/rom.mk use it too.
-apt-install = @missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		$(VM_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-		$(VM_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+include mk/apt.mk
 # The tests build the first stage with go (mkuimage as a library): put
 # this go first in their PATH.
 VM_GOENV := PATH="$(dir $(VM_GO)):$$PATH"
