@@ -24,7 +24,7 @@ func TestBuildDemoDisk(t *testing.T) {
 	}
 	a := NeedAssets(t)
 	s := newSecondStage(t, a)
-	cmdline := "console=ttyS0 quiet panic=-1 no_timer_check"
+	cmdline := stage2Cmdline
 	esp := tree(t, map[string][]byte{
 		"loader/loader.conf": []byte("timeout 10\n"),
 		"EFI/Linux/sample-os-1.0.efi": s.uki(t, "sample-os", "1.0", cmdline+" sample.version=1.0", "sample-os-1.0",
