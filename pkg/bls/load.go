@@ -188,8 +188,9 @@ func (c *Config) readLoaderConf(part *Root, esp bool) {
 	}
 }
 
-// listDir returns the regular files of dir on the partition, sorted by name.
-func listDir(c *Config, part *Root, dir string) []string {
+// listDir returns the regular files of dir on the partition that name
+// entries ending in suffix (skipName), sorted by name.
+func listDir(c *Config, part *Root, dir, suffix string) []string {
 	f, err := part.Open(dir)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -204,7 +205,7 @@ func listDir(c *Config, part *Root, dir string) []string {
 	}
 	var names []string
 	for _, de := range des {
-		if de.Type().IsRegular() {
+		if de.Type().IsRegular() && !skipName(de.Name(), suffix) {
 			names = append(names, de.Name())
 		}
 	}

@@ -11,10 +11,7 @@ import (
 // in /loader/entries (boot.c: config_load_type1_entries).
 func loadType1(c *Config, part *Root, o Options) []*Entry {
 	var out []*Entry
-	for _, name := range listDir(c, part, EntriesDir) {
-		if skipName(name, ".conf") {
-			continue
-		}
+	for _, name := range listDir(c, part, EntriesDir, ".conf") {
 		e := newEntry(part, EntriesDir, name, ".conf", Type1)
 		data, err := part.ReadFile(e.Path, maxEntrySize)
 		if err != nil {

@@ -14,10 +14,7 @@ import (
 // /EFI/Linux, one entry per profile (boot.c: config_load_type2_entries).
 func loadType2(c *Config, part *Root, o Options) []*Entry {
 	var out []*Entry
-	for _, name := range listDir(c, part, Type2Dir) {
-		if skipName(name, ".efi") {
-			continue
-		}
+	for _, name := range listDir(c, part, Type2Dir, ".efi") {
 		out = append(out, type2Entries(part, name, o)...)
 	}
 	return out
