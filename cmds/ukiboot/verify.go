@@ -32,18 +32,27 @@ func realPlatform() platform {
 		mokVarsDir: authenticode.DefaultMOKTableDir, trustDir: RomTrustDir}
 }
 
+// lockdownUnknown is what lockdown returns for a lockdown file that
+// exists but cannot be read or parsed: it may hide a lockdown, so -verify
+// auto enforces.
+const lockdownUnknown = "unknown"
+
 // lockdown returns the active lockdown mode: "none", "integrity",
-// "confidentiality", or "" when the LSM is absent.
+// "confidentiality", "" when the LSM is absent (no file), or
+// lockdownUnknown when the file cannot be read or names no mode.
 func (p platform) lockdown() string {
 	b, err := os.ReadFile(p.lockdownPath)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
 		return ""
+	}
+	if err != nil {
+		return lockdownUnknown
 	}
 	s := string(b)
 	if i, j := strings.IndexByte(s, '['), strings.IndexByte(s, ']'); i >= 0 && j > i {
 		return s[i+1 : j]
 	}
-	return ""
+	return lockdownUnknown
 }
 
 // secureBoot reports whether the firmware says Secure Boot is on.
@@ -114,6 +123,9 @@ func (p platform) policy(o *options) (stub.Verification, string, error) {
 		case lock == "integrity" || lock == "confidentiality":
 			v.Mode = stub.VerifyEnforce
 			return v, "the kernel is locked down (" + lock + ")", nil
+		case lock == lockdownUnknown:
+			v.Mode = stub.VerifyEnforce
+			return v, p.lockdownPath + " cannot be read or names no lockdown mode: enforced, since the kernel may be locked down", nil
 		case sb:
 			v.Mode = stub.VerifyEnforce
 			return v, "Secure Boot is enabled", nil
