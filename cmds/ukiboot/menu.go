@@ -18,7 +18,7 @@ import (
 // menuItems are the entries as the menu shows them at once, from headers
 // and small sections: verdicts are added by withVerdict as they are
 // computed. Whether the command line can be edited is decided by the
-// plan's rule (stub.CmdlineEditable; each UKI is read once).
+// plan's rule (stub.Editability; each UKI is read once).
 func (p *pipeline) menuItems() []menu.Item {
 	var out []menu.Item
 	editable := stub.NewEditability(stub.Policy{Verify: p.verify, MaxSize: p.o.maxSize})

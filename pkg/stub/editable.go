@@ -10,20 +10,14 @@ func (p Policy) argumentsIgnored(prof *uki.Profile) bool {
 	return p.enforce() && prof.Section(uki.SectionCmdline) != nil
 }
 
-// CmdlineEditable says whether the command line of t can be changed
-// under pol (the menu's editor, -append aside), by the rule Build applies:
-// a type #1 kernel entry always can; a UKI cannot when verification is
-// enforced and the UKI (of the entry's profile) has a .cmdline. It reads
-// the UKI's headers only. When it cannot, why says so. To ask for many
-// entries, use an Editability, which reads each UKI once.
-func CmdlineEditable(t Target, pol Policy) (ok bool, why string) {
-	return NewEditability(pol).Of(t)
-}
-
-// Editability answers CmdlineEditable for many targets under one policy,
-// reading each UKI once: the entries of a UKI's profiles (up to 256) share
-// the file, and reading it again for each (all its .profile sections)
-// made asking for all of them cost 256 times the file.
+// Editability says whether the command line of a target can be changed
+// under one policy (the menu's editor, -append aside), by the rule Build
+// applies: a type #1 kernel entry always can; a UKI cannot when
+// verification is enforced and the UKI (of the entry's profile) has a
+// .cmdline. It reads the UKIs' headers only, each UKI once: the entries
+// of a UKI's profiles (up to 256) share the file, and reading it again for
+// each (all its .profile sections) made asking for all of them cost 256
+// times the file.
 type Editability struct {
 	pol   Policy
 	files map[string]editableFile // by the UKI's display name
@@ -39,7 +33,8 @@ func NewEditability(pol Policy) *Editability {
 	return &Editability{pol: pol, files: map[string]editableFile{}}
 }
 
-// Of is CmdlineEditable(t, pol).
+// Of says whether t's command line can be changed; when it cannot, why
+// says so.
 func (e *Editability) Of(t Target) (ok bool, why string) {
 	if t.UKI == "" || !e.pol.enforce() {
 		return true, ""
