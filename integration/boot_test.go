@@ -58,6 +58,13 @@ func tree(t *testing.T, files map[string][]byte) string {
 	return dir
 }
 
+// espDisk returns a new GPT disk image with one ESP holding files (path
+// -> contents).
+func espDisk(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	return disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: tree(t, files)}}).Path
+}
+
 // bootDisk boots the first stage with the disk and ukiboot -auto, and
 // returns the VM after the second kernel reported.
 func bootDisk(t *testing.T, a *Assets, disk string, args ...string) (*VM, *Report) {
@@ -85,12 +92,11 @@ func TestBootDefaultUKIFromDisk(t *testing.T) {
 	t.Parallel()
 	a := NeedAssets(t)
 	s := newSecondStage(t, a)
-	esp := tree(t, map[string][]byte{
+	d := espDisk(t, map[string][]byte{
 		"EFI/Linux/test-1.efi": s.uki(t, "test", "1", stage2Cmdline+" scenario=older", "older"),
 		"EFI/Linux/test-2.efi": s.uki(t, "test", "2", stage2Cmdline+"  scenario=default\n", "default"),
 	})
-	d := disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: esp}})
-	vm, r := bootDisk(t, a, d.Path)
+	vm, r := bootDisk(t, a, d)
 	if r.Cmdline != stage2Cmdline+"  scenario=default" { // inner blanks are kept, as systemd-stub keeps them
 		t.Errorf("second kernel's cmdline %q, want the default UKI's .cmdline", r.Cmdline)
 	}
@@ -156,9 +162,8 @@ func TestBootCompanionFiles(t *testing.T) {
 		"EFI/Linux/comp.efi.extra.d/debug.addon.efi": ukitest.UKI(ukitest.S(".cmdline", "addon.debug=1"), ukitest.S(".uname", "test")),
 		"loader/credentials/site.cred":               []byte("site-wide"),
 	}
-	esp := tree(t, files)
-	d := disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: esp}})
-	_, r := bootDisk(t, a, d.Path)
+	d := espDisk(t, files)
+	_, r := bootDisk(t, a, d)
 	if r.Cmdline != stage2Cmdline+" scenario=companions addon.debug=1" {
 		t.Errorf("cmdline %q, want the UKI's then the addon's", r.Cmdline)
 	}
@@ -206,13 +211,12 @@ func TestBootFallsBackFromCorruptDefault(t *testing.T) {
 	a := NeedAssets(t)
 	s := newSecondStage(t, a)
 	garbageKernel := &secondStage{kernel: []byte("MZ this is not a bzImage, the kernel will refuse it with ENOEXEC")}
-	esp := tree(t, map[string][]byte{
+	d := espDisk(t, map[string][]byte{
 		"EFI/Linux/os-3.efi": garbageKernel.uki(t, "os", "3", stage2Cmdline+" scenario=corrupt", "corrupt"),
 		"EFI/Linux/os-2.efi": []byte("MZ\x00\x00truncated UKI header"),
 		"EFI/Linux/os-1.efi": s.uki(t, "os", "1", stage2Cmdline+" scenario=fallback", "fallback"),
 	})
-	d := disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: esp}})
-	vm, r := bootDisk(t, a, d.Path)
+	vm, r := bootDisk(t, a, d)
 	if r.Cmdline != stage2Cmdline+" scenario=fallback" {
 		t.Errorf("cmdline %q, want the fallback's", r.Cmdline)
 	}
@@ -248,9 +252,8 @@ func TestBootObjcopyStubUKI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	esp := tree(t, map[string][]byte{"EFI/Linux/debian-6.1.efi": data})
-	d := disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: esp}})
-	_, r := bootDisk(t, a, d.Path)
+	d := espDisk(t, map[string][]byte{"EFI/Linux/debian-6.1.efi": data})
+	_, r := bootDisk(t, a, d)
 	if r.Cmdline != stage2Cmdline+" scenario=objcopy" || r.Markers["marker-objcopy"] != "objcopy" {
 		t.Errorf("cmdline %q markers %v", r.Cmdline, r.Markers)
 	}

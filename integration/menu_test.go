@@ -1,11 +1,8 @@
 package integration
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ukiboot/ukiboot/internal/disktest"
 )
 
 // bootMenu boots the first stage into ukiboot's menu on a disk whose
@@ -21,12 +18,11 @@ func bootMenu(t *testing.T, a *Assets, loaderConf string) *VM {
 
 func menuDisk(t *testing.T, a *Assets, loaderConf string) string {
 	s := newSecondStage(t, a)
-	esp := tree(t, map[string][]byte{
+	return espDisk(t, map[string][]byte{
 		"loader/loader.conf":   []byte(loaderConf),
 		"EFI/Linux/menu-2.efi": s.uki(t, "menu", "2", stage2Cmdline+" scenario=first", "first"),
 		"EFI/Linux/menu-1.efi": s.uki(t, "menu", "1", stage2Cmdline+" scenario=second", "second"),
 	})
-	return disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: esp}}).Path
 }
 
 // The menu driven through the serial console: Down, Enter boots the

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ukiboot/ukiboot/internal/disktest"
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 )
 
@@ -109,12 +108,6 @@ func (f *romFixture) uki(t *testing.T, id, version, marker string, kernel []byte
 	return romSign(t, u, f.keys.ukiKey, f.keys.ukiCert, false)
 }
 
-// romESPDisk writes files under an ESP on a new GPT disk image.
-func romESPDisk(t *testing.T, files map[string][]byte) string {
-	t.Helper()
-	return disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: tree(t, files)}}).Path
-}
-
 // boot boots the ROM payload with qemu -kernel (no firmware but qemu's
 // SeaBIOS, which -kernel bypasses), ukiboot's flags in uroot.uinitargs=
 // and the disks of o, and returns the console once the second kernel has
@@ -142,7 +135,7 @@ func TestROMAutoBootsUKI(t *testing.T) {
 	t.Parallel()
 	f := needROM(t)
 	signed := romSign(t, f.debian, f.keys.kernelKey, f.keys.kernelCert, true)
-	disk := romESPDisk(t, map[string][]byte{"EFI/Linux/rom-1.efi": f.uki(t, "rom", "1", "auto", signed)})
+	disk := espDisk(t, map[string][]byte{"EFI/Linux/rom-1.efi": f.uki(t, "rom", "1", "auto", signed)})
 	out, r := f.boot(t, VMOptions{AHCIDisks: []string{disk}}, "-auto -v")
 	if want := stage2Cmdline + " scenario=auto"; r.Cmdline != want {
 		t.Errorf("second kernel's /proc/cmdline %q, want the UKI's .cmdline %q", r.Cmdline, want)
@@ -171,7 +164,7 @@ func TestROMLockdownExplainsENOKEY(t *testing.T) {
 	t.Parallel()
 	f := needROM(t)
 	signed := romSign(t, f.debian, f.keys.kernelKey, f.keys.kernelCert, true)
-	disk := romESPDisk(t, map[string][]byte{
+	disk := espDisk(t, map[string][]byte{
 		"EFI/Linux/fleet-2.efi": f.uki(t, "fleet", "2", "debian-only", f.debian),
 		"EFI/Linux/fleet-1.efi": f.uki(t, "fleet", "1", "test-key", signed),
 	})

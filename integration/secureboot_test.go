@@ -10,7 +10,6 @@ import (
 
 	"github.com/hugelgupf/vmtest/qemu"
 
-	"github.com/ukiboot/ukiboot/internal/disktest"
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 )
@@ -90,19 +89,18 @@ func TestSecureBootLockdown(t *testing.T) {
 		}
 		return ukitest.SignedUKI(t, authenticode.ImageDigest, key, secs...)
 	}
-	esp := tree(t, map[string][]byte{
+	d := espDisk(t, map[string][]byte{
 		"EFI/Linux/fleet-3.efi": uki("3", "unsigned", snakeoilKernel, nil),
 		"EFI/Linux/fleet-2.efi": uki("2", "debian-inner", debianKernel, signer),
 		"EFI/Linux/fleet-1.efi": uki("1", "trusted", snakeoilKernel, signer),
 	})
-	d := disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: esp}})
 	stage1 := a.Stage1With(t, File{Name: "etc/ukiboot/db/fleet-ca.pem", Data: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})})
 
 	vm := Boot(t, VMOptions{
 		Kernel:    stage1Kernel,
 		Initramfs: stage1,
 		Append:    Stage1Cmdline("testinit.waitdisk=1", "-auto", "-v"),
-		Disks:     []string{d.Path},
+		Disks:     []string{d},
 		QEMU:      []qemu.Fn{SecureBootOVMF(code, vars)},
 	})
 	vm.Expect(`verification: enforce \(the kernel is locked down \((integrity|confidentiality)\)\)`, BootTimeout)

@@ -3,14 +3,11 @@ package integration
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf16"
 
 	"github.com/hugelgupf/vmtest/qemu"
-
-	"github.com/ukiboot/ukiboot/internal/disktest"
 )
 
 // Scenario: qemu's SMBIOS Type 11 OEM string
@@ -24,15 +21,14 @@ func TestBootSMBIOSStubCmdlineExtra(t *testing.T) {
 	a := NeedAssets(t)
 	s := newSecondStage(t, a)
 	const extra = "smbios.stub=1 from-the-host"
-	esp := tree(t, map[string][]byte{
+	d := espDisk(t, map[string][]byte{
 		"EFI/Linux/smbios-1.efi": s.uki(t, "smbios", "1", stage2Cmdline+" scenario=smbios", "smbios"),
 	})
-	d := disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: esp}})
 	vm := Boot(t, VMOptions{
 		Kernel:    a.Vmlinux,
 		Initramfs: a.Stage1,
 		Append:    Stage1Cmdline("testinit.waitdisk=1", "-auto", "-v"),
-		Disks:     []string{d.Path},
+		Disks:     []string{d},
 		QEMU: []qemu.Fn{SMBIOSStrings(
 			"io.systemd.credential:unrelated=1",
 			"io.systemd.stub.kernel-cmdline-extra="+extra,
