@@ -212,7 +212,32 @@ func ParseSignature(der []byte) (*Signature, error) {
 	}
 	s.sigAlg = si.DigestEncryptionAlgorithm.Algorithm
 	s.sigValue = si.EncryptedDigest
+	// OpenSSL (so EDK2) ignores digestEncryptionAlgorithm, which the
+	// signer does not sign: a signature ukiboot would call invalid for it
+	// may be valid, and revoked, there. One ukiboot cannot check refuses
+	// the image (Verify's rule 1), never passes as invalid.
+	if err := s.checkAlgorithm(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// checkAlgorithm says why s's signature algorithm does not fit its
+// signer's key, or nil.
+func (s *Signature) checkAlgorithm() error {
+	switch s.Signer.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if !(s.sigAlg.Equal(oidRSAEncryption) || s.sigAlg.Equal(oidSHA256WithRSA) || s.sigAlg.Equal(oidSHA384WithRSA) || s.sigAlg.Equal(oidSHA512WithRSA)) {
+			return sigErr("signature algorithm %v does not fit an RSA key", s.sigAlg)
+		}
+	case *ecdsa.PublicKey:
+		if !(s.sigAlg.Equal(oidECDSAWithSHA256) || s.sigAlg.Equal(oidECDSAWithSHA384) || s.sigAlg.Equal(oidECDSAWithSHA512) || s.sigAlg.Equal(oidECPublicKey)) {
+			return sigErr("signature algorithm %v does not fit an ECDSA key", s.sigAlg)
+		}
+	default:
+		return sigErr("signer key type %T not supported", s.Signer.PublicKey)
+	}
+	return nil
 }
 
 func (s *Signature) attr(oid asn1.ObjectIdentifier) ([]byte, bool) {
@@ -260,18 +285,15 @@ func (s *Signature) checkSignature(c *checker) error {
 	h = s.signerHash.New()
 	h.Write(s.signedAttr)
 	sum := h.Sum(nil)
+	if err := s.checkAlgorithm(); err != nil {
+		return err
+	}
 	switch pub := s.Signer.PublicKey.(type) {
 	case *rsa.PublicKey:
-		if !(s.sigAlg.Equal(oidRSAEncryption) || s.sigAlg.Equal(oidSHA256WithRSA) || s.sigAlg.Equal(oidSHA384WithRSA) || s.sigAlg.Equal(oidSHA512WithRSA)) {
-			return sigErr("signature algorithm %v does not fit an RSA key", s.sigAlg)
-		}
 		if err := rsa.VerifyPKCS1v15(pub, s.signerHash, sum, s.sigValue); err != nil {
 			return sigErr("RSA signature does not verify: %v", err)
 		}
 	case *ecdsa.PublicKey:
-		if !(s.sigAlg.Equal(oidECDSAWithSHA256) || s.sigAlg.Equal(oidECDSAWithSHA384) || s.sigAlg.Equal(oidECDSAWithSHA512) || s.sigAlg.Equal(oidECPublicKey)) {
-			return sigErr("signature algorithm %v does not fit an ECDSA key", s.sigAlg)
-		}
 		if !ecdsa.VerifyASN1(pub, sum, s.sigValue) {
 			return sigErr("ECDSA signature does not verify")
 		}
