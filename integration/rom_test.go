@@ -2,13 +2,10 @@ package integration
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ukiboot/ukiboot/internal/ukitest"
 )
 
 // The ROM tests boot the LinuxBoot payload `make rom` builds
@@ -71,41 +68,12 @@ func needROM(t *testing.T) *romFixture {
 	return f
 }
 
-// romRun runs a tool the tests need, failing the test with its output.
-func romRun(t *testing.T, name string, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(ukitest.Need(t, name), args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-}
-
-// romSign signs a PE image with sbsign, key and cert. sbsign appends to
-// the signatures there are and the kernel checks only the first, so resign
-// removes them first (Debian's, on Debian's kernel).
-func romSign(t *testing.T, image []byte, key, cert string, resign bool) []byte {
-	t.Helper()
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "in.efi"), filepath.Join(dir, "out.efi")
-	if err := os.WriteFile(in, image, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if resign {
-		romRun(t, "sbattach", "--remove", in)
-	}
-	romRun(t, "sbsign", "--key", key, "--cert", cert, "--output", out, in)
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // uki returns a UKI signed with the test UKI key (which the ROM's
 // /etc/ukiboot/db trusts) around kernel and a report initrd with a marker.
 func (f *romFixture) uki(t *testing.T, id, version, marker string, kernel []byte) []byte {
 	t.Helper()
 	u := (&secondStage{kernel: kernel}).uki(t, id, version, stage2Cmdline+" scenario="+marker, marker)
-	return romSign(t, u, f.keys.ukiKey, f.keys.ukiCert, false)
+	return sbsign(t, u, f.keys.ukiKey, f.keys.ukiCert, false)
 }
 
 // boot boots the ROM payload with qemu -kernel (no firmware but qemu's
@@ -134,7 +102,7 @@ func (f *romFixture) boot(t *testing.T, o VMOptions, ukibootArgs string) (string
 func TestROMAutoBootsUKI(t *testing.T) {
 	t.Parallel()
 	f := needROM(t)
-	signed := romSign(t, f.debian, f.keys.kernelKey, f.keys.kernelCert, true)
+	signed := sbsign(t, f.debian, f.keys.kernelKey, f.keys.kernelCert, true)
 	disk := espDisk(t, map[string][]byte{"EFI/Linux/rom-1.efi": f.uki(t, "rom", "1", "auto", signed)})
 	out, r := f.boot(t, VMOptions{AHCIDisks: []string{disk}}, "-auto -v")
 	if want := stage2Cmdline + " scenario=auto"; r.Cmdline != want {
@@ -163,7 +131,7 @@ func TestROMAutoBootsUKI(t *testing.T) {
 func TestROMLockdownExplainsENOKEY(t *testing.T) {
 	t.Parallel()
 	f := needROM(t)
-	signed := romSign(t, f.debian, f.keys.kernelKey, f.keys.kernelCert, true)
+	signed := sbsign(t, f.debian, f.keys.kernelKey, f.keys.kernelCert, true)
 	disk := espDisk(t, map[string][]byte{
 		"EFI/Linux/fleet-2.efi": f.uki(t, "fleet", "2", "debian-only", f.debian),
 		"EFI/Linux/fleet-1.efi": f.uki(t, "fleet", "1", "test-key", signed),

@@ -25,31 +25,42 @@ const (
 // snakeoilSigned returns Debian's kernel with its own signature replaced by
 // one from the snakeoil key (the kernel checks only the first signature).
 func snakeoilSigned(t *testing.T, kernel string) []byte {
-	dir := t.TempDir()
-	key := filepath.Join(dir, "snakeoil.key")
-	run := func(name string, args ...string) {
-		t.Helper()
-		if out, err := exec.Command(ukitest.Need(t, name), args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-	}
-	run("openssl", "rsa", "-in", ukitest.Need(t, snakeoilKey), "-passin", "pass:snakeoil", "-out", key)
-	unsigned := filepath.Join(dir, "vmlinuz")
+	key := filepath.Join(t.TempDir(), "snakeoil.key")
+	runTool(t, "openssl", "rsa", "-in", ukitest.Need(t, snakeoilKey), "-passin", "pass:snakeoil", "-out", key)
 	data, err := os.ReadFile(kernel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(unsigned, data, 0o644); err != nil {
+	return sbsign(t, data, key, ukitest.Need(t, snakeoilCert), true)
+}
+
+// runTool runs a tool the tests need, failing the test with its output.
+func runTool(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(ukitest.Need(t, name), args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// sbsign signs a PE image with sbsign, key and cert. sbsign appends to
+// the signatures there are and the kernel checks only the first, so resign
+// removes them first (Debian's, on Debian's kernel).
+func sbsign(t *testing.T, image []byte, key, cert string, resign bool) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.efi"), filepath.Join(dir, "out.efi")
+	if err := os.WriteFile(in, image, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run("sbattach", "--remove", unsigned)
-	signed := filepath.Join(dir, "vmlinuz.snakeoil")
-	run("sbsign", "--key", key, "--cert", ukitest.Need(t, snakeoilCert), "--output", signed, unsigned)
-	out, err := os.ReadFile(signed)
+	if resign {
+		runTool(t, "sbattach", "--remove", in)
+	}
+	runTool(t, "sbsign", "--key", key, "--cert", cert, "--output", out, in)
+	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return b
 }
 
 // TestSecureBootLockdown: OVMF with Secure Boot boots a snakeoil-signed
@@ -68,8 +79,8 @@ func TestSecureBootLockdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	vars := WriteFile(t, "OVMF_VARS.fd", varsTemplate)
-	stage1Kernel := WriteFile(t, "vmlinuz.snakeoil", snakeoilSigned(t, a.Kernel))
-	snakeoilKernel, _ := os.ReadFile(stage1Kernel)
+	snakeoilKernel := snakeoilSigned(t, a.Kernel)
+	stage1Kernel := WriteFile(t, "vmlinuz.snakeoil", snakeoilKernel)
 	debianKernel, err := os.ReadFile(a.Kernel)
 	if err != nil {
 		t.Fatal(err)
