@@ -36,39 +36,41 @@ func (p *Root) Display(name string) string {
 // that are not normalized, and symlinks that leave the partition, are
 // refused.
 func (p *Root) Open(name string) (*os.File, error) {
+	f, _, err := p.openStat(name)
+	return f, err
+}
+
+// openStat is Open that also returns what the file's stat said.
+func (p *Root) openStat(name string) (*os.File, fs.FileInfo, error) {
 	clean, err := normalizePath(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	full := p.Display(clean)
 	// O_NONBLOCK: opening a FIFO or device must not hang the boot.
 	f, err := p.root.OpenFile(strings.TrimPrefix(clean, "/"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: full, Err: unwrapPathError(err)}
+		return nil, nil, &fs.PathError{Op: "open", Path: full, Err: unwrapPathError(err)}
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if !st.Mode().IsRegular() && !st.IsDir() {
 		f.Close()
-		return nil, &fs.PathError{Op: "open", Path: full, Err: errors.New("not a regular file or directory")}
+		return nil, nil, &fs.PathError{Op: "open", Path: full, Err: errors.New("not a regular file or directory")}
 	}
-	return f, nil
+	return f, st, nil
 }
 
 // ReadFile reads a small file named by an entry.
 func (p *Root) ReadFile(name string, limit int64) ([]byte, error) {
-	f, err := p.Open(name)
+	f, st, err := p.openStat(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", p.Display(name))
 	}

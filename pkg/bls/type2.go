@@ -34,15 +34,11 @@ func type2Entries(part *Root, name string, o Options) []*Entry {
 		base.Status, base.Err = StatusInvalid, err
 		return []*Entry{base}
 	}
-	f, err := part.Open(base.Path)
+	f, st, err := part.openStat(base.Path)
 	if err != nil {
 		return fail(err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fail(err)
-	}
 	m, err := peMachine(f)
 	if err != nil {
 		base.hide("%v (systemd-boot skips it)", err)
