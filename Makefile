@@ -5,7 +5,6 @@ SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 GO ?= go
 GOBIN := $(shell PATH="$(PATH)" $(GO) env GOPATH 2>/dev/null)/bin
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME ?= 10s
 
@@ -54,13 +53,7 @@ lint: vet
 # not installed.
 SHIM := out/shim/usr/lib/shim/shimx64.efi.signed
 $(SHIM):
-	@set -e; mkdir -p out/debs; \
-	deb=$$(ls out/debs/shim-signed_*.deb 2>/dev/null | head -n1); \
-	if [ -z "$$deb" ]; then \
-		(cd out/debs && apt-get download shim-signed) || \
-		{ $(SUDO) apt-get update -q && (cd out/debs && apt-get download shim-signed); }; \
-		deb=$$(ls out/debs/shim-signed_*.deb | head -n1); \
-	fi; \
+	@set -e; $(call apt-download,out/debs,shim-signed); \
 	rm -rf out/shim; dpkg-deb -x $$deb out/shim; test -f $(SHIM)
 
 unit: deps $(SHIM)

@@ -29,7 +29,6 @@ VM_APT_PACKAGES ?= qemu-system-x86 ovmf swtpm openssl sbsigntool xz-utils binuti
 VM_KERNEL_META ?= linux-image-amd64
 
 VM_GO := $(or $(shell command -v $(or $(GO),go) 2>/dev/null),/usr/local/go/bin/go)
-VM_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 include mk/apt.mk
 # The tests build the first stage with go (mkuimage as a library): put
 # this go first in their PATH.
@@ -51,16 +50,10 @@ $(VM_KERNEL_DIR)/vmlinuz:
 	@set -e; \
 	resolve() { apt-cache depends $(VM_KERNEL_META) 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\).*/\1/p' | head -n1; }; \
 	pkg=$$(resolve); \
-	if [ -z "$$pkg" ]; then $(VM_SUDO) apt-get update -q; pkg=$$(resolve); fi; \
+	if [ -z "$$pkg" ]; then $(APT_SUDO) apt-get update -q; pkg=$$(resolve); fi; \
 	if [ -z "$$pkg" ]; then echo "cannot resolve the package of $(VM_KERNEL_META)"; exit 1; fi; \
 	echo "kernel package: $$pkg"; \
-	mkdir -p $(VM_DEBS_DIR); \
-	deb=$$(ls $(VM_DEBS_DIR)/$${pkg}_*.deb 2>/dev/null | head -n1); \
-	if [ -z "$$deb" ]; then \
-		(cd $(VM_DEBS_DIR) && apt-get download $$pkg) || \
-		{ $(VM_SUDO) apt-get update -q && (cd $(VM_DEBS_DIR) && apt-get download $$pkg); }; \
-		deb=$$(ls $(VM_DEBS_DIR)/$${pkg}_*.deb | head -n1); \
-	fi; \
+	$(call apt-download,$(VM_DEBS_DIR),$${pkg}); \
 	rm -rf $(VM_KERNEL_DIR).tmp; \
 	dpkg-deb -x $$deb $(VM_KERNEL_DIR).tmp; \
 	ver=$$(ls $(VM_KERNEL_DIR).tmp/lib/modules | head -n1); \
