@@ -184,8 +184,13 @@ func ParseSignature(der []byte) (*Signature, error) {
 		return nil, sigErr("%d signer infos, Authenticode has exactly one", len(sd.SignerInfos))
 	}
 	si := sd.SignerInfos[0]
+	// The signer is the first certificate whose serial and issuer match,
+	// names compared as OpenSSL compares them (X509_find_by_issuer_and_serial,
+	// which EDK2's PKCS7_verify uses): issuerAndSerial is not signed, and a
+	// byte-for-byte match could pick a decoy where OpenSSL picks a revoked
+	// signer.
 	for _, c := range s.Certificates {
-		if bytes.Equal(c.RawIssuer, si.IssuerAndSerial.Issuer.FullBytes) && c.SerialNumber.Cmp(si.IssuerAndSerial.Serial) == 0 {
+		if c.SerialNumber.Cmp(si.IssuerAndSerial.Serial) == 0 && sameName(c.RawIssuer, si.IssuerAndSerial.Issuer.FullBytes) {
 			s.Signer = c
 			break
 		}
