@@ -13,6 +13,8 @@ import (
 
 	"github.com/hugelgupf/vmtest/qemu"
 	"github.com/u-root/u-root/pkg/cpio"
+
+	"github.com/ukiboot/ukiboot/integration/internal/kmod"
 )
 
 // Tests of the harness itself; they need no VM.
@@ -134,16 +136,16 @@ func TestParseReport(t *testing.T) {
 func TestWriteModulesLoad(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		list string // CopySet's "name path" lines
-		want string // the module lines of the .conf
+		list []kmod.Copied // what CopySet copied
+		want string        // the module lines of the .conf
 	}{
 		{"each requested module that was copied, as requested",
-			"virtio_ring kernel/drivers/virtio/virtio_ring.ko\nvirtio_pci kernel/drivers/virtio/virtio_pci.ko\nnls_iso8859_1 kernel/fs/nls/nls_iso8859_1.ko\n",
+			[]kmod.Copied{{Name: "virtio_ring", Path: "kernel/drivers/virtio/virtio_ring.ko"}, {Name: "virtio_pci", Path: "kernel/drivers/virtio/virtio_pci.ko"}, {Name: "nls_iso8859_1", Path: "kernel/fs/nls/nls_iso8859_1.ko"}},
 			"virtio_pci\nnls_iso8859-1\n"},
-		{"a built-in module is not listed", "", ""},
+		{"a built-in module is not listed", nil, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p, n, err := writeModulesLoad(t.TempDir(), []byte(c.list))
+			p, n, err := writeModulesLoad(t.TempDir(), c.list)
 			if err != nil {
 				t.Fatal(err)
 			}

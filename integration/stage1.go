@@ -1,8 +1,6 @@
 package integration
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
@@ -51,18 +49,18 @@ func stage1Commands() []string {
 // this module and of u-root at the versions of go.mod).
 func BuildStage1(a *Assets, dir string, log llog.Printf) (string, error) {
 	modDir := filepath.Join(dir, "modules")
-	var list, notes bytes.Buffer
-	if err := kmod.CopySet(a.Modules, modDir, stage1Modules(), &list, &notes); err != nil {
+	copied, builtin, err := kmod.CopySet(a.Modules, modDir, stage1Modules())
+	if err != nil {
 		return "", fmt.Errorf("picking the first stage's modules out of %s: %w", a.Modules, err)
 	}
-	if notes.Len() > 0 {
-		log("%s", strings.TrimSpace(notes.String()))
+	for _, m := range builtin {
+		log("%s is built into the kernel, skipped", m)
 	}
-	conf, n, err := writeModulesLoad(dir, list.Bytes())
+	conf, n, err := writeModulesLoad(dir, copied)
 	if err != nil {
 		return "", err
 	}
-	log("first stage: %d modules of %s (%d with their dependencies)", n, a.KernelVersion, bytes.Count(list.Bytes(), []byte("\n")))
+	log("first stage: %d modules of %s (%d with their dependencies)", n, a.KernelVersion, len(copied))
 
 	tmp := filepath.Join(dir, "build")
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
@@ -89,21 +87,18 @@ func BuildStage1(a *Assets, dir string, log llog.Printf) (string, error) {
 }
 
 // writeModulesLoad writes dir/modules-load.conf: the names of
-// stage1Modules that CopySet copied (list has its "name path" lines), so
-// that u-root's init does not try one the kernel has built in.
-func writeModulesLoad(dir string, list []byte) (string, int, error) {
-	copied := map[string]bool{}
-	s := bufio.NewScanner(bytes.NewReader(list))
-	for s.Scan() {
-		if name, _, ok := strings.Cut(s.Text(), " "); ok {
-			copied[name] = true
-		}
+// stage1Modules that CopySet copied, so that u-root's init does not try
+// one the kernel has built in.
+func writeModulesLoad(dir string, copied []kmod.Copied) (string, int, error) {
+	names := map[string]bool{}
+	for _, c := range copied {
+		names[c.Name] = true
 	}
 	var b strings.Builder
 	b.WriteString("# The modules of the ukiboot first stage (integration/stage1.go).\n")
 	n := 0
 	for _, m := range stage1Modules() {
-		if copied[kmod.Name(m)] {
+		if names[kmod.Name(m)] {
 			b.WriteString(m + "\n")
 			n++
 		}

@@ -14,6 +14,11 @@ import (
 	"strings"
 )
 
+// Copied is a module CopySet copied: its name and its path under to.
+type Copied struct {
+	Name, Path string
+}
+
 type module struct {
 	name string
 	src  string // path relative to from, as shipped
@@ -28,18 +33,17 @@ type module struct {
 // modprobe, and u-root's init loading /lib/modules-load.d, read.
 // Compressed modules (.ko.xz, .ko.zst, .ko.gz) are stored uncompressed, so
 // the VM can load them without kernel support for compressed modules, and
-// every file is named after its module (see storedName). A
-// requested module that the kernel has built in is skipped with a note on
-// stderr. The modules are printed on stdout in load order, one
-// "name path" a line.
-func CopySet(from, to string, names []string, stdout, stderr io.Writer) error {
+// every file is named after its module (see storedName). It returns the
+// modules copied, in load order, and the requested modules that the
+// kernel has built in, which are skipped.
+func CopySet(from, to string, names []string) (copied []Copied, builtin []string, err error) {
 	index, err := indexModules(from)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	builtin, err := builtins(from)
+	builtins, err := builtins(from)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	mods := map[string]*module{}
 	var add func(name, by string) error
@@ -49,9 +53,9 @@ func CopySet(from, to string, names []string, stdout, stderr io.Writer) error {
 		}
 		src, ok := index[name]
 		if !ok {
-			if builtin[name] {
+			if builtins[name] {
 				if by == "" {
-					fmt.Fprintf(stderr, "%s is built into the kernel, skipped\n", name)
+					builtin = append(builtin, name)
 				}
 				return nil
 			}
@@ -79,7 +83,7 @@ func CopySet(from, to string, names []string, stdout, stderr io.Writer) error {
 	}
 	for _, n := range names {
 		if err := add(Name(n), ""); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 
@@ -113,34 +117,34 @@ func CopySet(from, to string, names []string, stdout, stderr io.Writer) error {
 	}
 	order, err := dep.LoadOrder()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 
 	if err := os.RemoveAll(to); err != nil {
-		return err
+		return nil, nil, err
 	}
 	byDst := map[string]*module{}
 	for _, m := range mods {
 		byDst[m.dst] = m
 		p := filepath.Join(to, filepath.FromSlash(m.dst))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
+			return nil, nil, err
 		}
 		if err := os.WriteFile(p, m.data, 0o644); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	var b bytes.Buffer
 	if err := dep.Format(&b); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := os.WriteFile(filepath.Join(to, "modules.dep"), b.Bytes(), 0o644); err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, f := range order {
-		fmt.Fprintf(stdout, "%s %s\n", byDst[f].name, f)
+		copied = append(copied, Copied{Name: byDst[f].name, Path: f})
 	}
-	return nil
+	return copied, builtin, nil
 }
 
 // indexModules maps module names to their files under dir.
