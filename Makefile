@@ -59,11 +59,25 @@ $(SHIM):
 unit: deps $(SHIM)
 	UKIBOOT_REQUIRE_TOOLS=1 UKIBOOT_SHIM=$(CURDIR)/$(SHIM) $(GO) test -count=1 ./...
 
+# Go's fuzzing coordinator can end a run at the -fuzztime deadline with a
+# bare "context deadline exceeded" and no failing input (a race in
+# internal/fuzz, golang/go#75804, seen here on a busy machine). Such a run,
+# and only such a run, is tried once more: a real finding writes a failing
+# input or prints the test's own failure (file.go:line:), and fails at once.
 fuzz:
 	@for t in $(FUZZ); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x $$pkg || exit 1; \
+		for try in 1 2; do \
+			echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+			out=$$($(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x $$pkg 2>&1) && { echo "$$out"; break; }; \
+			echo "$$out"; \
+			if [ $$try = 1 ] && echo "$$out" | grep -q 'context deadline exceeded' && \
+				! echo "$$out" | grep -qE 'Failing input|panic:|\.go:[0-9]+:'; then \
+				echo "fuzz: $$name stopped at the deadline without a failing input (golang/go#75804): once more"; \
+				continue; \
+			fi; \
+			exit 1; \
+		done; \
 	done
 
 # -list over 100 UKIs of 200 MiB against 100 of 1 MiB (sparse files):
