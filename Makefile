@@ -62,18 +62,18 @@ unit: deps $(SHIM)
 # Go's fuzzing coordinator can end a run at the -fuzztime deadline with a
 # bare "context deadline exceeded" and no failing input (a race in
 # internal/fuzz, golang/go#75804, seen here on a busy machine). Such a run,
-# and only such a run, is tried once more: a real finding writes a failing
+# and only such a run, is tried again (up to three runs): a real finding writes a failing
 # input or prints the test's own failure (file.go:line:), and fails at once.
 fuzz:
 	@for t in $(FUZZ); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
-		for try in 1 2; do \
+		for try in 1 2 3; do \
 			echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
 			out=$$($(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x $$pkg 2>&1) && { echo "$$out"; break; }; \
 			echo "$$out"; \
-			if [ $$try = 1 ] && echo "$$out" | grep -q 'context deadline exceeded' && \
+			if [ $$try -lt 3 ] && echo "$$out" | grep -q 'context deadline exceeded' && \
 				! echo "$$out" | grep -qE 'Failing input|panic:|\.go:[0-9]+:'; then \
-				echo "fuzz: $$name stopped at the deadline without a failing input (golang/go#75804): once more"; \
+				echo "fuzz: $$name stopped at the deadline without a failing input (golang/go#75804): again"; \
 				continue; \
 			fi; \
 			exit 1; \
