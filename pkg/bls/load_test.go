@@ -294,6 +294,7 @@ func TestLoaderConfFromESPOnly(t *testing.T) {
 		{"only XBOOTLDR has loader.conf", "", "default esp*\ntimeout menu-force\n", "xb.conf", bls.TimeoutUnset,
 			"XB/loader/loader.conf: ignored: loader.conf is read from the ESP (the first partition) only"},
 		{"only ESP has loader.conf", "default esp*\n", "", "esp.conf", bls.TimeoutUnset, ""},
+		{"ESP loader.conf with comments and CRLF", "# fleet\r\ndefault esp*\r\n\r\n", "", "esp.conf", bls.TimeoutUnset, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			esp, xb := t.TempDir(), t.TempDir()
@@ -318,6 +319,14 @@ func TestLoaderConfFromESPOnly(t *testing.T) {
 			}
 			if !reflect.DeepEqual(cfg.Warnings, want) {
 				t.Errorf("warnings %q, want %q", cfg.Warnings, want)
+			}
+			// The bytes systemd-boot measures into PCR 5 are the ESP's
+			// file, as read, comments and all.
+			if c.esp != "" && (cfg.Loader == nil || string(cfg.Loader.Raw) != c.esp) {
+				t.Errorf("loader.conf bytes kept for PCR 5: %+v, want %q", cfg.Loader, c.esp)
+			}
+			if c.esp == "" && cfg.Loader != nil && cfg.Loader.Raw != nil {
+				t.Errorf("loader.conf bytes %q kept from the XBOOTLDR partition", cfg.Loader.Raw)
 			}
 		})
 	}

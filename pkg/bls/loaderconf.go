@@ -158,6 +158,9 @@ type LoaderConf struct {
 	Other []KeyValue
 	// Warnings about lines that were ignored.
 	Warnings []string
+	// Raw is the file as read: systemd-boot (v255 and later) measures it
+	// whole into PCR 5 before parsing it (config_load_defaults).
+	Raw []byte
 }
 
 // KeyValue is one "key value" line.
@@ -166,7 +169,7 @@ type KeyValue struct{ Key, Value string }
 // ParseLoaderConf parses loader.conf: "key value" lines, '#' comments.
 // Lines it cannot use are ignored with a warning, as systemd-boot does.
 func ParseLoaderConf(name string, data []byte) *LoaderConf {
-	c := &LoaderConf{Path: name, Editor: true}
+	c := &LoaderConf{Path: name, Editor: true, Raw: data}
 	forEachKeyValue(data, func(line int, key, value string) {
 		warn := func(format string, args ...any) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s:%d: ", name, line)+fmt.Sprintf(format, args...))
