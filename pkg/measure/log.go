@@ -12,9 +12,19 @@ import (
 )
 
 // The event log handed to the next OS, in the form systemd keeps
-// /run/log/systemd/tpm2-measure.log: a JSON-SEQ stream (RFC 7464: RS
-// 0x1E before each record, LF after) of TCG Canonical Event Log records
-// in JSON (CEL-JSON), with the digests of every bank.
+// /run/log/systemd/tpm2-measure.log (src/shared/tpm2-util.c
+// tpm2_userspace_log): a JSON-SEQ stream (RFC 7464: RS 0x1E before each
+// record, LF after) of CEL-JSON records
+//
+//	{"pcr":11,"digests":[{"hashAlg":"sha256","digest":"<hex>"},...],
+//	 "content_type":"systemd","content":{"string":".linux"}}
+//
+// with the digests of every bank. systemd-pcrlock replays every record
+// whatever its content (pcrlock.c event_log_record_parse_json); it checks
+// digest == H(string) only for records with a known content.eventType,
+// so ukiboot's records carry none. There is no recnum (the consumer adds
+// it) and no bootId or timestamp: the boot they belong to has not
+// started when ukiboot writes them.
 
 // Bounds of ReadLog.
 const (
@@ -24,18 +34,16 @@ const (
 
 // LogRecord is one CEL-JSON record.
 type LogRecord struct {
-	RecNum      int
 	PCR         int
 	Digests     Digests
-	ContentType string // "pcclient_std" for the events ukiboot writes
-	EventType   EventType
-	EventData   []byte
+	ContentType string
+	// Description is content.string of a "systemd" record.
+	Description string
 }
 
-// Event is the record as an Event (its event data as Data), e.g. for
-// Replay.
+// Event is the record as an Event, e.g. for Replay.
 func (r LogRecord) Event() Event {
-	return Event{PCR: r.PCR, Type: r.EventType, Data: r.EventData, Digests: r.Digests}
+	return Event{PCR: r.PCR, Description: r.Description, Digests: r.Digests}
 }
 
 type celDigest struct {
@@ -44,27 +52,30 @@ type celDigest struct {
 }
 
 type celContent struct {
-	EventType uint32 `json:"event_type"`
-	EventData string `json:"event_data"`
+	String *string `json:"string,omitempty"`
 }
 
 type celRecord struct {
-	RecNum      int         `json:"recnum"`
-	PCR         int         `json:"pcr"`
-	Digests     []celDigest `json:"digests"`
-	ContentType string      `json:"content_type"`
-	Content     celContent  `json:"content"`
+	PCR         *int            `json:"pcr"`
+	Digests     []celDigest     `json:"digests"`
+	ContentType string          `json:"content_type,omitempty"`
+	Content     json.RawMessage `json:"content,omitempty"`
 }
 
 const recordSeparator = 0x1e
 
-// WriteLog writes events as CEL-JSON records in a JSON-SEQ stream, record
-// numbers from 0, digests in bank order.
+// WriteLog writes events as CEL-JSON records in a JSON-SEQ stream,
+// digests in bank order.
 func WriteLog(w io.Writer, events []Event) error {
 	bw := bufio.NewWriter(w)
-	for i, e := range events {
-		r := celRecord{RecNum: i, PCR: e.PCR, ContentType: "pcclient_std",
-			Content: celContent{EventType: uint32(e.Type), EventData: hex.EncodeToString(e.EventData())}}
+	for _, e := range events {
+		pcr := e.PCR
+		desc := e.Description
+		content, err := json.Marshal(celContent{String: &desc})
+		if err != nil {
+			return err
+		}
+		r := celRecord{PCR: &pcr, ContentType: "systemd", Content: content}
 		algs := make([]Alg, 0, len(e.Digests))
 		for a := range e.Digests {
 			algs = append(algs, a)
@@ -84,9 +95,11 @@ func WriteLog(w io.Writer, events []Event) error {
 	return bw.Flush()
 }
 
-// ReadLog parses a log WriteLog wrote (or systemd's pcclient_std records);
-// it refuses a log over MaxLogSize bytes or MaxLogRecords records, and
-// records of other content types.
+// ReadLog parses a log as systemd-pcrlock does (event_log_load_userspace):
+// records split at RS, each with "pcr" (below 24) and "digests"; digests
+// of banks ukiboot does not know are skipped; content.string of "systemd"
+// records is the description. It refuses a log over MaxLogSize bytes or
+// MaxLogRecords records.
 func ReadLog(r io.Reader) ([]LogRecord, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxLogSize+1))
 	if err != nil {
@@ -119,29 +132,32 @@ func parseRecord(rec []byte) (LogRecord, error) {
 	var c celRecord
 	rec = bytes.TrimSpace(rec)
 	d := json.NewDecoder(bytes.NewReader(rec))
-	d.DisallowUnknownFields()
 	if err := d.Decode(&c); err != nil {
 		return LogRecord{}, err
 	}
 	if d.InputOffset() != int64(len(rec)) {
 		return LogRecord{}, errors.New("more than one JSON value")
 	}
-	if c.ContentType != "pcclient_std" {
-		return LogRecord{}, fmt.Errorf("content_type %q, want pcclient_std", c.ContentType)
+	if c.PCR == nil || *c.PCR < 0 || *c.PCR >= 24 {
+		return LogRecord{}, errors.New(`no "pcr" from 0 to 23`)
 	}
-	if c.PCR < 0 || c.PCR > 23 {
-		return LogRecord{}, fmt.Errorf("PCR %d out of range", c.PCR)
+	if c.Digests == nil {
+		return LogRecord{}, errors.New(`no "digests"`)
 	}
-	data, err := hex.DecodeString(c.Content.EventData)
-	if err != nil {
-		return LogRecord{}, fmt.Errorf("event_data: %w", err)
+	lr := LogRecord{PCR: *c.PCR, ContentType: c.ContentType, Digests: Digests{}}
+	if c.ContentType == "systemd" {
+		var content celContent
+		if err := json.Unmarshal(c.Content, &content); err != nil {
+			return LogRecord{}, fmt.Errorf("content: %w", err)
+		}
+		if content.String != nil {
+			lr.Description = *content.String
+		}
 	}
-	lr := LogRecord{RecNum: c.RecNum, PCR: c.PCR, ContentType: c.ContentType, EventType: EventType(c.Content.EventType),
-		EventData: data, Digests: Digests{}}
 	for _, dg := range c.Digests {
 		a, err := ParseAlg(dg.HashAlg)
 		if err != nil {
-			return LogRecord{}, err
+			continue // as pcrlock: a bank it does not know
 		}
 		v, err := hex.DecodeString(dg.Digest)
 		if err != nil || len(v) != a.Size() {

@@ -23,15 +23,15 @@ type pcr11Row struct {
 
 var pcr11Rows = []pcr11Row{
 	{252, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionSplash, uki.SectionDTB, uki.SectionPCRPKey},
-		"v252 stub.c unified_sections: .pcrsig/.pcrpkey added (NEWS 252: \"systemd-stub ... .pcrsig and .pcrpkey\"), .pcrsig not measured"},
+		"v252, v253: src/fundamental/tpm-pcr.c unified_sections .linux .osrel .cmdline .initrd .splash .dtb .pcrsig .pcrpkey"},
 	{254, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey},
-		"v254 uki.h unified_sections gains .uname and .sbat (NEWS 254: ukify adds .uname and .sbat; systemd-stub measures every known section but .pcrsig)"},
+		"v254: tpm-pcr.c adds .uname .sbat after .dtb (NEWS 254: \"systemd-measure and systemd-stub now look for the .uname PE section\")"},
 	{256, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionUcode, uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey},
-		"v256 uki.h gains .ucode (NEWS 256: \"systemd-stub ... .ucode section\")"},
+		"v256: src/fundamental/uki.c adds .ucode after .initrd (NEWS 256: \"sd-stub gained support for the new .ucode PE section\")"},
 	{257, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionUcode, uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey, uki.SectionProfile, uki.SectionDTBAuto, uki.SectionHWIDs},
-		"v257 uki.h gains .profile (multi-profile UKIs), .dtbauto and .hwids (NEWS 257)"},
+		"v257: uki.c adds .profile .dtbauto .hwids (multi-profile UKIs, automatic devicetree selection; NEWS 257)"},
 	{258, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionUcode, uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey, uki.SectionProfile, uki.SectionDTBAuto, uki.SectionHWIDs, uki.SectionEFIFW},
-		"v258 uki.h gains .efifw (NEWS 258)"},
+		"v258: uki.c adds .efifw (NEWS 258); unchanged in v259"},
 }
 
 // PCR11Rule says which sections a UKI's stub measures into PCR 11.
@@ -42,6 +42,8 @@ type PCR11Rule struct {
 	Sections []string
 	// Why says which row was chosen and why, for -dry-run and -inspect.
 	Why string
+	// Source says where systemd's history shows the row.
+	Source string
 }
 
 // String is the rule as -dry-run and -inspect print it.
@@ -66,7 +68,7 @@ func (r PCR11Rule) measures(name string) bool {
 func PCR11RuleFor(stubVersion string) PCR11Rule {
 	newest := pcr11Rows[len(pcr11Rows)-1]
 	rule := func(r pcr11Row, why string) PCR11Rule {
-		return PCR11Rule{Release: r.since, Sections: r.sections, Why: why}
+		return PCR11Rule{Release: r.since, Sections: r.sections, Why: why, Source: r.source}
 	}
 	if stubVersion == "" {
 		return rule(newest, "no .sdmagic: stub version unknown, newest rules")
