@@ -171,7 +171,8 @@ func TestDryRunAndExtract(t *testing.T) {
 		t.Errorf("-extract without -dry-run: rc %d", rc)
 	}
 	stdout.Reset()
-	if rc := runWith([]string{"-auto", "-dry-run", "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 || !strings.Contains(stdout.String(), "cmdline:  console=ttyS0") {
+	if rc := runWith([]string{"-auto", "-dry-run", "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 || !strings.Contains(stdout.String(), "cmdline:  console=ttyS0") ||
+		!strings.Contains(stdout.String(), "\npcr 11:   systemd-stub 258 rules (no .sdmagic") || !strings.Contains(stdout.String(), "\npredicted PCRs (from reset):\n  PCR 7  sha256 ") {
 		t.Errorf("text plan: rc %d\n%s", rc, stdout.String())
 	}
 }

@@ -593,9 +593,19 @@ func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon) error {
 			}
 		}
 	}
-	// The addons' initrds are measured before they are copied (as
-	// measure_and_append_initrd_addons does), so that the log written
-	// before them lists them; the copy must give the same bytes.
+	if err := b.addonInitrds(addons); err != nil {
+		return err
+	}
+	if err := b.bootCountPath(); err != nil {
+		return err
+	}
+	return b.finishInitrd()
+}
+
+// addonInitrds measures the addons' initrds (INITRD_ADDON tagged events,
+// as measure_and_append_initrd_addons does), writes the log (which lists
+// them), then appends them; the copy must give the bytes measured.
+func (b *builder) addonInitrds(addons []addon) error {
 	type measured struct {
 		name string
 		s    *uki.Section
@@ -624,10 +634,7 @@ func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon) error {
 			return fmt.Errorf("addon %s: .initrd changed between measuring and copying it", m.name)
 		}
 	}
-	if err := b.bootCountPath(); err != nil {
-		return err
-	}
-	return b.finishInitrd()
+	return nil
 }
 
 // bootCountPath adds /.extra/loader-boot-count-path when the entry was
