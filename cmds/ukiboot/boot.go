@@ -15,6 +15,7 @@ import (
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/kexec"
+	"github.com/ukiboot/ukiboot/pkg/measure"
 	"github.com/ukiboot/ukiboot/pkg/stub"
 	"golang.org/x/sys/unix"
 )
@@ -157,7 +158,11 @@ type planJSON struct {
 	Verification map[string]string `json:"verification"`
 	Pieces       []pieceJSON       `json:"initrd_pieces"`
 	Measurements []measureJSON     `json:"measurements"`
-	Notes        []string          `json:"notes"`
+	// Predicted are PCRs 7, 11, 12 and 13 per bank after the events,
+	// from the reset value.
+	Predicted map[string]map[string]string `json:"predicted_pcrs"`
+	PCR11Rule string                       `json:"pcr11_rule,omitempty"`
+	Notes     []string                     `json:"notes"`
 }
 
 type pieceJSON struct {
@@ -168,9 +173,48 @@ type pieceJSON struct {
 }
 
 type measureJSON struct {
-	PCR         int    `json:"pcr"`
-	Description string `json:"description"`
-	SHA256      string `json:"sha256"`
+	PCR         int               `json:"pcr"`
+	Type        string            `json:"type"`
+	Tag         string            `json:"tag,omitempty"`
+	Description string            `json:"description"`
+	EventData   string            `json:"event_data"`
+	SHA256      string            `json:"sha256,omitempty"`
+	Digests     map[string]string `json:"digests"`
+}
+
+func toMeasureJSON(e measure.Event) measureJSON {
+	m := measureJSON{PCR: e.PCR, Type: e.Type.String(), Description: e.Description,
+		EventData: hex.EncodeToString(e.EventData()), SHA256: hex.EncodeToString(e.Digests[measure.SHA256]), Digests: digestsJSON(e.Digests)}
+	if e.Type == measure.EvEventTag {
+		m.Tag = fmt.Sprintf("0x%08x", e.Tag)
+	}
+	return m
+}
+
+func digestsJSON(d measure.Digests) map[string]string {
+	out := map[string]string{}
+	for a, v := range d {
+		out[a.String()] = hex.EncodeToString(v)
+	}
+	return out
+}
+
+// predictedJSON replays the events from the reset value: PCRs 7, 11, 12
+// and 13 in every bank.
+func predictedJSON(p *stub.Plan) map[string]map[string]string {
+	got := measure.Replay(p.Banks, p.Events)
+	out := map[string]map[string]string{}
+	for _, pcr := range []int{measure.PCRSecureBootPolicy, measure.PCRKernelBoot, measure.PCRKernelConfig, measure.PCRSysexts} {
+		v, ok := got[pcr]
+		if !ok {
+			v = measure.Digests{}
+			for _, a := range p.Banks {
+				v[a] = measure.Reset(a)
+			}
+		}
+		out[fmt.Sprint(pcr)] = digestsJSON(v)
+	}
+	return out
 }
 
 func toPlanJSON(p *stub.Plan) planJSON {
@@ -180,6 +224,7 @@ func toPlanJSON(p *stub.Plan) planJSON {
 		Cmdline: p.Cmdline, Notes: p.Notes,
 		Verification: verificationJSON(p.Verdict),
 		Pieces:       []pieceJSON{}, Measurements: []measureJSON{},
+		Predicted: predictedJSON(p), PCR11Rule: p.PCR11Rule,
 	}
 	if j.Notes == nil {
 		j.Notes = []string{}
@@ -190,8 +235,8 @@ func toPlanJSON(p *stub.Plan) planJSON {
 	for _, pc := range p.Pieces {
 		j.Pieces = append(j.Pieces, pieceJSON{pc.Description, pc.Offset, pc.Size, hex.EncodeToString(pc.SHA256[:])})
 	}
-	for _, m := range p.Measurements {
-		j.Measurements = append(j.Measurements, measureJSON{m.PCR, m.Description, hex.EncodeToString(m.SHA256[:])})
+	for _, e := range p.Events {
+		j.Measurements = append(j.Measurements, toMeasureJSON(e))
 	}
 	return j
 }
@@ -218,13 +263,11 @@ func printPlan(w io.Writer, p *stub.Plan, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "cmdline:  %s\n", j.Cmdline)
 	fmt.Fprintf(w, "verified: %s\n", j.Verification["verdict"])
+	if j.PCR11Rule != "" {
+		fmt.Fprintf(w, "pcr 11:   %s\n", j.PCR11Rule)
+	}
 	if len(j.Measurements) > 0 {
-		fmt.Fprintf(w, "measurements:\n")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, m := range j.Measurements {
-			fmt.Fprintf(tw, "  PCR %d\t%s\t%s\n", m.PCR, m.SHA256, m.Description)
-		}
-		tw.Flush()
+		printEvents(w, p)
 	}
 	for _, n := range j.Notes {
 		fmt.Fprintf(w, "note:     %s\n", n)
@@ -266,4 +309,32 @@ func verificationJSON(v *authenticode.Verdict) map[string]string {
 		return map[string]string{"verdict": "unverified", "signer": "", "reason": "verification is off"}
 	}
 	return map[string]string{"verdict": string(v.Status), "signer": v.Signer, "anchor": v.Anchor, "reason": v.Reason}
+}
+
+// printEvents lists the events, their digests in every bank, and the
+// predicted PCR values.
+func printEvents(w io.Writer, p *stub.Plan) {
+	fmt.Fprintf(w, "measurements (banks %s):\n", p.Banks)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, e := range p.Events {
+		kind := e.Type.String()
+		if e.Type == measure.EvEventTag {
+			kind += fmt.Sprintf(" 0x%08x", e.Tag)
+		}
+		for i, a := range p.Banks {
+			if i == 0 {
+				fmt.Fprintf(tw, "  PCR %d\t%s\t%s %x\t%s\n", e.PCR, kind, a, e.Digests[a], e.Description)
+			} else {
+				fmt.Fprintf(tw, "  \t\t%s %x\t\n", a, e.Digests[a])
+			}
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "predicted PCRs (from reset):\n")
+	pred := predictedJSON(p)
+	for _, pcr := range []string{"7", "11", "12", "13"} {
+		for _, a := range p.Banks {
+			fmt.Fprintf(w, "  PCR %-2s %s %s\n", pcr, a, pred[pcr][a.String()])
+		}
+	}
 }

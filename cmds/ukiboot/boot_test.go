@@ -143,8 +143,19 @@ func TestDryRunAndExtract(t *testing.T) {
 	}
 	ms := plan["measurements"].([]any)
 	first := ms[0].(map[string]any)
-	if first["pcr"] != 11.0 || first["description"] != ".linux" || len(first["sha256"].(string)) != 64 {
+	if first["pcr"] != 11.0 || first["description"] != ".linux" || len(first["sha256"].(string)) != 64 || first["type"] != "EV_IPL" ||
+		first["event_data"] != "2e006c0069006e00750078000000" || first["digests"].(map[string]any)["sha256"] != first["sha256"] {
 		t.Errorf("first measurement %v", first)
+	}
+	// No .sdmagic: the newest stub's rules; PCRs 7, 11, 12, 13 predicted.
+	if r, _ := plan["pcr11_rule"].(string); !strings.HasPrefix(r, "systemd-stub 258 rules (no .sdmagic") {
+		t.Errorf("pcr11_rule %q", r)
+	}
+	pred, _ := plan["predicted_pcrs"].(map[string]any)
+	for _, pcr := range []string{"7", "11", "12", "13"} {
+		if v, _ := pred[pcr].(map[string]any); v == nil || len(v["sha256"].(string)) != 64 {
+			t.Errorf("predicted PCR %s: %v", pcr, pred[pcr])
+		}
 	}
 	for name, want := range map[string]string{"kernel": "KB", "cmdline": "quiet x=1"} {
 		b, _ := os.ReadFile(filepath.Join(out, name))
@@ -160,7 +171,8 @@ func TestDryRunAndExtract(t *testing.T) {
 		t.Errorf("-extract without -dry-run: rc %d", rc)
 	}
 	stdout.Reset()
-	if rc := runWith([]string{"-auto", "-dry-run", "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 || !strings.Contains(stdout.String(), "cmdline:  console=ttyS0") {
+	if rc := runWith([]string{"-auto", "-dry-run", "-root", esp}, &stdout, &stderr, f.sys()); rc != 0 || !strings.Contains(stdout.String(), "cmdline:  console=ttyS0") ||
+		!strings.Contains(stdout.String(), "\npcr 11:   systemd-stub 258 rules (no .sdmagic") || !strings.Contains(stdout.String(), "\npredicted PCRs (from reset):\n  PCR 7  sha256 ") {
 		t.Errorf("text plan: rc %d\n%s", rc, stdout.String())
 	}
 }

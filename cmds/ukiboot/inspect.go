@@ -19,6 +19,7 @@ type inspectOutput struct {
 	*uki.Info
 	Verification map[string]string `json:"verification"`
 	DTBAuto      []dtbautoInfo     `json:"dtbauto,omitempty"`
+	PCR11Rule    string            `json:"pcr11_rule,omitempty"`
 }
 
 // dtbautoInfo is the .dtbauto systemd-stub would choose for a profile on
@@ -104,9 +105,12 @@ func inspect(w io.Writer, path string, pol stub.Verification, maxSize int64, asJ
 	if asJSON {
 		e := json.NewEncoder(w)
 		e.SetIndent("", "  ")
-		return e.Encode(inspectOutput{File: path, Info: info, Verification: verificationJSON(verdict), DTBAuto: dtbautoChoices(f, hw)})
+		return e.Encode(inspectOutput{File: path, Info: info, Verification: verificationJSON(verdict), DTBAuto: dtbautoChoices(f, hw), PCR11Rule: pcr11Rule(f)})
 	}
 	printInfo(w, path, info)
+	if r := pcr11Rule(f); r != "" {
+		fmt.Fprintf(w, "pcr 11:     %s\n", r)
+	}
 	printDTBAuto(w, dtbautoChoices(f, hw))
 	if verdict != nil {
 		fmt.Fprintf(w, "\nverdict:    %s\n", verdict)
@@ -174,4 +178,12 @@ func printInfo(w io.Writer, path string, in *uki.Info) {
 			fmt.Fprintf(w, "  %s=%q\n", f.Key, f.Value)
 		}
 	}
+}
+
+// pcr11Rule says which stub's PCR 11 rules ukiboot follows for a UKI.
+func pcr11Rule(f *uki.File) string {
+	if f.Kind != uki.KindUKI {
+		return ""
+	}
+	return stub.PCR11RuleFor(f.StubVersion()).String()
 }

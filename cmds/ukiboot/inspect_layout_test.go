@@ -32,6 +32,7 @@ func TestInspectUkify255Stub252(t *testing.T) {
 		t.Fatal(err)
 	}
 	const note = "memory ranges of sections 6 (.sbat) and 7 (.sdmagic) overlap"
+	const rule = "systemd-stub 252 rules (.sdmagic says systemd-stub 252.39-1~deb12u2): .linux .osrel .cmdline .initrd .splash .dtb .pcrpkey"
 	t.Run("text", func(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		if rc := run([]string{"-inspect", path}, &stdout, &stderr); rc != 0 {
@@ -39,6 +40,9 @@ func TestInspectUkify255Stub252(t *testing.T) {
 		}
 		if !strings.Contains(stdout.String(), "stub:       systemd-stub 252.39-1~deb12u2\n") {
 			t.Errorf("output lacks the stub's version:\n%s", stdout.String())
+		}
+		if !strings.Contains(stdout.String(), "pcr 11:     "+rule+"\n") {
+			t.Errorf("output lacks the PCR 11 rule:\n%s", stdout.String())
 		}
 		if !strings.Contains(stdout.String(), "notes:\n  "+note) {
 			t.Errorf("output lacks the note %q:\n%s", note, stdout.String())
@@ -49,12 +53,18 @@ func TestInspectUkify255Stub252(t *testing.T) {
 		if rc := run([]string{"-inspect", "-json", path}, &stdout, &stderr); rc != 0 {
 			t.Fatalf("rc %d: %s", rc, stderr.String())
 		}
-		var out struct{ Notes []string }
+		var out struct {
+			Notes     []string
+			PCR11Rule string `json:"pcr11_rule"`
+		}
 		if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 			t.Fatal(err)
 		}
 		if len(out.Notes) != 1 || !strings.Contains(out.Notes[0], note) {
 			t.Errorf("notes %q", out.Notes)
+		}
+		if out.PCR11Rule != rule {
+			t.Errorf("pcr11_rule %q, want %q", out.PCR11Rule, rule)
 		}
 	})
 }

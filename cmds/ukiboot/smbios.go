@@ -10,6 +10,7 @@ import (
 
 	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/conform"
+	"github.com/ukiboot/ukiboot/pkg/measure"
 	"github.com/ukiboot/ukiboot/pkg/smbios"
 	"github.com/ukiboot/ukiboot/pkg/stub"
 	"github.com/ukiboot/ukiboot/pkg/uki"
@@ -153,9 +154,9 @@ func (p *pipeline) logSMBIOSMeasurement(sp *stub.Plan) {
 		return
 	}
 	want := uki.MangleCmdline(p.smbios.extra.Stub)
-	for _, m := range sp.Measurements {
+	for _, m := range sp.Events {
 		if m.PCR == stub.PCRKernelConfig && m.Description == want {
-			p.logf("smbios: PCR %d event %x: %s%q", m.PCR, m.SHA256, smbios.KeyStubCmdlineExtra, want)
+			p.logf("smbios: PCR %d event %x: %s%q", m.PCR, m.Digests[measure.SHA256], smbios.KeyStubCmdlineExtra, want)
 		}
 	}
 }

@@ -37,7 +37,7 @@ func (b *builder) loaderOptions() string {
 		opts = joinSpace(fmt.Sprintf("@%d", p), opts)
 	}
 	if opts != "" {
-		b.measureCmdline(opts, opts)
+		b.measureCmdline(opts)
 	}
 	return opts
 }
@@ -79,7 +79,7 @@ func stubArguments(opts string) (profile int, args string, ok bool) {
 func (b *builder) settleCmdline(u *uki.File, prof *uki.Profile, args string) (string, error) {
 	if args != "" {
 		if !b.pol.argumentsIgnored(prof) {
-			b.measureCmdline(args, args)
+			b.measureCmdline(args)
 			return args, nil
 		}
 		b.note("entry options %q ignored: verification is enforced and the UKI has its own .cmdline", args)
@@ -111,15 +111,12 @@ func (b *builder) addonCmdline(cmdline string, addons []addon) (string, error) {
 				joined += " " + uki.MangleCmdline(t)
 			}
 		}
-		if a.file.Section(uki.SectionDTB) != nil || a.file.Section(uki.SectionDTBAuto) != nil {
-			b.note("addon %s: devicetree not applicable (kexec_file_load takes no devicetree)", a.name)
-		}
 	}
 	extra := uki.MangleUCS2(joined)
 	if extra == "" {
 		return cmdline, nil
 	}
-	b.measureCmdline(extra, extra)
+	b.measureCmdline(extra)
 	return joinSpace(cmdline, extra), nil
 }
 
@@ -132,7 +129,7 @@ func (b *builder) smbiosStubCmdline(cmdline string) string {
 	if extra == "" {
 		return cmdline
 	}
-	b.measureCmdline(extra, extra)
+	b.measureCmdline(extra)
 	b.note("SMBIOS io.systemd.stub.kernel-cmdline-extra appended (measured into PCR 12): %q", extra)
 	return joinSpace(cmdline, extra)
 }
@@ -188,4 +185,30 @@ func joinSpace(a, b string) string {
 		return a
 	}
 	return a + " " + b
+}
+
+// finalCmdline is cmdline with what ukiboot appends unmeasured:
+// console= (-console), then the variables that make the next OS
+// measure its boot phases.
+func (b *builder) finalCmdline(cmdline string) string {
+	cmdline = b.appendConsole(cmdline)
+	if !b.pol.Measure.ForceMeasure {
+		return cmdline
+	}
+	// PID 1 reads SYSTEMD_FORCE_MEASURE from the environment the kernel
+	// gives it (efi_measured_uki); services such as systemd-pcrphase get
+	// a clean environment and need systemd.setenv=.
+	for _, arg := range []string{"SYSTEMD_FORCE_MEASURE=1", "systemd.setenv=SYSTEMD_FORCE_MEASURE=1"} {
+		if hasArg(cmdline, strings.TrimSuffix(arg, "1")) {
+			continue
+		}
+		b.note("%s appended, not measured: ukiboot measured this boot as systemd-stub would", arg)
+		cmdline = joinSpace(cmdline, arg)
+	}
+	return cmdline
+}
+
+// hasArg says whether an argument of cmdline starts with prefix.
+func hasArg(cmdline, prefix string) bool {
+	return strings.HasPrefix(cmdline, prefix) || strings.Contains(cmdline, " "+prefix)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/measure"
 	"github.com/ukiboot/ukiboot/pkg/stub"
 )
 
@@ -44,8 +45,8 @@ func runCmdlineCases(t *testing.T, esp string, cases []cmdlineCase) {
 // checks each digest against the UTF-16 of want's text.
 func checkPCR12(t *testing.T, p *stub.Plan, want []event) {
 	t.Helper()
-	var got []stub.Measurement
-	for _, m := range p.Measurements {
+	var got []measure.Event
+	for _, m := range p.Events {
 		if m.PCR == stub.PCRKernelConfig {
 			got = append(got, m)
 		}
@@ -62,7 +63,7 @@ func checkPCR12(t *testing.T, p *stub.Plan, want []event) {
 		if desc == "" {
 			desc = w.text
 		}
-		if got[i].Description != desc || got[i].SHA256 != sha256.Sum256(utf16z(w.text)) {
+		if got[i].Description != desc || sha(got[i]) != sha256.Sum256(utf16z(w.text)) {
 			t.Errorf("PCR 12 event %d: %q, want %q measured as UTF-16 %q", i, got[i].Description, desc, w.text)
 		}
 	}
@@ -152,13 +153,13 @@ func TestLoaderAndStubMeasureOptions(t *testing.T) {
 		{"enforced with a .cmdline: the loader measures, the stub drops them", "opts.conf", stub.Policy{Verify: enforce}, "base",
 			[]event{{text: "quiet  splash"}}},
 		{"type #1 uki with a profile: @1 and the options, the profile, the options", "prof.conf", stub.Policy{}, "quiet",
-			[]event{{text: "@1 quiet"}, {"UKI profile 1", "1"}, {text: "quiet"}}},
+			[]event{{text: "@1 quiet"}, {"1", "1"}, {text: "quiet"}}},
 		{"options starting with @1 select profile 1 in the stub", "at.conf", stub.Policy{}, "quiet",
-			[]event{{text: "@1 quiet"}, {"UKI profile 1", "1"}, {text: "quiet"}}},
+			[]event{{text: "@1 quiet"}, {"1", "1"}, {text: "quiet"}}},
 		{"type #2 profile: @1 alone, then the profile", "multi.efi@rescue", stub.Policy{}, "rescue",
-			[]event{{text: "@1"}, {"UKI profile 1", "1"}}},
+			[]event{{text: "@1"}, {"1", "1"}}},
 		{"type #2 profile edited in the menu: @1 and the edit", "multi.efi@rescue", stub.Policy{Cmdline: "edited", CmdlineSet: true}, "edited",
-			[]event{{text: "@1 edited"}, {"UKI profile 1", "1"}, {text: "edited"}}},
+			[]event{{text: "@1 edited"}, {"1", "1"}, {text: "edited"}}},
 		{"type #2 default profile: nothing", "multi.efi", stub.Policy{}, "base", nil},
 		{"type #1 uki without options: nothing", "noopts.conf", stub.Policy{}, "base", nil},
 	})
@@ -248,7 +249,7 @@ func TestConsoleAppend(t *testing.T) {
 			if p.Cmdline != c.cmdline {
 				t.Errorf("cmdline %q, want %q", p.Cmdline, c.cmdline)
 			}
-			for _, m := range p.Measurements {
+			for _, m := range p.Events {
 				if strings.Contains(m.Description, "console=ttyS0") {
 					t.Errorf("the appended console was measured: %+v", m)
 				}

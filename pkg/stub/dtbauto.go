@@ -352,12 +352,9 @@ func (b *builder) measureDTBAuto(prof *uki.Profile, full string) error {
 	switch {
 	case c.Section != nil:
 		s := c.Section
-		b.measure(PCRKernelBoot, s.Name, append([]byte(s.Name), 0))
-		sum, err := hashSection(s)
-		if err != nil {
+		if err := b.measureSection(s); err != nil {
 			return err
 		}
-		b.measureDigest(PCRKernelBoot, s.Name, sum, s.Size())
 		b.note("%s: .dtbauto section %d chosen as systemd-stub would (%s) and measured into PCR 11; not handed on: %s",
 			full, s.Index, c.Why, DTBNotHandedOn())
 	case c.Known:

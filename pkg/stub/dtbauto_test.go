@@ -180,13 +180,13 @@ func TestPlanMeasuresChosenDTBAuto(t *testing.T) {
 			defer p.Close()
 			var names []string
 			var digest [32]byte
-			for i, m := range p.Measurements {
-				if m.PCR != stub.PCRKernelBoot || m.SHA256 != sha256.Sum256([]byte(m.Description+"\x00")) {
+			for i, m := range p.Events {
+				if m.PCR != stub.PCRKernelBoot || sha(m) != sha256.Sum256([]byte(m.Description+"\x00")) {
 					continue
 				}
 				names = append(names, m.Description)
 				if m.Description == ".dtbauto" {
-					digest = p.Measurements[i+1].SHA256
+					digest = sha(p.Events[i+1])
 				}
 			}
 			wantNames := ".linux .osrel .hwids"

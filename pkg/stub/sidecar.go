@@ -1,7 +1,6 @@
 package stub
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
 	"github.com/ukiboot/ukiboot/pkg/cpio"
+	"github.com/ukiboot/ukiboot/pkg/measure"
 	"github.com/ukiboot/ukiboot/pkg/uki"
 )
 
@@ -170,7 +170,7 @@ func (b *builder) sidecars() error {
 			continue
 		}
 		start := b.initrd.size
-		h := sha256.New()
+		h := b.hasher()
 		w := cpio.NewWriter(io.MultiWriter(b.initrd, h))
 		if err := w.Prefix(sc.target, sc.dirMode); err != nil {
 			return err
@@ -183,10 +183,11 @@ func (b *builder) sidecars() error {
 		if err := w.Close(); err != nil {
 			return err
 		}
+		d := h.Sum()
 		p := Piece{Description: sc.description + " (/" + sc.target + ")", Offset: start, Size: w.Len()}
-		copy(p.SHA256[:], h.Sum(nil))
+		copy(p.SHA256[:], d[measure.SHA256])
 		b.plan.Pieces = append(b.plan.Pieces, p)
-		b.measureDigest(sc.pcr, sc.description, p.SHA256, p.Size)
+		b.ipl(sc.pcr, sc.description, d, p.Size)
 		if err := b.initrd.pad(); err != nil {
 			return err
 		}
@@ -209,4 +210,35 @@ func (b *builder) packFile(w *cpio.Writer, src, dst string, mode uint32) error {
 		return err
 	}
 	return w.File(dst, mode, st.Size(), f)
+}
+
+// measureAddonDevicetrees measures each addon's devicetree into PCR 12,
+// global addons first, as systemd-stub's install_addon_devicetrees does
+// (a tagged event, the addon's file name as description): a matching
+// .dtbauto, else .dtb. kexec_file_load cannot install them, but the
+// events are what the stub would have left, so PCR 12 matches.
+func (b *builder) measureAddonDevicetrees(addons []addon) error {
+	for _, a := range addons {
+		prof := baseProfile(a.file)
+		s := a.file.Section(uki.SectionDTB)
+		if HasDTBAuto(prof) {
+			c := ChooseDTBAuto(prof, b.pol.Hardware)
+			switch {
+			case c.Section != nil:
+				s = c.Section
+			case !c.Known:
+				b.note("addon %s: cannot tell which .dtbauto section systemd-stub would choose (%s); PCR 12 may not match", a.name, c.Why)
+			}
+		}
+		if s == nil {
+			continue
+		}
+		d, err := b.hashSection(s)
+		if err != nil {
+			return fmt.Errorf("addon %s: %w", a.name, err)
+		}
+		b.tagged(measure.TagDevicetreeAddon, path.Base(a.name), d, s.Size())
+		b.note("addon %s: %s measured into PCR 12 as systemd-stub does; not handed on: %s", a.name, s.Name, DTBNotHandedOn())
+	}
+	return nil
 }

@@ -12,26 +12,26 @@
 package stub
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/cpio"
+	"github.com/ukiboot/ukiboot/pkg/measure"
 	"github.com/ukiboot/ukiboot/pkg/uki"
 )
 
 // PCRs systemd-stub measures into.
 const (
-	PCRKernelBoot   = 11 // UKI sections
-	PCRKernelConfig = 12 // command lines, credentials, confexts, addons
-	PCRSysexts      = 13 // system extensions
+	PCRKernelBoot   = measure.PCRKernelBoot   // UKI sections
+	PCRKernelConfig = measure.PCRKernelConfig // command lines, credentials, confexts, addons
+	PCRSysexts      = measure.PCRSysexts      // system extensions
 )
 
 // pcr11Order is the order in which systemd-stub measures sections (the
@@ -72,6 +72,36 @@ type Policy struct {
 	// Console, when not "", is appended (unmeasured) as "console=<Console>"
 	// to a final command line without console= (-console).
 	Console string
+	// Measure says for which PCR banks the events are computed and what
+	// else a measured boot adds.
+	Measure MeasurePolicy
+}
+
+// MeasurePolicy is what the caller decides about measurements.
+type MeasurePolicy struct {
+	// Banks are the PCR banks every event gets a digest for; empty means
+	// measure.DefaultBanks.
+	Banks measure.Banks
+	// PolicyEvents, when not nil, returns the events that go first (the
+	// verification policy into PCR 7); v is the UKI's verdict, nil for a
+	// type #1 entry or when nothing was verified.
+	PolicyEvents func(banks measure.Banks, v *authenticode.Verdict) []measure.Event
+	// Log adds the plan's events to the initrd as /.extra/tpm2-measure.log
+	// (measure.WriteLog; not measured itself).
+	Log bool
+	// ForceMeasure appends, unmeasured, SYSTEMD_FORCE_MEASURE=1 and
+	// systemd.setenv=SYSTEMD_FORCE_MEASURE=1 to the final command line
+	// (each unless already set), so that the next OS measures its boot
+	// phases as after systemd-stub.
+	ForceMeasure bool
+}
+
+// banks are the banks events are computed for.
+func (m MeasurePolicy) banks() measure.Banks {
+	if len(m.Banks) == 0 {
+		return measure.DefaultBanks
+	}
+	return m.Banks
 }
 
 // SMBIOSExtra are the command-line additions from SMBIOS Type 11 OEM
@@ -93,14 +123,6 @@ type Verification struct {
 
 func (p Policy) enforce() bool { return p.Verify.Mode == VerifyEnforce }
 
-// Measurement is one TPM event the boot implies.
-type Measurement struct {
-	PCR         int
-	Description string
-	SHA256      [32]byte // digest of the measured bytes
-	Size        int64
-}
-
 // Piece is one part of the initrd, in order.
 type Piece struct {
 	Description string
@@ -111,12 +133,20 @@ type Piece struct {
 
 // Plan is what the kernel will be handed.
 type Plan struct {
-	Entry        PlanEntry
-	Kernel       *Blob
-	Initrd       *Blob // nil without initrd
-	Cmdline      string
-	Pieces       []Piece
-	Measurements []Measurement
+	Entry   PlanEntry
+	Kernel  *Blob
+	Initrd  *Blob // nil without initrd
+	Cmdline string
+	Pieces  []Piece
+	// Events are the TPM events the boot implies, in extend order: the
+	// policy prelude (MeasurePolicy.PolicyEvents), then what systemd-boot
+	// and systemd-stub would measure; digests for every bank of Banks.
+	Events []measure.Event
+	// Banks are the PCR banks of the events' digests.
+	Banks measure.Banks
+	// PCR11Rule says which stub's rules chose the PCR 11 sections of a
+	// UKI ("" for a type #1 entry).
+	PCR11Rule string
 	// Verdict is the signature verdict on the UKI; nil when verification
 	// is off or for type #1 kernel entries.
 	Verdict *authenticode.Verdict
@@ -159,7 +189,8 @@ func Build(t Target, pol Policy) (*Plan, error) {
 	if t.Files == nil {
 		return nil, &PlanError{t.Entry.ID, errors.New("no files to boot from (Target.Files is nil)")}
 	}
-	b := &builder{target: t, files: t.Files, pol: pol, plan: &Plan{Entry: t.Entry}}
+	banks := pol.Measure.banks()
+	b := &builder{target: t, files: t.Files, pol: pol, banks: banks, plan: &Plan{Entry: t.Entry, Banks: banks}}
 	var err error
 	if t.UKI != "" {
 		err = b.uki()
@@ -177,6 +208,7 @@ type builder struct {
 	target Target
 	files  Files // the entry's partition
 	pol    Policy
+	banks  measure.Banks
 	plan   *Plan
 	initrd *blobWriter
 }
@@ -185,28 +217,51 @@ func (b *builder) note(format string, args ...any) {
 	b.plan.Notes = append(b.plan.Notes, fmt.Sprintf(format, args...))
 }
 
-func (b *builder) measure(pcr int, desc string, data []byte) {
-	b.plan.Measurements = append(b.plan.Measurements, Measurement{PCR: pcr, Description: desc, SHA256: sha256.Sum256(data), Size: int64(len(data))})
+// ipl records an EV_IPL event (systemd's tpm_log_ipl_event: the event
+// data is desc in UTF-16 with its NUL) of bytes whose digests are d.
+func (b *builder) ipl(pcr int, desc string, d measure.Digests, size int64) {
+	b.plan.Events = append(b.plan.Events, b.event(pcr, measure.EvIPL, 0, desc, d, size))
 }
 
-func (b *builder) measureDigest(pcr int, desc string, sum [32]byte, size int64) {
-	b.plan.Measurements = append(b.plan.Measurements, Measurement{PCR: pcr, Description: desc, SHA256: sum, Size: size})
+// tagged records an EV_EVENT_TAG event (tpm_log_tagged_event).
+func (b *builder) tagged(tag uint32, desc string, d measure.Digests, size int64) {
+	b.plan.Events = append(b.plan.Events, b.event(PCRKernelConfig, measure.EvEventTag, tag, desc, d, size))
 }
 
-// measureCmdline records a command line measurement: UTF-16LE including
-// the terminating NUL, as systemd's code does.
-func (b *builder) measureCmdline(desc, s string) {
-	b.measure(PCRKernelConfig, desc, utf16z(s))
-}
-
-// utf16z encodes s as UTF-16LE with a terminating NUL.
-func utf16z(s string) []byte {
-	u := utf16.Encode([]rune(s + "\x00"))
-	buf := make([]byte, 2*len(u))
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(buf[2*i:], c)
+// event keeps the digests of the plan's banks only (a Hasher for pieces
+// also computes SHA-256 for Piece.SHA256).
+func (b *builder) event(pcr int, typ measure.EventType, tag uint32, desc string, d measure.Digests, size int64) measure.Event {
+	own := make(measure.Digests, len(b.banks))
+	for _, a := range b.banks {
+		if v, ok := d[a]; ok {
+			own[a] = v
+		}
 	}
-	return buf
+	return measure.Event{PCR: pcr, Type: typ, Tag: tag, Description: desc, Digests: own, Size: size}
+}
+
+// measureCmdline records a command line measurement
+// (tpm_log_load_options): UTF-16LE including the terminating NUL, the
+// command line itself as description.
+func (b *builder) measureCmdline(s string) {
+	data := measure.UTF16Z(s)
+	b.ipl(PCRKernelConfig, s, measure.Sum(b.banks, data), int64(len(data)))
+}
+
+// hasher hashes the plan's banks and SHA-256 (for pieces) in one pass.
+func (b *builder) hasher() *measure.Hasher {
+	banks := b.banks
+	if !slices.Contains(banks, measure.SHA256) {
+		banks = append(slices.Clone(banks), measure.SHA256)
+	}
+	return measure.NewHasher(banks)
+}
+
+// prelude puts the policy events (PCR 7) first; v is the UKI's verdict.
+func (b *builder) prelude(v *authenticode.Verdict) {
+	if f := b.pol.Measure.PolicyEvents; f != nil {
+		b.plan.Events = append(f(b.banks, v), b.plan.Events...)
+	}
 }
 
 // openFile snapshots a file named by the entry into a sealed memfd.
@@ -236,6 +291,7 @@ func (b *builder) type1() error {
 	if b.pol.enforce() {
 		return fmt.Errorf("type #1 entries cannot be verified (their kernel, initrds and options are not signed as one); verification is enforced")
 	}
+	b.prelude(nil)
 	k, err := b.openFile(t.Linux, "linux")
 	if err != nil {
 		return err
@@ -259,7 +315,7 @@ func (b *builder) type1() error {
 			blob.Close()
 			continue
 		}
-		err = b.addPiece(name, blob.File, blob.Size, false)
+		_, err = b.addPiece(name, blob.File, blob.Size, false)
 		blob.Close()
 		if err != nil {
 			return err
@@ -269,13 +325,16 @@ func (b *builder) type1() error {
 	// whole; -append is part of it.
 	cmdline := joinSpace(b.linuxCmdline(), uki.MangleCmdline(b.pol.Append))
 	if cmdline != "" {
-		b.measureCmdline(cmdline, cmdline)
+		b.measureCmdline(cmdline)
 	}
-	b.plan.Cmdline = b.appendConsole(cmdline)
-	if len(t.Initrd) > 0 && b.target.BootCountPath != "" {
+	b.plan.Cmdline = b.finalCmdline(cmdline)
+	if len(t.Initrd) > 0 && (b.target.BootCountPath != "" || b.pol.Measure.Log) {
 		if err := b.initrd.pad(); err != nil {
 			return err
 		}
+	}
+	if err := b.measureLog(); err != nil {
+		return err
 	}
 	if err := b.bootCountPath(); err != nil {
 		return err
@@ -293,24 +352,26 @@ func (b *builder) startInitrd() error {
 }
 
 // addPiece appends size bytes of r to the initrd; pad says whether to
-// align the end to 4 bytes.
-func (b *builder) addPiece(desc string, r io.Reader, size int64, pad bool) error {
+// align the end to 4 bytes. It returns the digests of the bytes in every
+// bank, computed while copying them.
+func (b *builder) addPiece(desc string, r io.Reader, size int64, pad bool) (measure.Digests, error) {
 	start := b.initrd.size
-	h := sha256.New()
+	h := b.hasher()
 	n, err := io.Copy(io.MultiWriter(b.initrd, h), io.LimitReader(r, size))
 	if err == nil && n != size {
 		err = fmt.Errorf("%s: read %d of %d bytes", desc, n, size)
 	}
 	if err != nil {
-		return fmt.Errorf("initrd piece %s: %w", desc, err)
+		return nil, fmt.Errorf("initrd piece %s: %w", desc, err)
 	}
+	d := h.Sum()
 	p := Piece{Description: desc, Offset: start, Size: size}
-	copy(p.SHA256[:], h.Sum(nil))
+	copy(p.SHA256[:], d[measure.SHA256])
 	b.plan.Pieces = append(b.plan.Pieces, p)
 	if pad {
-		return b.initrd.pad()
+		return d, b.initrd.pad()
 	}
-	return nil
+	return d, nil
 }
 
 func (b *builder) finishInitrd() error {
@@ -347,6 +408,7 @@ func (b *builder) uki() error {
 	if want := u.Header.Machine.GOARCH(); want != runtime.GOARCH {
 		return fmt.Errorf("%s is built for %s, this machine is %s", full, u.Header.Machine, runtime.GOARCH)
 	}
+	b.prelude(verdict)
 	// 1. The boot loader's part: the load options it starts the UKI
 	// with, measured into PCR 12; the stub takes its profile and
 	// arguments from them.
@@ -361,14 +423,19 @@ func (b *builder) uki() error {
 		return err
 	}
 	// 2. A profile other than the default is measured into PCR 12 by the
-	// stub: its number as a UTF-16 string with the NUL (a tagged event,
-	// UKI_PROFILE_EVENT_TAG_ID 0x13aed6db; measure_profile).
+	// stub: its number as a UTF-16 string with the NUL, also the event's
+	// description (a tagged event, UKI_PROFILE_EVENT_TAG_ID;
+	// measure_profile).
 	if profile > 0 {
 		n := fmt.Sprint(profile)
-		b.measure(PCRKernelConfig, "UKI profile "+n, utf16z(n))
+		data := measure.UTF16Z(n)
+		b.tagged(measure.TagUKIProfile, n, measure.Sum(b.banks, data), int64(len(data)))
 	}
-	// 3. PCR 11: every present section, in systemd's order.
-	if err := b.measureSections(prof, full); err != nil {
+	// 3. PCR 11: every present section the UKI's own stub measures, in
+	// systemd's order.
+	rule := PCR11RuleFor(u.StubVersion())
+	b.plan.PCR11Rule = rule.String()
+	if err := b.measureSections(prof, full, rule); err != nil {
 		return err
 	}
 	// 4. The command line, and the addons it needs.
@@ -381,7 +448,12 @@ func (b *builder) uki() error {
 	if err != nil {
 		return err
 	}
-	b.plan.Cmdline = b.appendConsole(cmdline)
+	b.plan.Cmdline = b.finalCmdline(cmdline)
+	// 5. The addons' devicetrees, measured as systemd-stub does after
+	// installing them, although kexec cannot hand them on.
+	if err := b.measureAddonDevicetrees(addons); err != nil {
+		return err
+	}
 	// 6. Devicetree.
 	if prof.Section(uki.SectionDTB) != nil {
 		b.note("%s: .dtb present but not applicable: kexec_file_load passes no devicetree on %s", full, runtime.GOARCH)
@@ -398,9 +470,16 @@ func (b *builder) uki() error {
 }
 
 // measureSections measures every section of the profile present in the
-// UKI into PCR 11, in systemd's order: its name, then its contents.
-func (b *builder) measureSections(prof *uki.Profile, full string) error {
+// UKI that rule measures into PCR 11, in systemd's order: its name, then
+// its contents (measure_sections).
+func (b *builder) measureSections(prof *uki.Profile, full string, rule PCR11Rule) error {
 	for _, name := range pcr11Order {
+		if !rule.measures(name) {
+			if prof.Section(name) != nil {
+				b.note("%s: %s not measured into PCR 11: systemd-stub %d does not measure it", full, name, rule.Release)
+			}
+			continue
+		}
 		if name == uki.SectionDTBAuto {
 			if err := b.measureDTBAuto(prof, full); err != nil {
 				return err
@@ -417,13 +496,23 @@ func (b *builder) measureSections(prof *uki.Profile, full string) error {
 			b.note("%s: %s not used (matched against firmware devicetree/HWIDs, which a kexec boot does not have)", full, name)
 			continue
 		}
-		b.measure(PCRKernelBoot, name, append([]byte(name), 0))
-		sum, err := hashSection(s)
-		if err != nil {
+		if err := b.measureSection(s); err != nil {
 			return err
 		}
-		b.measureDigest(PCRKernelBoot, name, sum, s.Size())
 	}
+	return nil
+}
+
+// measureSection measures s into PCR 11: its name with the NUL, then its
+// contents, both described by the name (tpm_log_ipl_event_ascii).
+func (b *builder) measureSection(s *uki.Section) error {
+	name := append([]byte(s.Name), 0)
+	b.ipl(PCRKernelBoot, s.Name, measure.Sum(b.banks, name), int64(len(name)))
+	d, err := b.hashSection(s)
+	if err != nil {
+		return err
+	}
+	b.ipl(PCRKernelBoot, s.Name, d, s.Size())
 	return nil
 }
 
@@ -455,7 +544,7 @@ func (b *builder) ukiCmdline(u *uki.File, prof *uki.Profile, args string) (strin
 		if b.pol.argumentsIgnored(prof) {
 			return "", addons, fmt.Errorf("-append refused: verification is enforced and %s has its own .cmdline", u.Name)
 		}
-		b.measureCmdline(app, app)
+		b.measureCmdline(app)
 		cmdline = joinSpace(cmdline, app)
 	}
 	return cmdline, addons, nil
@@ -464,22 +553,26 @@ func (b *builder) ukiCmdline(u *uki.File, prof *uki.Profile, args string) (strin
 // ukiInitrd assembles the initrd in systemd-stub's order: the addons'
 // microcode (last addon first), the UKI's .ucode and .initrd, the
 // generated archives (credentials, extensions), the literal sections,
-// the addons' initrds, the boot-count path.
+// the measurement log, the addons' initrds, the boot-count path. The
+// events follow systemd-stub's run(): the archives, then the microcode
+// addons, then the initrd addons.
 func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon) error {
 	if err := b.startInitrd(); err != nil {
 		return err
 	}
+	var ucode []measure.Event
 	for i := len(addons) - 1; i >= 0; i-- {
 		if s := addons[i].file.Section(uki.SectionUcode); s != nil {
-			if err := b.addSection("addon "+addons[i].name+" .ucode", s); err != nil {
+			d, err := b.addSection("addon "+addons[i].name+" .ucode", s)
+			if err != nil {
 				return err
 			}
-			b.measureDigest(PCRKernelConfig, addons[i].name, b.lastPiece().SHA256, s.Size())
+			ucode = append(ucode, b.event(PCRKernelConfig, measure.EvEventTag, measure.TagUcodeAddon, path.Base(addons[i].name), d, s.Size()))
 		}
 	}
 	for _, name := range []string{uki.SectionUcode, uki.SectionInitrd} {
 		if s := prof.Section(name); s != nil {
-			if err := b.addSection(name, s); err != nil {
+			if _, err := b.addSection(name, s); err != nil {
 				return err
 			}
 		}
@@ -487,6 +580,7 @@ func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon) error {
 	if err := b.sidecars(); err != nil {
 		return err
 	}
+	b.plan.Events = append(b.plan.Events, ucode...)
 	for _, lit := range []struct{ section, file string }{
 		{uki.SectionPCRSig, "tpm2-pcr-signature.json"},
 		{uki.SectionPCRPKey, "tpm2-pcr-public-key.pem"},
@@ -499,18 +593,48 @@ func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon) error {
 			}
 		}
 	}
-	for _, a := range addons {
-		if s := a.file.Section(uki.SectionInitrd); s != nil {
-			if err := b.addSection("addon "+a.name+" .initrd", s); err != nil {
-				return err
-			}
-			b.measureDigest(PCRKernelConfig, a.name, b.lastPiece().SHA256, s.Size())
-		}
+	if err := b.addonInitrds(addons); err != nil {
+		return err
 	}
 	if err := b.bootCountPath(); err != nil {
 		return err
 	}
 	return b.finishInitrd()
+}
+
+// addonInitrds measures the addons' initrds (INITRD_ADDON tagged events,
+// as measure_and_append_initrd_addons does), writes the log (which lists
+// them), then appends them; the copy must give the bytes measured.
+func (b *builder) addonInitrds(addons []addon) error {
+	type measured struct {
+		name string
+		s    *uki.Section
+		sum  []byte
+	}
+	var initrds []measured
+	for _, a := range addons {
+		if s := a.file.Section(uki.SectionInitrd); s != nil {
+			d, err := b.hashSection(s)
+			if err != nil {
+				return err
+			}
+			b.tagged(measure.TagInitrdAddon, path.Base(a.name), d, s.Size())
+			initrds = append(initrds, measured{a.name, s, d[measure.SHA256]})
+		}
+	}
+	if err := b.measureLog(); err != nil {
+		return err
+	}
+	for _, m := range initrds {
+		d, err := b.addSection("addon "+m.name+" .initrd", m.s)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(d[measure.SHA256], m.sum) {
+			return fmt.Errorf("addon %s: .initrd changed between measuring and copying it", m.name)
+		}
+	}
+	return nil
 }
 
 // bootCountPath adds /.extra/loader-boot-count-path when the entry was
@@ -523,33 +647,43 @@ func (b *builder) bootCountPath() error {
 	return b.literal("boot counting", "loader-boot-count-path", int64(len(v)), strings.NewReader(v))
 }
 
-func (b *builder) lastPiece() Piece { return b.plan.Pieces[len(b.plan.Pieces)-1] }
-
 // baseProfile is the base profile of an addon (every valid file has one).
 func baseProfile(f *uki.File) *uki.Profile {
 	p, _ := f.Profile(0)
 	return p
 }
 
-func hashSection(s *uki.Section) ([32]byte, error) {
-	h := sha256.New()
+// hashSection returns the digests of s in every bank and SHA-256.
+func (b *builder) hashSection(s *uki.Section) (measure.Digests, error) {
+	h := b.hasher()
 	if _, err := io.Copy(h, s.Open()); err != nil {
-		return [32]byte{}, fmt.Errorf("reading %s: %w", s.Name, err)
+		return nil, fmt.Errorf("reading %s: %w", s.Name, err)
 	}
-	var sum [32]byte
-	copy(sum[:], h.Sum(nil))
-	return sum, nil
+	return h.Sum(), nil
 }
 
-func (b *builder) addSection(desc string, s *uki.Section) error {
+func (b *builder) addSection(desc string, s *uki.Section) (measure.Digests, error) {
 	return b.addPiece(desc, s.Open(), s.Size(), true)
+}
+
+// measureLog adds /.extra/tpm2-measure.log with every event so far
+// (MeasurePolicy.Log), unmeasured, as systemd's log of them.
+func (b *builder) measureLog() error {
+	if !b.pol.Measure.Log {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := measure.WriteLog(&buf, b.plan.Events); err != nil {
+		return err
+	}
+	return b.literal("measured boot", "tpm2-measure.log", int64(buf.Len()), &buf)
 }
 
 // literal wraps data as /.extra/<file> (not measured: the section itself
 // was, or must not be).
 func (b *builder) literal(section, file string, size int64, r io.Reader) error {
 	start := b.initrd.size
-	h := sha256.New()
+	h := measure.NewHasher(measure.Banks{measure.SHA256})
 	w := cpio.NewWriter(io.MultiWriter(b.initrd, h))
 	err := w.Prefix(".extra", 0o555)
 	if err == nil {
@@ -562,7 +696,7 @@ func (b *builder) literal(section, file string, size int64, r io.Reader) error {
 		return fmt.Errorf("/.extra/%s from %s: %w", file, section, err)
 	}
 	p := Piece{Description: "/.extra/" + file + " (" + section + ")", Offset: start, Size: w.Len()}
-	copy(p.SHA256[:], h.Sum(nil))
+	copy(p.SHA256[:], h.Sum()[measure.SHA256])
 	b.plan.Pieces = append(b.plan.Pieces, p)
 	return b.initrd.pad()
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
+	"github.com/ukiboot/ukiboot/pkg/measure"
 	"github.com/ukiboot/ukiboot/pkg/stub"
 	"github.com/ukiboot/ukiboot/pkg/uki"
 	"golang.org/x/sys/unix"
@@ -256,26 +257,28 @@ func TestUKIPlan(t *testing.T) {
 	want = append(want,
 		m{12, "global=1 local=1", sha256.Sum256(utf16z("global=1 local=1"))},
 		m{12, "extra=1", sha256.Sum256(utf16z("extra=1"))},
-		m{12, "/EFI/Linux/test.efi.extra.d/z.addon.efi", sha256.Sum256([]byte("LOCAL-UCODE"))},
-		m{12, "/loader/addons/g.addon.efi", sha256.Sum256([]byte("GLOBAL-UCODE"))},
 		m{12, "Credentials initrd", sha256.Sum256(piece[wantPieces[4]])},
 		m{12, "Global credentials initrd", sha256.Sum256(piece[wantPieces[5]])},
 		m{13, "System extension initrd", sha256.Sum256(piece[wantPieces[6]])},
 		m{13, "Global system extension initrd", sha256.Sum256(piece[wantPieces[7]])},
 		m{12, "Configuration extension initrd", sha256.Sum256(piece[wantPieces[8]])},
 		m{12, "Global configuration extension initrd", sha256.Sum256(piece[wantPieces[9]])},
-		m{12, "/loader/addons/g.addon.efi", sha256.Sum256([]byte("ADDON-INITRD"))},
+		// The microcode addons after the archives (last addon first),
+		// although their bytes start the initrd; then the initrd addons.
+		m{12, "z.addon.efi", sha256.Sum256([]byte("LOCAL-UCODE"))},
+		m{12, "g.addon.efi", sha256.Sum256([]byte("GLOBAL-UCODE"))},
+		m{12, "g.addon.efi", sha256.Sum256([]byte("ADDON-INITRD"))},
 	)
-	if len(plan.Measurements) != len(want) {
-		for _, x := range plan.Measurements {
+	if len(plan.Events) != len(want) {
+		for _, x := range plan.Events {
 			t.Logf("PCR %d %s", x.PCR, x.Description)
 		}
-		t.Fatalf("%d measurements, want %d", len(plan.Measurements), len(want))
+		t.Fatalf("%d measurements, want %d", len(plan.Events), len(want))
 	}
 	for i, w := range want {
-		g := plan.Measurements[i]
-		if g.PCR != w.pcr || g.Description != w.desc || g.SHA256 != w.sum {
-			t.Errorf("measurement %d: PCR %d %q %x, want PCR %d %q %x", i, g.PCR, g.Description, g.SHA256[:4], w.pcr, w.desc, w.sum[:4])
+		g := plan.Events[i]
+		if g.PCR != w.pcr || g.Description != w.desc || sha(g) != w.sum {
+			t.Errorf("measurement %d: PCR %d %q %x, want PCR %d %q %x", i, g.PCR, g.Description, sha(g), w.pcr, w.desc, w.sum[:4])
 		}
 	}
 
@@ -362,8 +365,8 @@ func TestType1Plan(t *testing.T) {
 	if p.Cmdline != `initrd=\one.img initrd=\two.img root=/dev/vda2 quiet single` {
 		t.Errorf("cmdline %q", p.Cmdline)
 	}
-	if len(p.Measurements) != 1 || p.Measurements[0].PCR != 12 || p.Measurements[0].SHA256 != sha256.Sum256(utf16z(p.Cmdline)) {
-		t.Errorf("measurements %+v", p.Measurements)
+	if len(p.Events) != 1 || p.Events[0].PCR != 12 || sha(p.Events[0]) != sha256.Sum256(utf16z(p.Cmdline)) {
+		t.Errorf("measurements %+v", p.Events)
 	}
 }
 
@@ -412,15 +415,15 @@ func TestProfilePlan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := p.Measurements[0]
+		m := p.Events[0]
 		if p.Cmdline != want.cmdline || m.PCR != want.first {
 			t.Errorf("%s: cmdline %q, first measurement PCR %d %q", id, p.Cmdline, m.PCR, m.Description)
 		}
 		if want.first == 12 {
-			if m.SHA256 != sha256.Sum256(utf16z("@1")) || m.Description != "@1" {
+			if sha(m) != sha256.Sum256(utf16z("@1")) || m.Description != "@1" {
 				t.Errorf("%s: boot loader's measurement %+v, want @1", id, m)
 			}
-			if m := p.Measurements[1]; m.SHA256 != sha256.Sum256(utf16z("1")) || m.Description != "UKI profile 1" {
+			if m := p.Events[1]; sha(m) != sha256.Sum256(utf16z("1")) || (m.Description != "1" || m.Type != measure.EvEventTag || m.Tag != measure.TagUKIProfile) {
 				t.Errorf("%s: stub's profile measurement %+v", id, m)
 			}
 		}
@@ -430,3 +433,6 @@ func TestProfilePlan(t *testing.T) {
 		p.Close()
 	}
 }
+
+// sha is the event's SHA-256 digest.
+func sha(e measure.Event) [32]byte { return [32]byte(e.Digests[measure.SHA256]) }
