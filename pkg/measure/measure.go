@@ -215,6 +215,7 @@ const (
 // The PCRs systemd measures into (src/fundamental/tpm2-pcr.h) and the one
 // ukiboot measures its verification policy into.
 const (
+	PCRBootLoaderConfig = 5
 	PCRSecureBootPolicy = 7
 	PCRKernelBoot       = 11
 	PCRKernelConfig     = 12

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/binary"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -414,6 +415,44 @@ func TestPCR11RuleFor(t *testing.T) {
 		t.Run(c.stub, func(t *testing.T) {
 			if got := stub.PCR11RuleFor(c.stub).String(); !strings.HasPrefix(got, c.want) {
 				t.Errorf("%q, want %q...", got, c.want)
+			}
+		})
+	}
+}
+
+// systemd-boot measures loader.conf, as read, into PCR 5 before anything
+// it starts: a tagged event (LOADER_CONF, "loader.conf") after the policy
+// prelude and before the entry's own events, for UKIs and type #1 entries.
+func TestLoaderConfMeasuredIntoPCR5(t *testing.T) {
+	esp, _ := measuredESP(t, "systemd-stub 257.1")
+	write(t, esp, "loader/entries/t1.conf", []byte("linux /vmlinuz\noptions root=/dev/vda\n"))
+	write(t, esp, "vmlinuz", []byte("KERNEL"))
+	conf := []byte("# fleet\r\ndefault m*\ntimeout 3\n")
+	for _, entry := range []string{"m.efi", "t1.conf"} {
+		t.Run(entry, func(t *testing.T) {
+			prelude := func(banks measure.Banks, _ *authenticode.Verdict) []measure.Event {
+				return []measure.Event{{PCR: 7, Type: measure.EvIPL, Description: "policy", Digests: measure.Sum(banks, []byte("p"))}}
+			}
+			p := build(t, target(t, esp, entry), stub.Policy{Measure: stub.MeasurePolicy{Banks: threeBanks, PolicyEvents: prelude, LoaderConf: conf}})
+			if len(p.Events) < 3 || p.Events[0].PCR != 7 {
+				t.Fatalf("events %+v", p.Events)
+			}
+			e := p.Events[1]
+			if e.PCR != 5 || e.Type != measure.EvEventTag || e.Tag != 0xf5bc582a || e.Description != "loader.conf" || e.Size != int64(len(conf)) {
+				t.Fatalf("second event %+v, want PCR 5 EV_EVENT_TAG 0xf5bc582a loader.conf", e)
+			}
+			if got, want := hex.EncodeToString(e.EventData()[:8]), "2a58bcf518000000"; got != want {
+				t.Errorf("event data header %s, want %s", got, want)
+			}
+			for _, a := range threeBanks {
+				if !bytes.Equal(e.Digests[a], digestOf(a, conf)) {
+					t.Errorf("%s digest is not of loader.conf's bytes", a)
+				}
+			}
+			for _, later := range p.Events[2:] {
+				if later.PCR == 5 {
+					t.Errorf("a second PCR 5 event: %+v", later)
+				}
 			}
 		})
 	}

@@ -94,6 +94,10 @@ type MeasurePolicy struct {
 	// (each unless already set), so that the next OS measures its boot
 	// phases as after systemd-stub.
 	ForceMeasure bool
+	// LoaderConf, when not nil, is loader.conf as read from the ESP:
+	// systemd-boot (v255 and later) measures it into PCR 5 (tagged
+	// LOADER_CONF, "loader.conf") before it starts anything.
+	LoaderConf []byte
 }
 
 // banks are the banks events are computed for.
@@ -257,11 +261,18 @@ func (b *builder) hasher() *measure.Hasher {
 	return measure.NewHasher(banks)
 }
 
-// prelude puts the policy events (PCR 7) first; v is the UKI's verdict.
+// prelude puts the policy events (PCR 7) first, then systemd-boot's
+// measurement of loader.conf (PCR 5); v is the UKI's verdict.
 func (b *builder) prelude(v *authenticode.Verdict) {
+	var first []measure.Event
 	if f := b.pol.Measure.PolicyEvents; f != nil {
-		b.plan.Events = append(f(b.banks, v), b.plan.Events...)
+		first = f(b.banks, v)
 	}
+	if c := b.pol.Measure.LoaderConf; c != nil {
+		first = append(first, measure.Event{PCR: measure.PCRBootLoaderConfig, Type: measure.EvEventTag, Tag: measure.TagLoaderConf,
+			Description: "loader.conf", Digests: measure.Sum(b.banks, c), Size: int64(len(c))})
+	}
+	b.plan.Events = append(first, b.plan.Events...)
 }
 
 // openFile snapshots a file named by the entry into a sealed memfd.
