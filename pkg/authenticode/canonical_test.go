@@ -33,7 +33,7 @@ func TestCanonicalIsOrderIndependent(t *testing.T) {
 	want = append(want, esl(tbsT, append(slices.Clone(tbs), make([]byte, 16)...))...)
 
 	orders := map[string][][]byte{
-		"one order": {esl(x509T, k.ca.Cert.Raw), esl(sha256T, h256a, h256b), esl(x509T, k.ecCA.Cert.Raw), esl(sha384T, h384), esl(tbsT, append(slices.Clone(tbs), bytes.Repeat([]byte{9}, 16)...))},
+		"one order":                 {esl(x509T, k.ca.Cert.Raw), esl(sha256T, h256a, h256b), esl(x509T, k.ecCA.Cert.Raw), esl(sha384T, h384), esl(tbsT, append(slices.Clone(tbs), bytes.Repeat([]byte{9}, 16)...))},
 		"reversed, with duplicates": {esl(tbsT, append(slices.Clone(tbs), make([]byte, 16)...)), esl(sha384T, h384), esl(x509T, k.ecCA.Cert.Raw), esl(sha256T, h256b, h256a), esl(x509T, k.ca.Cert.Raw), esl(x509T, k.ca.Cert.Raw)},
 	}
 	for name, lists := range orders {
@@ -110,4 +110,3 @@ func TestVerdictNamesTheAnchorEntry(t *testing.T) {
 		}
 	})
 }
-
