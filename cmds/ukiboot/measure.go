@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -105,6 +106,13 @@ func (r *tpmRun) once(key, format string, args ...any) {
 // (auto) the TPM's active banks ukiboot can compute, or without a TPM (or
 // with -measure off) measure.DefaultBanks, for -dry-run.
 func (r *tpmRun) planBanks() measure.Banks {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.planBanksLocked()
+}
+
+// planBanksLocked is planBanks with r.mu held.
+func (r *tpmRun) planBanksLocked() measure.Banks {
 	if r.banks != "auto" {
 		b, _ := measure.ParseBanks(r.banks) // checkMeasureFlags
 		return b
@@ -112,8 +120,6 @@ func (r *tpmRun) planBanks() measure.Banks {
 	if r.mode == measureOff {
 		return measure.DefaultBanks
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	var b measure.Banks
 	if r.device() != nil {
 		b = slices.DeleteFunc(slices.Clone(r.active), func(a measure.Alg) bool { return !a.Supported() })
@@ -122,6 +128,22 @@ func (r *tpmRun) planBanks() measure.Banks {
 		return measure.DefaultBanks
 	}
 	return b
+}
+
+// activeOf are the banks of b the TPM has active; r.mu is held.
+func (r *tpmRun) activeOf(b measure.Banks) measure.Banks {
+	return slices.DeleteFunc(slices.Clone(b), func(a measure.Alg) bool { return !slices.Contains(r.active, a) })
+}
+
+// onlyBanks returns events with the digests of banks only.
+func onlyBanks(events []measure.Event, banks measure.Banks) []measure.Event {
+	out := make([]measure.Event, len(events))
+	for i, e := range events {
+		e.Digests = maps.Clone(e.Digests)
+		maps.DeleteFunc(e.Digests, func(a measure.Alg, _ []byte) bool { return !slices.Contains(banks, a) })
+		out[i] = e
+	}
+	return out
 }
 
 // gaps are the TPM's active banks a boot leaves at their reset value:
@@ -199,11 +221,13 @@ func (r *tpmRun) extend(events []measure.Event) error {
 	if r.closed {
 		return fail("TPM: PCRs 7, 11, 12 and 13 were already closed by the separator")
 	}
-	var banks measure.Banks
-	for a := range events[0].Digests {
-		banks = append(banks, a)
+	// Only the active banks: a TPM refuses a digest for a bank it has
+	// not allocated (-pcr-banks may name one, for -dry-run).
+	banks := r.activeOf(r.planBanksLocked())
+	if len(banks) == 0 {
+		return fail("TPM: none of the banks %s is active (active: %s)", r.planBanksLocked(), r.active)
 	}
-	slices.Sort(banks)
+	events = onlyBanks(events, banks)
 	stale, err := measure.NotAtReset(t, banks, pcrs)
 	switch {
 	case err != nil:

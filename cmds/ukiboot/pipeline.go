@@ -316,6 +316,10 @@ func (p *pipeline) dryRun(bp *bootPlan) error {
 		p.logf("%s", w.dryRun())
 	}
 	err := printPlan(p.stdout, bp.stub, p.o.json)
+	if err == nil && !p.o.json {
+		// TODO(lead): -json gets it as planJSON's "tpm" field, in printPlan.
+		p.tpmReport(p.planEvents(bp)).writeText(p.stdout)
+	}
 	if err == nil && p.o.extract != "" {
 		err = extract(bp.stub, p.o.extract)
 	}

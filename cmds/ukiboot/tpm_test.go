@@ -334,3 +334,45 @@ func TestSignalAndPanicCloseTheDoor(t *testing.T) {
 		}
 	})
 }
+
+// TestPCRBanksList: -pcr-banks names the banks computed; of those only
+// the active ones are extended, and an active bank left out is loud.
+func TestPCRBanksList(t *testing.T) {
+	esp := t.TempDir()
+	ukiFile(t, esp, "os-1.efi", "os", "1", "c1", "K1")
+	f := &fakeSystem{platform: noPlatform(t)}
+	tpm := newRecTPM(measure.SHA1, measure.SHA256)
+	var stdout, stderr bytes.Buffer
+	if rc := runWith([]string{"-auto", "-pcr-banks", "sha256,sha384", "-verify", "off", "-root", esp}, &stdout, &stderr, sysWith(f, tpm)); rc != 0 {
+		t.Fatalf("rc %d\n%s", rc, stderr.String())
+	}
+	log := stderr.String()
+	if !strings.Contains(log, "WARNING: the TPM's active PCR bank sha1 is not in -pcr-banks sha256,sha384") || !strings.Contains(log, "TPM: extended 4 events into PCR 7 (sha256)") {
+		t.Errorf("log:\n%s", log)
+	}
+	if slices.ContainsFunc(tpm.f.Calls, func(c string) bool { return strings.Contains(c, "no sha256 digest") }) {
+		t.Errorf("sha256 not extended: %q", tpm.f.Calls)
+	}
+}
+
+// TestDryRunPredicts: -dry-run reads the TPM, extends nothing, and
+// prints the values PCRs 7, 11, 12 and 13 will have.
+func TestDryRunPredicts(t *testing.T) {
+	esp := t.TempDir()
+	ukiFile(t, esp, "os-1.efi", "os", "1", "c1", "K1")
+	f := &fakeSystem{platform: noPlatform(t)}
+	tpm := newRecTPM(measure.SHA1, measure.SHA256)
+	var stdout, stderr bytes.Buffer
+	if rc := runWith([]string{"-auto", "-dry-run", "-verify", "off", "-root", esp}, &stdout, &stderr, sysWith(f, tpm)); rc != 0 {
+		t.Fatalf("rc %d\n%s", rc, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"tpm:      active banks sha1,sha256 (-measure auto; events for sha1,sha256)", "predicted PCRs after the boot:", "PCR 13 sha256 " + strings.Repeat("0", 64)} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	if got := tpm.calls(); len(got) != 0 {
+		t.Errorf("-dry-run changed the TPM: %q", got)
+	}
+}

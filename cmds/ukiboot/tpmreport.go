@@ -49,7 +49,7 @@ func (p *pipeline) tpmReport(events []measure.Event) tpmReport {
 		unsupported, left := r.gaps(banks)
 		rep.NotExtended = append(names(unsupported), names(left)...)
 		var err error
-		if stale, err = measure.NotAtReset(t, banks, shellPCRs[:]); err != nil {
+		if stale, err = measure.NotAtReset(t, r.activeOf(banks), shellPCRs[:]); err != nil {
 			rep.Notes = append(rep.Notes, "cannot read the PCRs: "+err.Error())
 			stale = shellPCRs[:]
 		}
