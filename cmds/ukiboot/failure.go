@@ -8,8 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The values of -on-failure: what a boot mode does when nothing booted.
-var onFailureValues = []string{"reboot", "poweroff", "shell", "menu"}
+// onFailureValues are the values of -on-failure: what a boot mode does
+// when nothing booted.
+func onFailureValues() []string { return []string{"reboot", "poweroff", "shell", "menu"} }
 
 // bootMode runs the menu or -auto (mode) as one run of ukiboot: it opens
 // the run's TPM session, closes the shell door (closeShellDoor) before

@@ -234,7 +234,7 @@ func conflicts(o *options) string {
 		return "-append goes with -auto or the menu"
 	case o.smbios != "on" && o.smbios != "off" && o.smbios != "auto":
 		return fmt.Sprintf("-smbios %q: use on, off or auto", o.smbios)
-	case !slices.Contains(onFailureValues, o.onFailure):
+	case !slices.Contains(onFailureValues(), o.onFailure):
 		return fmt.Sprintf("-on-failure %q: use reboot, poweroff, shell or menu", o.onFailure)
 	}
 	return checkMeasureFlags(o)

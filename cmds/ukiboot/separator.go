@@ -10,7 +10,9 @@ import (
 
 // shellPCRs are the PCRs closed before a shell is reachable: the
 // verification policy and everything systemd-stub measures.
-var shellPCRs = [...]int{measure.PCRSecureBootPolicy, measure.PCRKernelBoot, measure.PCRKernelConfig, measure.PCRSysexts}
+func shellPCRs() []int {
+	return []int{measure.PCRSecureBootPolicy, measure.PCRKernelBoot, measure.PCRKernelConfig, measure.PCRSysexts}
+}
 
 // closeShellDoor extends measure.Separator into PCRs 7, 11, 12 and 13 of
 // every active bank before a shell becomes reachable (why says how), so
@@ -42,7 +44,7 @@ func (r *tpmRun) closeShellDoor(why string) error {
 			supported = append(supported, a)
 		}
 	}
-	for _, pcr := range shellPCRs {
+	for _, pcr := range shellPCRs() {
 		ev := measure.Separator(supported, pcr)
 		for _, a := range r.active.Unsupported() {
 			ev.Digests[a] = opaqueDigest(a, ev.Data)

@@ -267,7 +267,7 @@ func TestSeparatorValues(t *testing.T) {
 	sep := []byte{1, 0, 0, 0}
 	d1, d256 := sha1.Sum(sep), sha256.Sum256(sep)
 	want1, want256 := sha1.Sum(append(make([]byte, 20), d1[:]...)), sha256.Sum256(append(make([]byte, 32), d256[:]...))
-	for _, pcr := range shellPCRs {
+	for _, pcr := range shellPCRs() {
 		if !bytes.Equal(tpm.value(pcr, measure.SHA1), want1[:]) || !bytes.Equal(tpm.value(pcr, measure.SHA256), want256[:]) {
 			t.Errorf("PCR %d: sha1 %x sha256 %x", pcr, tpm.value(pcr, measure.SHA1), tpm.value(pcr, measure.SHA256))
 		}

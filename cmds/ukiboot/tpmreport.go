@@ -49,9 +49,9 @@ func (p *pipeline) tpmReport(events []measure.Event) tpmReport {
 		unsupported, left := r.gaps(banks)
 		rep.NotExtended = append(names(unsupported), names(left)...)
 		var err error
-		if stale, err = measure.NotAtReset(t, r.activeOf(banks), shellPCRs[:]); err != nil {
+		if stale, err = measure.NotAtReset(t, r.activeOf(banks), shellPCRs()); err != nil {
 			rep.Notes = append(rep.Notes, "cannot read the PCRs: "+err.Error())
-			stale = shellPCRs[:]
+			stale = shellPCRs()
 		}
 	}
 	r.mu.Unlock()
@@ -73,7 +73,7 @@ func (p *pipeline) tpmReport(events []measure.Event) tpmReport {
 func predictPCRs(banks measure.Banks, events []measure.Event) map[string]map[string]string {
 	final := measure.Replay(banks, events)
 	out := map[string]map[string]string{}
-	for _, pcr := range shellPCRs {
+	for _, pcr := range shellPCRs() {
 		vals := map[string]string{}
 		for _, a := range banks {
 			if !a.Supported() {
@@ -109,7 +109,7 @@ func (rep tpmReport) writeText(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "predicted PCRs after the boot:\n")
-	for _, pcr := range shellPCRs {
+	for _, pcr := range shellPCRs() {
 		vals := rep.Predicted[strconv.Itoa(pcr)]
 		for _, b := range rep.Banks {
 			if v, ok := vals[b]; ok {
