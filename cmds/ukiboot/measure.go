@@ -265,14 +265,14 @@ type measurePolicy struct {
 }
 
 // measurePolicy builds the plan's measuring policy: the banks, ukiboot's
-// PCR 7 events, and whether this boot will extend the TPM (Log,
-// ForceMeasure: -measure is not off, there is a TPM, and -no-reboot
-// extends only with -measure require).
+// PCR 7 events, and whether the boot extends the TPM (Log, ForceMeasure:
+// -measure is not off, there is a TPM, and -no-reboot extends only with
+// -measure require). -dry-run plans as the boot would.
 func (p *pipeline) measurePolicy() measurePolicy {
 	r := p.o.tpm
 	tp := trustPolicy{mode: p.verify.Mode, lockdown: p.sys.platform.lockdown(), store: p.verify.Store}
 	mp := measurePolicy{Banks: r.planBanks(), PolicyEvents: tp.policyEvents}
-	if r.mode == measureOff || p.o.dryRun || (p.o.noReboot && r.mode != measureRequire) {
+	if r.mode == measureOff || (p.o.noReboot && r.mode != measureRequire) {
 		return mp
 	}
 	r.mu.Lock()

@@ -376,3 +376,32 @@ func TestDryRunPredicts(t *testing.T) {
 		t.Errorf("-dry-run changed the TPM: %q", got)
 	}
 }
+
+// TestMeasurePolicyWillExtend: the plan is told the boot extends the TPM
+// (so it hands on the log and the force-measure setting) exactly when it
+// will; -dry-run plans as the boot would.
+func TestMeasurePolicyWillExtend(t *testing.T) {
+	withTPM := func() (measure.TPM, error) { return newRecTPM(measure.SHA256), nil }
+	for _, c := range []struct {
+		name string
+		o    options
+		open func() (measure.TPM, error)
+		will bool
+	}{
+		{"boot with a TPM", options{auto: true}, withTPM, true},
+		{"-dry-run with a TPM", options{auto: true, dryRun: true}, withTPM, true},
+		{"no TPM", options{auto: true}, nil, false},
+		{"-measure off", options{auto: true, measure: "off"}, withTPM, false},
+		{"-no-reboot", options{auto: true, noReboot: true}, withTPM, false},
+		{"-no-reboot -measure require", options{auto: true, noReboot: true, measure: "require"}, withTPM, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.o.tpm = newTPMRun(&c.o, c.open, t.Logf)
+			p := &pipeline{o: &c.o, sys: system{platform: noPlatform(t)}}
+			mp := p.measurePolicy()
+			if mp.Log != c.will || mp.ForceMeasure != c.will || mp.PolicyEvents == nil || len(mp.Banks) == 0 {
+				t.Errorf("Log %v ForceMeasure %v banks %v, want %v", mp.Log, mp.ForceMeasure, mp.Banks, c.will)
+			}
+		})
+	}
+}
