@@ -23,7 +23,8 @@
 #   DB=FILE DBX=FILE SBATLEVEL=FILE  ukiboot's trust store, baked in as
 #                   /etc/ukiboot/db, /etc/ukiboot/dbx, /etc/ukiboot/sbatlevel
 #   UKIBOOT_ARGS=   flags for ukiboot always given by init (before those of
-#                   uroot.uinitargs=)
+#                   uroot.uinitargs=); default -on-failure menu: a failed
+#                   unattended -auto shows the menu, not a shell
 #   COMMANDS=core   u-root's core commands (those this module can build)
 #                   instead of the ROM set (ROM_CMDS); over the initramfs
 #                   budget, so only the payload's 8 MiB is enforced
@@ -141,7 +142,7 @@ ROM_GOENV := PATH="$(dir $(ROM_GO)):$$PATH" CGO_ENABLED=0
 UROOT := github.com/u-root/u-root/cmds/core
 ROM_CMDS ?= init gosh ls cat cp mv rm ln mkdir mount umount dmesg ip \
 	poweroff shutdown sync ps kill echo grep hexdump uname gpt df free pci more wc head tail sleep find chmod date tee lsdrivers
-UKIBOOT_ARGS ?=
+UKIBOOT_ARGS ?= -on-failure menu
 DB ?=
 DBX ?=
 SBATLEVEL ?=

@@ -58,11 +58,20 @@ type system struct {
 	// smbios is the file system (rooted at "/") the SMBIOS OEM strings
 	// and the signs of a confidential VM are read from; nil: none.
 	smbios fs.FS
+	// tpm opens the TPM (measure.Open); nil: none (tests use measure.Fake).
+	tpm func() (measure.TPM, error)
+	// unload drops a loaded kernel (kexec.Unload); nil: nothing to do.
+	unload func() error
+	// signals delivers SIGINT, SIGTERM and SIGHUP to c and returns what
+	// stops it; die then ends ukiboot by the signal. nil: not watched.
+	signals func(c chan<- os.Signal) (stop func())
+	die     func(os.Signal)
 }
 
 func realSystem() system {
 	return system{roots: scanDisks, vars: efiVars(os.Getenv("UKIBOOT_EFIVARS")), load: kexec.Load, reboot: kexec.Reboot,
 		platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin, term: os.Getenv("TERM"), smbios: hostRoot(),
+		tpm: measure.Open, unload: kexec.Unload, signals: notifyEndSignals, die: dieOf,
 		disarmWatchdog: watchdogDisarmer(os.Getenv, func() error { return disarmWatchdogd(watchdogdSocket, 5*time.Second) })}
 }
 

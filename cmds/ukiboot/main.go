@@ -29,6 +29,9 @@
 //	-max-size SIZE refuse larger files before reading them (default 1G)
 //	-inspect FILE  describe one UKI or addon: sections, profiles,
 //	               os-release, .uname, .cmdline, signatures
+//	-measure MODE  auto, require or off: extend the TPM
+//	-pcr-banks B   auto or the PCR banks to compute (sha256,sha384)
+//	-on-failure A  reboot, poweroff, shell or menu when nothing boots
 //	-json          print JSON instead of text
 //	-v             verbose log
 //
@@ -45,6 +48,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -87,6 +91,12 @@ type options struct {
 	// lines and entries ("on", "off", or "auto": on unless verification
 	// is enforced).
 	smbios string
+	// measure is -measure (auto, require, off), pcrBanks -pcr-banks
+	// (auto or a list), onFailure -on-failure (measure.go, failure.go).
+	measure, pcrBanks, onFailure string
+	// tpm is this run's TPM session, shared by the pipelines a menu
+	// rescan opens (bootMode sets it).
+	tpm *tpmRun
 }
 
 // stringList is a repeatable string flag.
@@ -128,6 +138,9 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.BoolVar(&o.verbose, "v", false, "verbose log")
 	fs.StringVar(&o.console, "console", "auto", "`auto`: give a kernel command line without console= the console ukiboot runs on; off: do not; or the console to give (ttyS1,115200)")
 	fs.StringVar(&o.smbios, "smbios", "auto", "SMBIOS Type 11 io.systemd.* strings: on, off, or `auto` (on unless verification is enforced)")
+	fs.StringVar(&o.measure, "measure", measureAuto, "TPM measurements: `auto` (extend when there is a TPM), require (boot only what was extended in full), off")
+	fs.StringVar(&o.pcrBanks, "pcr-banks", "auto", "the PCR banks events are computed for: `auto` (the TPM's active banks; sha256 without a TPM) or a list (sha1,sha256,sha384,sha512)")
+	fs.StringVar(&o.onFailure, "on-failure", "shell", "when nothing boots: reboot, poweroff, `shell` (exit to u-root's shell), menu (show the menu after -auto)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ukiboot [-timeout DUR] [-append STR] [-root DIR]... [-dry-run | -no-reboot]   (the boot menu)\n"+
 			"       ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-no-reboot | -dry-run [-json] [-extract DIR]]\n"+
@@ -182,9 +195,11 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	case o.list:
 		return listEntries(&o, sys, stdout, stderr)
 	case o.auto:
-		return autoBoot(&o, sys, stdout, stderr)
+		return bootMode(&o, sys, stdout, stderr, autoBoot)
 	default:
-		return runMenu(&o, sys, sys.stdin, stdout, stderr)
+		return bootMode(&o, sys, stdout, stderr, func(o *options, sys system, stdout, stderr io.Writer) int {
+			return runMenu(o, sys, sys.stdin, stdout, stderr)
+		})
 	}
 }
 
@@ -219,6 +234,8 @@ func conflicts(o *options) string {
 		return "-append goes with -auto or the menu"
 	case o.smbios != "on" && o.smbios != "off" && o.smbios != "auto":
 		return fmt.Sprintf("-smbios %q: use on, off or auto", o.smbios)
+	case !slices.Contains(onFailureValues(), o.onFailure):
+		return fmt.Sprintf("-on-failure %q: use reboot, poweroff, shell or menu", o.onFailure)
 	}
-	return ""
+	return checkMeasureFlags(o)
 }

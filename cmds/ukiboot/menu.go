@@ -195,6 +195,7 @@ func (l *menuLoop) startChecks() {
 	skip := slices.Clone(l.checked)
 	go func() {
 		defer close(done)
+		defer l.o.tpm.closeOnPanic()
 		l.p.checkInBackground(check, skip, l.verdicts, stop)
 	}()
 	l.stopChecks = func() {
@@ -412,6 +413,10 @@ func (l *menuLoop) runShell() {
 	l.leave()
 	defer l.term.raw()
 	if len(l.shell) == 0 {
+		return
+	}
+	if err := l.o.tpm.closeShellDoor("the menu's shell"); err != nil {
+		l.m.SetMessage(fmt.Sprintf("shell: not started: %v", err))
 		return
 	}
 	cmd := exec.Command(l.shell[0], l.shell[1:]...)

@@ -57,6 +57,9 @@ func openPipeline(o *options, sys system, stdout io.Writer, logf func(string, ..
 		return nil, err
 	}
 	p := &pipeline{o: o, sys: sys, stdout: stdout, logf: logf, parts: parts}
+	if o.tpm == nil {
+		o.tpm = newTPMRun(o, sys.tpm, logf)
+	}
 	if p.verify, p.why, err = sys.platform.policy(o); err != nil {
 		parts.close()
 		return nil, err
@@ -181,17 +184,29 @@ type errNotRestartable struct{ err error }
 func (e errNotRestartable) Error() string { return e.err.Error() }
 func (e errNotRestartable) Unwrap() error { return e.err }
 
-// commit does what the plan says, in this order: the boot-counting
-// rename, the EFI variables (loaderVarWrites), kexec_file_load,
-// unmounting, disarming the watchdog (when asked to), the reboot (both
-// skipped with -no-reboot). Each step reports its
-// own failure. A failed load returns an error and leaves the pipeline
-// open, so another entry can be tried; a failure after the partitions were
-// released is an errNotRestartable. The plan is closed.
+// commit does what the plan says, in this order: the TPM check
+// (tpmRun.ready), the boot-counting rename, the EFI variables
+// (loaderVarWrites), kexec_file_load, the TPM measurements
+// (measureLoaded), unmounting, disarming the watchdog (when asked to),
+// the reboot (both skipped with -no-reboot). Each step reports its
+// own failure. A failed load or a refused measurement returns an error
+// and leaves the pipeline open, so another entry can be tried; a failure
+// after the partitions were released is an errNotRestartable. The plan
+// is closed.
+//
+// The measurements come after the load, so that a refused load leaves
+// no events, and before unmounting and the watchdog's disarming: while
+// the watchdog is armed, a TPM that hangs resets the machine, and with
+// the partitions still mounted -measure require can move on to the next
+// entry.
 func (p *pipeline) commit(bp *bootPlan) error {
 	defer bp.close()
 	e := bp.entry
 	p.logf("booting %s (%s)", e.ID, e.ShowTitle)
+	if err := p.o.tpm.ready(); err != nil {
+		p.logf("cannot boot %s: %v", e.ID, err)
+		return err
+	}
 	if bp.rename != nil {
 		if err := p.countBoot(bp); err != nil {
 			return err
@@ -206,6 +221,11 @@ func (p *pipeline) commit(bp *bootPlan) error {
 	}
 	if v := bp.stub.Verdict; v != nil {
 		p.logf("%s: %s", e.ID, v)
+	}
+	if err := p.measureLoaded(bp); err != nil {
+		p.logf("cannot boot %s: %v", e.ID, err)
+		p.unloadRefused(e.ID)
+		return err
 	}
 	p.close()
 	if p.o.noReboot {
@@ -296,6 +316,10 @@ func (p *pipeline) dryRun(bp *bootPlan) error {
 		p.logf("%s", w.dryRun())
 	}
 	err := printPlan(p.stdout, bp.stub, p.o.json)
+	if err == nil && !p.o.json {
+		// TODO(lead): -json gets it as planJSON's "tpm" field, in printPlan.
+		p.tpmReport(p.planEvents(bp)).writeText(p.stdout)
+	}
 	if err == nil && p.o.extract != "" {
 		err = extract(bp.stub, p.o.extract)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -36,6 +37,12 @@ type Verdict struct {
 	Signer string
 	// Anchor is the db entry the accepted signature chains to.
 	Anchor string
+	// AnchorCert is the DER of that db certificate; nil when the image's
+	// own digest is in db (AnchorDigest) or the image is not Trusted.
+	AnchorCert []byte
+	// AnchorDigest is the image digest db holds (an EFI_CERT_SHA256,
+	// SHA384 or SHA512 entry) when that is what allowed the image.
+	AnchorDigest []byte
 	// Reason explains a verdict that is not Trusted.
 	Reason     string
 	Signatures []SignatureResult
@@ -149,6 +156,7 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 	for _, h := range imageHashes {
 		if store.DB.ImageHashes[h] {
 			v.Status, v.Anchor, v.Signer = Trusted, "db (image digest)", "-"
+			v.AnchorDigest, _ = hex.DecodeString(h)
 			return checkSBAT(f, store, v)
 		}
 	}
@@ -170,6 +178,7 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 		}
 		if v.Status != Trusted {
 			v.Status, v.Signer, v.Anchor = Trusted, s.Signer.Subject.String(), anchor.Subject.String()
+			v.AnchorCert = anchor.Raw
 		}
 	}
 	if v.Status == Trusted {

@@ -71,7 +71,10 @@ func Load(kernel, initrd *os.File, cmdline string) error {
 
 // Unload drops a loaded image.
 func Unload() error {
-	return unix.KexecFileLoad(-1, -1, "", unix.KEXEC_FILE_UNLOAD)
+	if err := unix.KexecFileLoad(-1, -1, "", unix.KEXEC_FILE_UNLOAD); err != nil {
+		return fmt.Errorf("kexec_file_load(KEXEC_FILE_UNLOAD): %w", err)
+	}
+	return nil
 }
 
 // Reboot starts the loaded kernel. It returns only on failure.

@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -67,6 +68,11 @@ func (f *Fake) Extend(pcr int, d Digests) error {
 			return errors.New("fake TPM: wrong digest size")
 		}
 		h := a.newHash()
+		if h == nil {
+			// A bank ukiboot cannot compute (SM3-256): SHA-256, of
+			// the same size, stands in, so tests see the PCR change.
+			h = sha256.New()
+		}
 		h.Write(v[a])
 		h.Write(dg)
 		v[a] = h.Sum(nil)
