@@ -171,7 +171,9 @@ type planJSON struct {
 	// from the reset value.
 	Predicted map[string]map[string]string `json:"predicted_pcrs"`
 	PCR11Rule string                       `json:"pcr11_rule,omitempty"`
-	Notes     []string                     `json:"notes"`
+	// TPM is what a boot would do to this machine's TPM (-dry-run).
+	TPM   *tpmReport `json:"tpm,omitempty"`
+	Notes []string   `json:"notes"`
 }
 
 type pieceJSON struct {
@@ -250,8 +252,11 @@ func toPlanJSON(p *stub.Plan) planJSON {
 	return j
 }
 
-func printPlan(w io.Writer, p *stub.Plan, asJSON bool) error {
+// printPlan prints the plan; rep, when not nil, is what the boot would do
+// to the TPM.
+func printPlan(w io.Writer, p *stub.Plan, rep *tpmReport, asJSON bool) error {
 	j := toPlanJSON(p)
+	j.TPM = rep
 	if asJSON {
 		e := json.NewEncoder(w)
 		e.SetIndent("", "  ")
@@ -277,6 +282,9 @@ func printPlan(w io.Writer, p *stub.Plan, asJSON bool) error {
 	}
 	if len(j.Measurements) > 0 {
 		printEvents(w, p)
+	}
+	if rep != nil {
+		rep.writeText(w)
 	}
 	for _, n := range j.Notes {
 		fmt.Fprintf(w, "note:     %s\n", n)

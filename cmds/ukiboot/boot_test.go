@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -142,7 +143,15 @@ func TestDryRunAndExtract(t *testing.T) {
 		}
 	}
 	ms := plan["measurements"].([]any)
-	first := ms[0].(map[string]any)
+	// ukiboot's policy goes first into PCR 7; then the UKI's sections.
+	if p7 := ms[0].(map[string]any); p7["pcr"] != 7.0 || p7["description"] != "ukiboot policy" {
+		t.Errorf("first measurement %v, want the policy into PCR 7", p7)
+	}
+	i := slices.IndexFunc(ms, func(m any) bool { return m.(map[string]any)["pcr"] == 11.0 })
+	if i < 0 {
+		t.Fatalf("no PCR 11 measurement in %v", ms)
+	}
+	first := ms[i].(map[string]any)
 	if first["pcr"] != 11.0 || first["description"] != ".linux" || len(first["sha256"].(string)) != 64 || first["type"] != "EV_IPL" ||
 		first["event_data"] != "2e006c0069006e00750078000000" || first["digests"].(map[string]any)["sha256"] != first["sha256"] {
 		t.Errorf("first measurement %v", first)

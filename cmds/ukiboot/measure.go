@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/measure"
+	"github.com/ukiboot/ukiboot/pkg/stub"
 )
 
 // The values of -measure.
@@ -251,27 +251,18 @@ func pcrList(pcrs []int) string {
 	return strings.Join(s, ", ")
 }
 
-// measurePolicy is what a plan is told about measuring. Its fields are
-// those of stub.MeasurePolicy (the stub branch of issue 13), so that the
-// lead can write bp.policy.Measure = stub.MeasurePolicy(p.measurePolicy()).
-type measurePolicy struct {
-	Banks measure.Banks
-	// PolicyEvents are the PCR 7 events measured before the UKI's.
-	PolicyEvents func(banks measure.Banks, v *authenticode.Verdict) []measure.Event
-	// Log hands the event log to the next OS (/.extra/tpm2-measure.log).
-	Log bool
-	// ForceMeasure tells the next OS's systemd the stub measured.
-	ForceMeasure bool
-}
-
 // measurePolicy builds the plan's measuring policy: the banks, ukiboot's
 // PCR 7 events, and whether the boot extends the TPM (Log, ForceMeasure:
 // -measure is not off, there is a TPM, and -no-reboot extends only with
 // -measure require). -dry-run plans as the boot would.
-func (p *pipeline) measurePolicy() measurePolicy {
+func (p *pipeline) measurePolicy() stub.MeasurePolicy {
 	r := p.o.tpm
 	tp := trustPolicy{mode: p.verify.Mode, lockdown: p.sys.platform.lockdown(), store: p.verify.Store}
-	mp := measurePolicy{Banks: r.planBanks(), PolicyEvents: tp.policyEvents}
+	mp := stub.MeasurePolicy{Banks: r.planBanks(), PolicyEvents: tp.policyEvents}
+	if p.config != nil && p.config.Loader != nil {
+		c := p.config.Loader
+		mp.LoaderConf = c.Raw
+	}
 	if r.mode == measureOff || (p.o.noReboot && r.mode != measureRequire) {
 		return mp
 	}
@@ -280,16 +271,6 @@ func (p *pipeline) measurePolicy() measurePolicy {
 	will := r.device() != nil
 	mp.Log, mp.ForceMeasure = will, will
 	return mp
-}
-
-// planEvents are the events a boot of bp extends, in order.
-//
-// TODO(lead): once the stub branch is merged, return bp.stub.Events: the
-// stub puts measurePolicy's PolicyEvents (PCR 7) first, then the UKI's.
-// Until then, only the PCR 7 events.
-func (p *pipeline) planEvents(bp *bootPlan) []measure.Event {
-	mp := p.measurePolicy()
-	return mp.PolicyEvents(mp.Banks, bp.stub.Verdict)
 }
 
 // measureLoaded extends the plan's events after kexec_file_load
@@ -305,7 +286,7 @@ func (p *pipeline) measureLoaded(bp *bootPlan) error {
 		p.logf("-no-reboot: nothing is extended into the TPM (a running OS's PCRs are not at their reset value); -measure require extends anyway")
 		return nil
 	}
-	return r.extend(p.planEvents(bp))
+	return r.extend(bp.stub.Events)
 }
 
 // unloadRefused drops the kernel a failed measurement refused, so that

@@ -140,6 +140,7 @@ type countRename struct{ from, to string }
 func (p *pipeline) plan(e *bls.Entry, cmdline *string) (*bootPlan, error) {
 	bp := &bootPlan{entry: e, policy: stub.Policy{Append: p.o.append, Verify: p.verify, MaxSize: p.o.maxSize}}
 	bp.policy.Console = p.console()
+	bp.policy.Measure = p.measurePolicy()
 	bp.policy.SMBIOS = p.smbios.extra
 	bp.policy.Hardware = stub.ReadHardware(p.sys.smbios)
 	if cmdline != nil {
@@ -315,11 +316,8 @@ func (p *pipeline) dryRun(bp *bootPlan) error {
 	for _, w := range p.loaderVarWrites(bp.entry) {
 		p.logf("%s", w.dryRun())
 	}
-	err := printPlan(p.stdout, bp.stub, p.o.json)
-	if err == nil && !p.o.json {
-		// TODO(lead): -json gets it as planJSON's "tpm" field, in printPlan.
-		p.tpmReport(p.planEvents(bp)).writeText(p.stdout)
-	}
+	rep := p.tpmReport(bp.stub.Events)
+	err := printPlan(p.stdout, bp.stub, &rep, p.o.json)
 	if err == nil && p.o.extract != "" {
 		err = extract(bp.stub, p.o.extract)
 	}

@@ -91,6 +91,18 @@ func sysWith(f *fakeSystem, t *recTPM) system {
 // separator is the log of the shell door closing.
 var separator = []string{"extend 7", "extend 11", "extend 12", "extend 13"}
 
+// ukiFileEvents are the extends of a ukiFile UKI booted with -verify off:
+// the PCR 7 policy (policy, db, dbx, SbatLevel; no authority), then its
+// four sections into PCR 11 (name, then contents, each); its .cmdline
+// is used, so nothing goes into PCR 12.
+func ukiFileEvents() []string {
+	out := []string{"extend 7", "extend 7", "extend 7", "extend 7"}
+	for range 8 {
+		out = append(out, "extend 11")
+	}
+	return out
+}
+
 // TestRefusedLoadExtendsNothing: the kernel refused with ENOKEY leaves
 // no event; the next entry's events are extended after its load and
 // before the reboot; the separator follows only when ukiboot exits.
@@ -104,9 +116,7 @@ func TestRefusedLoadExtendsNothing(t *testing.T) {
 	if rc := runWith([]string{"-auto", "-verify", "off", "-root", esp}, &stdout, &stderr, sysWith(f, tpm)); rc != 0 {
 		t.Fatalf("rc %d\n%s", rc, stderr.String())
 	}
-	// -verify off: the policy record, db, dbx and SbatLevel, no authority.
-	events := []string{"extend 7", "extend 7", "extend 7", "extend 7"}
-	want := append(append(append([]string{"load K3", "load K2"}, events...), "reboot"), separator...)
+	want := append(append(append([]string{"load K3", "load K2"}, ukiFileEvents()...), "reboot"), separator...)
 	if got := tpm.calls(); !slices.Equal(got, want) {
 		t.Errorf("calls\n got %q\nwant %q\n%s", got, want, stderr.String())
 	}
@@ -128,9 +138,9 @@ func TestMeasureRequire(t *testing.T) {
 		logWant string
 	}{
 		{"auto warns and boots", "auto", false, 0,
-			[]string{"load K2", "extend 7 failed", "reboot"}, "WARNING: TPM: extended 0 of 4 events"},
+			[]string{"load K2", "extend 7 failed", "reboot"}, "WARNING: TPM: extended 0 of 12 events"},
 		{"require unloads and tries the next entry", "require", false, 0,
-			[]string{"load K2", "extend 7 failed", "unload", "load K1", "extend 7", "extend 7", "extend 7", "extend 7", "reboot"}, "cannot boot os-2.efi: -measure require: TPM: extended 0 of 4 events"},
+			append(append([]string{"load K2", "extend 7 failed", "unload", "load K1"}, ukiFileEvents()...), "reboot"), "cannot boot os-2.efi: -measure require: TPM: extended 0 of 12 events"},
 		{"require without a TPM boots nothing", "require", true, 1, nil, "-measure require, but no TPM 2.0"},
 	}
 	for _, c := range cases {
@@ -184,7 +194,7 @@ func TestNoRebootExtendsOnlyWithRequire(t *testing.T) {
 		calls []string
 	}{
 		{"auto", []string{"load K1"}},
-		{"require", []string{"load K1", "extend 7", "extend 7", "extend 7", "extend 7"}},
+		{"require", append([]string{"load K1"}, ukiFileEvents()...)},
 	} {
 		t.Run(c.mode, func(t *testing.T) {
 			f := &fakeSystem{platform: noPlatform(t)}
@@ -347,7 +357,7 @@ func TestPCRBanksList(t *testing.T) {
 		t.Fatalf("rc %d\n%s", rc, stderr.String())
 	}
 	log := stderr.String()
-	if !strings.Contains(log, "WARNING: the TPM's active PCR bank sha1 is not in -pcr-banks sha256,sha384") || !strings.Contains(log, "TPM: extended 4 events into PCR 7 (sha256)") {
+	if !strings.Contains(log, "WARNING: the TPM's active PCR bank sha1 is not in -pcr-banks sha256,sha384") || !strings.Contains(log, "TPM: extended 12 events into PCR 7, 11 (sha256)") {
 		t.Errorf("log:\n%s", log)
 	}
 	if slices.ContainsFunc(tpm.f.Calls, func(c string) bool { return strings.Contains(c, "no sha256 digest") }) {
@@ -367,7 +377,7 @@ func TestDryRunPredicts(t *testing.T) {
 		t.Fatalf("rc %d\n%s", rc, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"tpm:      active banks sha1,sha256 (-measure auto; events for sha1,sha256)", "predicted PCRs after the boot:", "PCR 13 sha256 " + strings.Repeat("0", 64)} {
+	for _, want := range []string{"tpm:      active banks sha1,sha256 (-measure auto; events for sha1,sha256)", "predicted PCRs (from reset):", "PCR 13 sha256 " + strings.Repeat("0", 64)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan lacks %q:\n%s", want, out)
 		}

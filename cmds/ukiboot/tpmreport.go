@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/ukiboot/ukiboot/pkg/measure"
@@ -22,13 +20,16 @@ type tpmReport struct {
 	Banks       []string `json:"banks"`
 	NotExtended []string `json:"not_extended"`
 	NotAtReset  []int    `json:"not_at_reset"`
-	// Predicted maps a PCR ("7") to its final value (hex) per bank.
-	Predicted map[string]map[string]string `json:"predicted"`
-	Notes     []string                     `json:"notes"`
+	// Predictable says whether the TPM will hold the plan's predicted
+	// values (predicted_pcrs, from reset) after the boot: the PCRs are at
+	// their reset value and the boot extends them.
+	Predictable bool     `json:"predictable"`
+	Notes       []string `json:"notes"`
 }
 
-// tpmReport describes what a boot with events would do to the TPM. It
-// reads the TPM (banks, PCR values) and changes nothing.
+// tpmReport describes what a boot extending events would do to the TPM.
+// It reads the TPM (banks, the values of the PCRs events extend) and
+// changes nothing.
 func (p *pipeline) tpmReport(events []measure.Event) tpmReport {
 	r := p.o.tpm
 	banks := r.planBanks()
@@ -49,9 +50,9 @@ func (p *pipeline) tpmReport(events []measure.Event) tpmReport {
 		unsupported, left := r.gaps(banks)
 		rep.NotExtended = append(names(unsupported), names(left)...)
 		var err error
-		if stale, err = measure.NotAtReset(t, r.activeOf(banks), shellPCRs()); err != nil {
+		if stale, err = measure.NotAtReset(t, r.activeOf(banks), measure.PCRs(events)); err != nil {
 			rep.Notes = append(rep.Notes, "cannot read the PCRs: "+err.Error())
-			stale = shellPCRs()
+			stale = measure.PCRs(events)
 		}
 	}
 	r.mu.Unlock()
@@ -63,31 +64,8 @@ func (p *pipeline) tpmReport(events []measure.Event) tpmReport {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("PCR %s not at the reset value (an earlier boot attempt, or a running OS): the values after a boot cannot be predicted", pcrList(stale)))
 		return rep
 	}
-	rep.Predicted = predictPCRs(banks, events)
+	rep.Predictable = t != nil
 	return rep
-}
-
-// predictPCRs replays events from the reset value and returns PCRs 7,
-// 11, 12 and 13 in every bank ukiboot computes (reset values for a PCR
-// no event extends).
-func predictPCRs(banks measure.Banks, events []measure.Event) map[string]map[string]string {
-	final := measure.Replay(banks, events)
-	out := map[string]map[string]string{}
-	for _, pcr := range shellPCRs() {
-		vals := map[string]string{}
-		for _, a := range banks {
-			if !a.Supported() {
-				continue
-			}
-			v, ok := final[pcr][a]
-			if !ok {
-				v = measure.Reset(a)
-			}
-			vals[a.String()] = hex.EncodeToString(v)
-		}
-		out[strconv.Itoa(pcr)] = vals
-	}
-	return out
 }
 
 func names(b measure.Banks) []string {
@@ -105,16 +83,7 @@ func (rep tpmReport) writeText(w io.Writer) {
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "tpm note: %s\n", n)
 	}
-	if rep.Predicted == nil {
-		return
-	}
-	fmt.Fprintf(w, "predicted PCRs after the boot:\n")
-	for _, pcr := range shellPCRs() {
-		vals := rep.Predicted[strconv.Itoa(pcr)]
-		for _, b := range rep.Banks {
-			if v, ok := vals[b]; ok {
-				fmt.Fprintf(w, "  PCR %-2d %-6s %s\n", pcr, b, v)
-			}
-		}
+	if !rep.Predictable {
+		fmt.Fprintf(w, "tpm note: after the boot the TPM will not hold the predicted PCR values above\n")
 	}
 }

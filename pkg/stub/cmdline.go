@@ -198,12 +198,15 @@ func (b *builder) finalCmdline(cmdline string) string {
 	// PID 1 reads SYSTEMD_FORCE_MEASURE from the environment the kernel
 	// gives it (efi_measured_uki); services such as systemd-pcrphase get
 	// a clean environment and need systemd.setenv=.
+	var added []string
 	for _, arg := range []string{"SYSTEMD_FORCE_MEASURE=1", "systemd.setenv=SYSTEMD_FORCE_MEASURE=1"} {
-		if hasArg(cmdline, strings.TrimSuffix(arg, "1")) {
-			continue
+		if !hasArg(cmdline, strings.TrimSuffix(arg, "1")) {
+			added = append(added, arg)
 		}
-		b.note("%s appended, not measured: ukiboot measured this boot as systemd-stub would", arg)
-		cmdline = joinSpace(cmdline, arg)
+	}
+	if len(added) > 0 {
+		b.note("%s appended, not measured: ukiboot measured this boot as systemd-stub would", strings.Join(added, " "))
+		cmdline = joinSpace(cmdline, strings.Join(added, " "))
 	}
 	return cmdline
 }
