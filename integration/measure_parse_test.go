@@ -40,21 +40,34 @@ func TestParseMeasureLog(t *testing.T) {
 
 func TestParseMeasurePlan(t *testing.T) {
 	zero := strings.Repeat("00", 32)
-	out := `{"entry":"a.efi","measurement":{"events":[` +
-		`{"pcr":11,"type":"EV_IPL","description":".linux","digests":{"sha256":"` + zero + `"}},` +
-		`{"pcr":12,"type":"EV_EVENT_TAG","tag":1,"description":"x","digests":{"sha256":"` + zero + `"}}],` +
-		`"predicted":{"11":{"sha256":"` + strings.Repeat("11", 32) + `"}}}}`
-	p, err := parseMeasurePlan([]byte(out))
-	if err != nil {
-		t.Fatal(err)
+	events := `[{"pcr":11,"type":"EV_IPL","description":".linux","digests":{"sha256":"` + zero + `"}},` +
+		`{"pcr":12,"type":"EV_EVENT_TAG","tag":1,"description":"x","digests":{"sha256":"` + zero + `"}}]`
+	predicted := `{"11":{"sha256":"` + strings.Repeat("11", 32) + `"}}`
+	for _, c := range []struct{ name, out string }{
+		{"events and predicted, nested", `{"entry":"a.efi","measurement":{"events":` + events + `,"predicted":` + predicted + `}}`},
+		{"measurements and predicted_pcrs, top level", `{"entry":"a.efi","measurements":` + events + `,"predicted_pcrs":` + predicted + `}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := parseMeasurePlan([]byte(c.out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Events) != 2 || p.Events[1].PCR != 12 || p.Events[0].Description != ".linux" || len(p.Events[0].Digests["sha256"]) != 32 {
+				t.Errorf("events %+v", p.Events)
+			}
+			if hex.EncodeToString(p.Predicted[11]["sha256"]) != strings.Repeat("11", 32) {
+				t.Errorf("predicted %x", p.Predicted)
+			}
+		})
 	}
-	if len(p.Events) != 2 || p.Events[1].PCR != 12 || p.Events[0].Description != ".linux" || len(p.Events[0].Digests["sha256"]) != 32 {
-		t.Errorf("events %+v", p.Events)
-	}
-	if hex.EncodeToString(p.Predicted[11]["sha256"]) != strings.Repeat("11", 32) {
-		t.Errorf("predicted %x", p.Predicted)
-	}
-	for _, bad := range []string{`{"events":[]}`, `{"predicted":{}}`, `{"predicted":{"x":{}},"events":[]}`, `{"predicted":{},"events":[{"digests":{"sha1":"zz"}}]}`} {
+	for _, bad := range []string{
+		`{"events":[]}`,
+		`{"predicted":{}}`,
+		`{"predicted":{},"measurements":[]}`,
+		`{"predicted":{"x":{}},"events":[]}`,
+		`{"predicted":{},"events":[{"digests":{"sha1":"zz"}}]}`,
+		`{"predicted":[],"events":[]}`,
+	} {
 		if _, err := parseMeasurePlan([]byte(bad)); err == nil {
 			t.Errorf("parseMeasurePlan(%s): no error", bad)
 		}

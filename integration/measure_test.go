@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -233,46 +234,60 @@ func predictMeasurements(t *testing.T, esp, db string, banks []string) *measureP
 
 // parseMeasurePlan reads the events and predicted values out of
 // ukiboot -dry-run -json's output: the first object, at any depth, that
-// has "predicted" ({"<pcr>": {"<bank>": "<hex>"}}) and "events"
-// ([{"pcr": N, "description": "...", "digests": {"<bank>": "<hex>"}}]).
+// has the predicted values, "predicted" or "predicted_pcrs"
+// ({"<pcr>": {"<bank>": "<hex>"}}), and the events, "events" or
+// "measurements" ([{"pcr": N, "description": "...", "digests":
+// {"<bank>": "<hex>"}}]).
 func parseMeasurePlan(b []byte) (*measurePlan, error) {
 	var doc any
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, err
 	}
-	obj := findObjectWith(doc, "predicted")
-	if obj == nil || obj["events"] == nil {
-		return nil, fmt.Errorf("no object with \"predicted\" and \"events\"")
+	var obj map[string]any
+	var predicted, events string
+	for _, names := range [][2]string{{"predicted", "events"}, {"predicted_pcrs", "measurements"}} {
+		if obj = findObjectWith(doc, names[0]); obj != nil && obj[names[1]] != nil {
+			predicted, events = names[0], names[1]
+			break
+		}
 	}
-	raw, err := json.Marshal(obj)
-	if err != nil {
-		return nil, err
+	if predicted == "" {
+		return nil, fmt.Errorf("no object with \"predicted\" and \"events\" (or \"predicted_pcrs\" and \"measurements\")")
 	}
 	var j struct {
-		Predicted map[string]map[string]string `json:"predicted"`
+		Predicted map[string]map[string]string
 		Events    []struct {
 			PCR         int               `json:"pcr"`
 			Description string            `json:"description"`
 			Digests     map[string]string `json:"digests"`
-		} `json:"events"`
+		}
 	}
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, err
+	for _, f := range []struct {
+		key string
+		dst any
+	}{{predicted, &j.Predicted}, {events, &j.Events}} {
+		raw, err := json.Marshal(obj[f.key])
+		if err == nil {
+			err = json.Unmarshal(raw, f.dst)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", f.key, err)
+		}
 	}
 	p := &measurePlan{Predicted: map[int]map[string][]byte{}}
 	for pcr, banks := range j.Predicted {
-		var n int
-		if _, err := fmt.Sscan(pcr, &n); err != nil {
-			return nil, fmt.Errorf("predicted: PCR %q: %v", pcr, err)
+		n, err := strconv.Atoi(pcr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: PCR %q: %v", predicted, pcr, err)
 		}
 		if p.Predicted[n], err = decodeDigests(banks); err != nil {
-			return nil, fmt.Errorf("predicted PCR %d: %v", n, err)
+			return nil, fmt.Errorf("%s: PCR %d: %v", predicted, n, err)
 		}
 	}
 	for i, e := range j.Events {
 		d, err := decodeDigests(e.Digests)
 		if err != nil {
-			return nil, fmt.Errorf("event %d (%q): %v", i, e.Description, err)
+			return nil, fmt.Errorf("%s: event %d (%q): %v", events, i, e.Description, err)
 		}
 		p.Events = append(p.Events, measureEvent{PCR: e.PCR, Description: e.Description, Digests: d})
 	}
