@@ -90,6 +90,9 @@ func TestMeasuredBoot(t *testing.T) {
 	if r.TPMLog == nil {
 		t.Fatalf("the second kernel has no /.extra/tpm2-measure.log")
 	}
+	if e, sum := r.Extras()["/.extra/tpm2-measure.log"], sha256.Sum256(r.TPMLog); e.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("/.extra/tpm2-measure.log: the report printed a log with SHA-256 %x, its listing says %s", sum, e.SHA256)
+	}
 	logged, err := parseMeasureLog(r.TPMLog)
 	if err != nil {
 		t.Fatalf("/.extra/tpm2-measure.log: %v", err)
@@ -209,16 +212,23 @@ type measurePlan struct {
 	Predicted map[int]map[string][]byte // PCR -> bank -> value
 }
 
+// vmLockdown is /sys/kernel/security/lockdown in the first stage: u-root's
+// init mounts securityfs, and Debian's kernel, booted without Secure Boot,
+// is not locked down.
+const vmLockdown = "[none] integrity confidentiality\n"
+
 // predictMeasurements runs ukiboot -dry-run -auto -json on the host, from
 // the same code and files as the VM's, and reads its events and predicted
-// PCR values. There is no EFI variable store (as in the VM, booted by
-// SeaBIOS): UKIBOOT_EFIVARS names an empty directory.
+// PCR values. The host is made to look like the VM where PCR 7's policy
+// record depends on it: there is no EFI variable store (the VM boots
+// SeaBIOS; UKIBOOT_EFIVARS names an empty directory), and the lockdown
+// file says what the VM's says (UKIBOOT_LOCKDOWN).
 func predictMeasurements(t *testing.T, esp, db string, banks []string) *measurePlan {
 	t.Helper()
 	args := []string{"run", "./cmds/ukiboot", "-dry-run", "-auto", "-json", "-pcr-banks", strings.Join(banks, ","), "-root", esp, "-db", db}
 	c := exec.Command(ukitest.Need(t, "go"), args...)
 	c.Dir = RepoRoot(t)
-	c.Env = append(os.Environ(), "UKIBOOT_EFIVARS="+t.TempDir())
+	c.Env = append(os.Environ(), "UKIBOOT_EFIVARS="+t.TempDir(), "UKIBOOT_LOCKDOWN="+WriteFile(t, "lockdown", []byte(vmLockdown)))
 	var stderr bytes.Buffer
 	c.Stderr = &stderr
 	out, err := c.Output()
