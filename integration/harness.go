@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -205,50 +203,9 @@ func SMBIOSStrings(values ...string) qemu.Fn {
 	return qemu.ArbitraryArgs(args...)
 }
 
-// SWTPM gives the VM a TPM 2.0 on the TIS interface, emulated by swtpm
-// (vmtest has no TPM): swtpm starts now, with its state in a temporary
-// directory, on a control socket that the harness listens on already, so
-// qemu can connect at once; it ends when qemu disconnects or the test
-// ends. Boot the bzImage (Assets.Kernel) with it: through the PVH entry
-// (Assets.Vmlinux) the kernel finds a broken ACPI table and no TPM.
-func SWTPM(t testing.TB) qemu.Fn {
-	t.Helper()
-	swtpm := ukitest.Need(t, "swtpm")
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "swtpm.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatalf("swtpm control socket: %v", err)
-	}
-	f, err := l.File()
-	if err != nil {
-		l.Close()
-		t.Fatalf("swtpm control socket: %v", err)
-	}
-	var out bytes.Buffer
-	c := exec.Command(swtpm, "socket", "--tpm2", "--tpmstate", "dir="+dir,
-		"--ctrl", "type=unixio,fd=3", "--terminate")
-	c.ExtraFiles = []*os.File{f}
-	c.Stdout, c.Stderr = &out, &out
-	if err := c.Start(); err != nil {
-		f.Close()
-		l.Close()
-		t.Fatalf("starting swtpm: %v", err)
-	}
-	f.Close()
-	t.Cleanup(func() {
-		c.Process.Kill()
-		c.Wait()
-		l.Close()
-		if t.Failed() && out.Len() > 0 {
-			t.Logf("swtpm said:\n%s", out.String())
-		}
-	})
-	return qemu.ArbitraryArgs(
-		"-chardev", "socket,id=chrtpm,path="+qemuEscape(sock),
-		"-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
-		"-device", "tpm-tis,tpmdev=tpm0")
-}
+// SWTPM gives the VM a TPM 2.0 as swtpm sets one up by default (see
+// SWTPMWith).
+func SWTPM(t testing.TB) qemu.Fn { return SWTPMWith(t, SWTPMOptions{}) }
 
 // Expect waits until the console output after the previous match contains
 // a match of the regular expression re (Go syntax; "(?m)" makes ^ and $

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -99,6 +100,10 @@ func TestParseReport(t *testing.T) {
 		"[    2.2] kernel noise REPORT-EXTRA: /.extra/a 0444 3 abc\n" +
 		"REPORT-MARKER: marker-x first line here\n" +
 		"REPORT-ERROR: something\n" +
+		"REPORT-TPM-BANKS: sha1 sha256\n" +
+		"REPORT-PCR: sha256 11 00ff\n" +
+		"REPORT-TPM-LOG: aGVs\n" +
+		"REPORT-TPM-LOG: bG8=\n" +
 		"REPORT-END\n" +
 		"REPORT-CMDLINE: after the end\n"
 	r, err := ParseReport(console)
@@ -118,7 +123,10 @@ func TestParseReport(t *testing.T) {
 	if r.Markers["marker-x"] != "first line here" {
 		t.Errorf("markers %q", r.Markers)
 	}
-	if len(r.Errors) != 1 || len(r.Lines) != 8 {
+	if !r.TPM || strings.Join(r.Banks, " ") != "sha1 sha256" || fmt.Sprintf("%x", r.PCRs["sha256"][11]) != "00ff" || string(r.TPMLog) != "hello" {
+		t.Errorf("TPM %v banks %q PCRs %x log %q", r.TPM, r.Banks, r.PCRs, r.TPMLog)
+	}
+	if len(r.Errors) != 1 || len(r.Lines) != 12 {
 		t.Errorf("errors %q lines %q", r.Errors, r.Lines)
 	}
 
@@ -126,6 +134,8 @@ func TestParseReport(t *testing.T) {
 		"nothing",
 		"REPORT-BEGIN\nREPORT-CMDLINE: x\n",
 		"REPORT-BEGIN\nREPORT-EXTRA: /.extra/a 0444\nREPORT-END\n",
+		"REPORT-BEGIN\nREPORT-PCR: sha256 11\nREPORT-END\n",
+		"REPORT-BEGIN\nREPORT-TPM-LOG: !!\nREPORT-END\n",
 	} {
 		if _, err := ParseReport(bad); err == nil {
 			t.Errorf("ParseReport(%q): no error", bad)

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/u-root/u-root/pkg/cpio"
 
+	"github.com/ukiboot/ukiboot/integration/internal/tpmsysfs"
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 )
 
@@ -172,6 +174,16 @@ type Report struct {
 	Markers map[string]string // REPORT-MARKER: name -> first line
 	Errors  []string          // REPORT-ERROR
 	Lines   []string          // all REPORT lines, BEGIN to END
+
+	// TPM says whether the kernel had a TPM (REPORT-TPM-BANKS), Banks
+	// are its active PCR banks (sha1, sha256, ...), PCRs the values the
+	// report read: bank -> PCR -> value.
+	TPM   bool
+	Banks []string
+	PCRs  map[string]map[int][]byte
+	// TPMLog is /.extra/tpm2-measure.log (REPORT-TPM-LOG), nil when the
+	// initrd had none (or it was empty).
+	TPMLog []byte
 }
 
 // ExtraFile is one entry under /.extra.
@@ -196,7 +208,8 @@ func (r *Report) Extras() map[string]ExtraFile {
 // ParseReport parses the first REPORT-BEGIN ... REPORT-END in console
 // output.
 func ParseReport(console string) (*Report, error) {
-	r := &Report{Markers: map[string]string{}}
+	r := &Report{Markers: map[string]string{}, PCRs: map[string]map[int][]byte{}}
+	var tpmLog strings.Builder
 	in, end := false, false
 	for _, line := range strings.Split(console, "\n") {
 		line = strings.TrimRight(line, "\r")
@@ -231,6 +244,12 @@ func ParseReport(console string) (*Report, error) {
 		case "REPORT-MARKER":
 			name, first, _ := strings.Cut(val, " ")
 			r.Markers[name] = first
+		case "REPORT-TPM-BANKS", "REPORT-PCR":
+			if err := r.parseTPM(tag, val); err != nil {
+				return nil, fmt.Errorf("report line %q: %v", line, err)
+			}
+		case "REPORT-TPM-LOG":
+			tpmLog.WriteString(val)
 		case "REPORT-EXTRA", "REPORT-EXTRA-DIR", "REPORT-EXTRA-OTHER":
 			f := strings.Fields(val)
 			var e ExtraFile
@@ -264,7 +283,31 @@ func ParseReport(console string) (*Report, error) {
 		return nil, fmt.Errorf("no REPORT-END in the console output")
 	}
 	sort.SliceStable(r.Extra, func(i, j int) bool { return r.Extra[i].Path < r.Extra[j].Path })
+	if tpmLog.Len() > 0 {
+		b, err := base64.StdEncoding.DecodeString(tpmLog.String())
+		if err != nil {
+			return nil, fmt.Errorf("REPORT-TPM-LOG: %v", err)
+		}
+		r.TPMLog = b
+	}
 	return r, nil
+}
+
+// parseTPM reads a REPORT-TPM-BANKS or REPORT-PCR line's value.
+func (r *Report) parseTPM(tag, val string) error {
+	if tag == "REPORT-TPM-BANKS" {
+		r.TPM, r.Banks = true, strings.Fields(val)
+		return nil
+	}
+	bank, pcr, v, err := tpmsysfs.ParseLine(val)
+	if err != nil {
+		return err
+	}
+	if r.PCRs[bank] == nil {
+		r.PCRs[bank] = map[int][]byte{}
+	}
+	r.PCRs[bank][pcr] = v
+	return nil
 }
 
 func parseMode(s string) (uint32, error) {

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"sort"
 	"strings"
 	"testing"
 
@@ -60,22 +61,51 @@ func TestSmokeStage1Disks(t *testing.T) {
 	t.Logf("first stage with disks: %.1fs", vm.Elapsed().Seconds())
 }
 
-// The harness gives the VM a TPM 2.0 (swtpm) that the kernel finds. It
-// boots the bzImage: booted through the PVH entry (vmlinux), the kernel
-// finds a broken ACPI table ("Invalid table length 0x2 in RSDT") and no
-// TPM.
+// The harness gives the VM a TPM 2.0 (swtpm) that the kernel finds, with
+// the PCR banks the test asked swtpm_setup for, whose PCRs testinit
+// prints. It boots the bzImage: booted through the PVH entry (vmlinux),
+// the kernel finds a broken ACPI table ("Invalid table length 0x2 in
+// RSDT") and no TPM.
 func TestSmokeStage1TPM(t *testing.T) {
 	t.Parallel()
 	a := NeedAssets(t)
+	banks := []string{"sha1", "sha256", "sha384"}
 	vm := Boot(t, VMOptions{
 		Kernel:    a.Kernel,
 		Initramfs: a.Stage1,
-		Append:    Stage1Cmdline("", "-inspect", "/bbin/ukiboot"),
-		QEMU:      []qemu.Fn{SWTPM(t)},
+		Append:    Stage1Cmdline("testinit.pcrs=1", "-inspect", "/bbin/ukiboot"),
+		QEMU:      []qemu.Fn{SWTPMWith(t, SWTPMOptions{PCRBanks: banks})},
 	})
 	vm.Expect(`testinit: TPM: tpm0 \(TPM 2\)\n`, BootTimeout)
 	vm.Expect(`testinit: ukiboot exited: `, StepTimeout)
 	if err := vm.Wait(StepTimeout); err != nil {
 		t.Errorf("qemu: %v", err)
 	}
+	pcrs, err := PCRLines(vm.Output(), "testinit: pcr ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range banks {
+		if len(pcrs[b]) != 16 {
+			t.Errorf("bank %s: testinit printed %d PCRs, want 16 (is /sys/class/tpm/tpm0/pcr-%s missing?)", b, len(pcrs[b]), b)
+		}
+	}
+	if len(pcrs) != len(banks) {
+		t.Errorf("banks %v, want %v", mapKeys(pcrs), banks)
+	}
+	for _, b := range banks {
+		for pcr := 0; pcr < 16; pcr++ {
+			t.Logf("before ukiboot: PCR %2d %-6s %x", pcr, b, pcrs[b][pcr])
+		}
+	}
+}
+
+// mapKeys returns the keys of m, sorted.
+func mapKeys[V any](m map[string]V) []string {
+	var k []string
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
 }

@@ -22,9 +22,9 @@ VM_MK_SAVED_GOAL := $(.DEFAULT_GOAL)
 VM_OUT ?= out
 VM_KERNEL_DIR := $(VM_OUT)/kernel
 VM_DEBS_DIR := $(VM_OUT)/debs
-# qemu, OVMF and swtpm (a TPM for the VMs); xz to unpack the kernel's payload; binutils and systemd-boot-efi
+# qemu, OVMF and swtpm (a TPM for the VMs; swtpm-tools' swtpm_setup picks its PCR banks); xz to unpack the kernel's payload; binutils and systemd-boot-efi
 # for the UKIs the tests build (ukitest.ObjcopyUKI).
-VM_APT_PACKAGES ?= qemu-system-x86 ovmf swtpm openssl sbsigntool xz-utils binutils systemd-boot-efi
+VM_APT_PACKAGES ?= qemu-system-x86 ovmf swtpm swtpm-tools openssl sbsigntool xz-utils binutils systemd-boot-efi
 # The Debian meta package whose kernel the tests boot.
 VM_KERNEL_META ?= linux-image-amd64
 

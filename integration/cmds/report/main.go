@@ -11,14 +11,21 @@
 //	REPORT-EXTRA: <path> <mode> <size> <sha256> for each file under /.extra
 //	REPORT-EXTRA-OTHER: <path> <mode> <type>    for anything else there
 //	REPORT-MARKER: <name> <first line>          for each file /marker*
+//	REPORT-TPM-BANKS: <bank> ...                 when there is a TPM (tpm0)
+//	REPORT-PCR: <bank> <pcr> <hex>               PCRs 7, 11, 12, 13 of each bank
+//	REPORT-TPM-LOG: <base64>                     /.extra/tpm2-measure.log, in lines
 //	REPORT-END
 //
 // Paths are absolute and sorted (/.extra itself included), modes are octal
-// permission bits. It must be built static (CGO_ENABLED=0).
+// permission bits. The banks are the pcr-<bank> directories of
+// /sys/class/tpm/tpm0, the PCR values those of its files (lower-case hex).
+// The TPM log lines, concatenated, are the file in standard base64. It
+// must be built static (CGO_ENABLED=0).
 package main
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,6 +38,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ukiboot/ukiboot/integration/internal/tpmsysfs"
 )
 
 func main() {
@@ -118,6 +127,7 @@ func report(w io.Writer, root string) {
 	fmt.Fprintf(w, "REPORT-CMDLINE: %s\n", strings.TrimRight(string(cmdline), "\n"))
 	extra(w, root)
 	markers(w, root)
+	tpm(w, root)
 	fmt.Fprintln(w, "REPORT-END")
 }
 
@@ -188,5 +198,49 @@ func markers(w io.Writer, root string) {
 		}
 		first, _, _ := strings.Cut(string(b), "\n")
 		fmt.Fprintf(w, "REPORT-MARKER: %s %s\n", filepath.Base(m), strings.TrimRight(first, "\r"))
+	}
+}
+
+// reportPCRs are the PCRs ukiboot extends (systemd's PCR 11, 12 and 13 and
+// its verification policy in PCR 7).
+func reportPCRs() []int { return []int{7, 11, 12, 13} }
+
+// logLine is how many base64 characters one REPORT-TPM-LOG line holds.
+const logLine = 96
+
+// tpm prints the TPM's banks, the values of reportPCRs in each, and the
+// event log ukiboot handed over in the initrd.
+func tpm(w io.Writer, root string) {
+	dir := filepath.Join(root, tpmsysfs.Dir)
+	if _, err := os.Stat(dir); err == nil {
+		banks, err := tpmsysfs.Banks(dir)
+		if err != nil {
+			fmt.Fprintf(w, "REPORT-ERROR: %v\n", err)
+		}
+		fmt.Fprintf(w, "REPORT-TPM-BANKS: %s\n", strings.Join(banks, " "))
+		for _, b := range banks {
+			for _, pcr := range reportPCRs() {
+				v, err := tpmsysfs.Read(dir, b, pcr)
+				if err != nil {
+					fmt.Fprintf(w, "REPORT-ERROR: %v\n", err)
+					continue
+				}
+				fmt.Fprintf(w, "REPORT-PCR: %s\n", tpmsysfs.Line(b, pcr, v))
+			}
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(root, ".extra/tpm2-measure.log"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(w, "REPORT-ERROR: %v\n", err)
+		return
+	}
+	s := base64.StdEncoding.EncodeToString(log)
+	for len(s) > 0 {
+		n := min(len(s), logLine)
+		fmt.Fprintf(w, "REPORT-TPM-LOG: %s\n", s[:n])
+		s = s[n:]
 	}
 }

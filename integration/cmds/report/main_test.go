@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ukiboot/ukiboot/integration"
@@ -67,5 +69,66 @@ func TestReport(t *testing.T) {
 	}
 	if len(r.Errors) != 0 {
 		t.Errorf("errors %q", r.Errors)
+	}
+}
+
+// The report prints the banks of tpm0, PCRs 7, 11, 12 and 13 of each, and
+// the TPM log ukiboot put in the initrd, which the test parses back.
+func TestReportTPM(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		tpm       bool
+		log       []byte
+		wantBanks []string
+	}{
+		{"no TPM, no log", false, nil, nil},
+		{"two banks and a log longer than a line", true, bytes.Repeat([]byte("\x1e{\"pcr\":11}\n"), 20), []string{"sha1", "sha256"}},
+		{"a TPM, an empty log", true, []byte{}, []string{"sha1", "sha256"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			mk := func(name, data string) {
+				t.Helper()
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(data), 0o444); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mk("proc/cmdline", "x\n")
+			if c.tpm {
+				for _, pcr := range []string{"7", "11", "12", "13", "0"} {
+					mk("sys/class/tpm/tpm0/pcr-sha1/"+pcr, strings.Repeat("0"+pcr[:1], 20)+"\n")
+					mk("sys/class/tpm/tpm0/pcr-sha256/"+pcr, strings.Repeat("A"+pcr[:1], 32)+"\n")
+				}
+			}
+			if c.log != nil {
+				mk(".extra/tpm2-measure.log", string(c.log))
+			}
+			var b bytes.Buffer
+			report(&b, root)
+			r, err := integration.ParseReport(b.String())
+			if err != nil {
+				t.Fatalf("%v\n%s", err, b.String())
+			}
+			if r.TPM != c.tpm || strings.Join(r.Banks, " ") != strings.Join(c.wantBanks, " ") {
+				t.Errorf("TPM %v banks %q, want %v %q", r.TPM, r.Banks, c.tpm, c.wantBanks)
+			}
+			if c.tpm {
+				got := fmt.Sprintf("%x %x %d %d", r.PCRs["sha1"][12], r.PCRs["sha256"][7], len(r.PCRs["sha256"]), len(r.PCRs))
+				want := strings.Repeat("01", 20) + " " + strings.Repeat("a7", 32) + " 4 2"
+				if got != want {
+					t.Errorf("PCRs: sha1 12, sha256 7, PCRs per bank, banks = %s, want %s", got, want)
+				}
+			}
+			if !bytes.Equal(r.TPMLog, c.log) || (r.TPMLog == nil) != (len(c.log) == 0) {
+				t.Errorf("TPM log %q, want %q", r.TPMLog, c.log)
+			}
+			if len(r.Errors) != 0 {
+				t.Errorf("errors %q", r.Errors)
+			}
+		})
 	}
 }

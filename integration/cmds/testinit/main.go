@@ -14,6 +14,9 @@
 //	                     /sys/class/block (1 when given without a number)
 //	testinit.kexec=1     when ukiboot exits 0 (ukiboot -no-reboot), start
 //	                     the kernel it loaded, as "kexec -e" does
+//	testinit.pcrs=1      before running ukiboot, print the values of PCRs
+//	                     0-15 of each bank of tpm0 (what the firmware
+//	                     measured before ukiboot)
 //	testinit.shell=1     when ukiboot exits, run u-root's gosh on the
 //	                     console, and power off when it exits: for a person
 //	                     debugging at a terminal (gosh waits for answers to
@@ -24,6 +27,7 @@
 //
 //	testinit: N modules loaded
 //	testinit: TPM: tpm0 (TPM 2) ...  (or "none")
+//	testinit: pcr <bank> <pcr> <hex>  (testinit.pcrs=1)
 //	testinit: block devices: vda vda1 ...  (or "none")
 //	testinit: ukiboot exited: exit status 0
 package main
@@ -39,6 +43,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ukiboot/ukiboot/integration/internal/tpmsysfs"
 )
 
 const ukiboot = "/bbin/ukiboot"
@@ -77,6 +83,9 @@ func main() {
 		waitDisks(want, 10*time.Second)
 	}
 	logf("TPM: %s", tpms())
+	if opts["testinit.pcrs"] == "1" {
+		printPCRs()
+	}
 	devs := blockDevices()
 	if len(devs) == 0 {
 		logf("block devices: none")
@@ -172,6 +181,25 @@ func tpms() string {
 		l = append(l, fmt.Sprintf("%s (TPM %s)", e.Name(), strings.TrimSpace(string(v))))
 	}
 	return strings.Join(l, " ")
+}
+
+// printPCRs prints PCRs 0-15 of each bank of tpm0.
+func printPCRs() {
+	banks, err := tpmsysfs.Banks(tpmsysfs.Dir)
+	if err != nil || len(banks) == 0 {
+		logf("PCRs: no PCR banks in %s (%v)", tpmsysfs.Dir, err)
+		return
+	}
+	for _, b := range banks {
+		for pcr := 0; pcr < 16; pcr++ {
+			v, err := tpmsysfs.Read(tpmsysfs.Dir, b, pcr)
+			if err != nil {
+				logf("PCRs: %v", err)
+				continue
+			}
+			logf("pcr %s", tpmsysfs.Line(b, pcr, v))
+		}
+	}
 }
 
 // loadedModules returns how many modules /proc/modules lists.
