@@ -44,8 +44,7 @@ func TestParseMeasurePlan(t *testing.T) {
 		`{"pcr":12,"type":"EV_EVENT_TAG","tag":1,"description":"x","digests":{"sha256":"` + zero + `"}}]`
 	predicted := `{"11":{"sha256":"` + strings.Repeat("11", 32) + `"}}`
 	for _, c := range []struct{ name, out string }{
-		{"events and predicted, nested", `{"entry":"a.efi","measurement":{"events":` + events + `,"predicted":` + predicted + `}}`},
-		{"measurements and predicted_pcrs, top level", `{"entry":"a.efi","measurements":` + events + `,"predicted_pcrs":` + predicted + `}`},
+		{"measurements and predicted_pcrs", `{"entry":"a.efi","measurements":` + events + `,"predicted_pcrs":` + predicted + `}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := parseMeasurePlan([]byte(c.out))
@@ -61,12 +60,11 @@ func TestParseMeasurePlan(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{
-		`{"events":[]}`,
-		`{"predicted":{}}`,
-		`{"predicted":{},"measurements":[]}`,
-		`{"predicted":{"x":{}},"events":[]}`,
-		`{"predicted":{},"events":[{"digests":{"sha1":"zz"}}]}`,
-		`{"predicted":[],"events":[]}`,
+		`{"measurements":[]}`,
+		`{"predicted_pcrs":{}}`,
+		`{"predicted_pcrs":{"x":{}},"measurements":[]}`,
+		`{"predicted_pcrs":{},"measurements":[{"digests":{"sha1":"zz"}}]}`,
+		`{"predicted_pcrs":[],"measurements":[]}`,
 	} {
 		if _, err := parseMeasurePlan([]byte(bad)); err == nil {
 			t.Errorf("parseMeasurePlan(%s): no error", bad)

@@ -228,12 +228,15 @@ func (r *tpmRun) extend(events []measure.Event) error {
 		return fail("TPM: none of the banks %s is active (active: %s)", r.planBanksLocked(), r.active)
 	}
 	events = onlyBanks(events, banks)
-	stale, err := measure.NotAtReset(t, banks, pcrs)
-	switch {
-	case err != nil:
+	stale, firmware, err := notAtReset(t, banks, pcrs)
+	if err != nil {
 		return fail("TPM: %v", err)
-	case len(stale) > 0:
+	}
+	if len(stale) > 0 {
 		r.logf("TPM: PCR %s not at the reset value (an earlier boot attempt, or a running OS): after this boot they will not hold the values -dry-run predicts", pcrList(stale))
+	}
+	if len(firmware) > 0 {
+		r.logf("TPM: PCR %s already hold the firmware's measurements; ukiboot's events extend them from there", pcrList(firmware))
 	}
 	n, err := measure.Extend(t, events)
 	if err != nil {
@@ -298,4 +301,25 @@ func (p *pipeline) unloadRefused(id string) {
 	if err := p.sys.unload(); err != nil {
 		p.logf("cannot unload %s after its measurement failed: %v (a later 'kexec -e' would start it unmeasured)", id, err)
 	}
+}
+
+// notAtReset reads which of pcrs are not at their reset value in banks.
+// stale are PCRs 11, 12 and 13, which only systemd-stub (and so only
+// ukiboot) measures into: not at reset, they mean an earlier attempt or a
+// running OS. firmware are the others (PCRs 5 and 7), which firmware
+// measures into before any boot loader (SeaBIOS's separators, UEFI's
+// Secure Boot state): ukiboot's events extend them from there.
+func notAtReset(t measure.TPM, banks measure.Banks, pcrs []int) (stale, firmware []int, err error) {
+	all, err := measure.NotAtReset(t, banks, pcrs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, pcr := range all {
+		if pcr >= measure.PCRKernelBoot {
+			stale = append(stale, pcr)
+		} else {
+			firmware = append(firmware, pcr)
+		}
+	}
+	return stale, firmware, nil
 }

@@ -210,20 +210,37 @@ func TestNoRebootExtendsOnlyWithRequire(t *testing.T) {
 	}
 }
 
-// TestNotAtResetIsSaid: a second attempt (PCR 7 already extended) says
-// the values will not be those predicted, and still extends.
+// TestNotAtResetIsSaid: a second attempt (PCR 11 already extended) says
+// the values will not be those predicted, and still extends; PCR 7 not at
+// reset is the firmware's doing (SeaBIOS's separators, UEFI's Secure Boot
+// state) and is said as such.
 func TestNotAtResetIsSaid(t *testing.T) {
 	esp := t.TempDir()
 	ukiFile(t, esp, "os-1.efi", "os", "1", "c1", "K1")
-	f := &fakeSystem{platform: noPlatform(t)}
-	tpm := newRecTPM(measure.SHA256)
-	tpm.f.Extend(7, measure.Sum(measure.Banks{measure.SHA256}, []byte("earlier")))
-	var stdout, stderr bytes.Buffer
-	if rc := runWith([]string{"-auto", "-verify", "off", "-root", esp}, &stdout, &stderr, sysWith(f, tpm)); rc != 0 {
-		t.Fatalf("rc %d\n%s", rc, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "PCR 7 not at the reset value") {
-		t.Errorf("log:\n%s", stderr.String())
+	for _, c := range []struct {
+		name string
+		pcr  int
+		want string
+	}{
+		{"second attempt", 11, "TPM: PCR 11 not at the reset value (an earlier boot attempt, or a running OS)"},
+		{"firmware measured PCR 7", 7, "TPM: PCR 7 already hold the firmware's measurements; ukiboot's events extend them from there"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fakeSystem{platform: noPlatform(t)}
+			tpm := newRecTPM(measure.SHA256)
+			tpm.f.Extend(c.pcr, measure.Sum(measure.Banks{measure.SHA256}, []byte("earlier")))
+			var stdout, stderr bytes.Buffer
+			if rc := runWith([]string{"-auto", "-verify", "off", "-root", esp}, &stdout, &stderr, sysWith(f, tpm)); rc != 0 {
+				t.Fatalf("rc %d\n%s", rc, stderr.String())
+			}
+			log := stderr.String()
+			if !strings.Contains(log, c.want) || !strings.Contains(log, "TPM: extended 12 events") {
+				t.Errorf("log lacks %q or the extends:\n%s", c.want, log)
+			}
+			if c.pcr == 7 && strings.Contains(log, "not at the reset value") {
+				t.Errorf("PCR 7 measured by firmware called a second attempt:\n%s", log)
+			}
+		})
 	}
 }
 

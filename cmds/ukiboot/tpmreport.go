@@ -20,6 +20,8 @@ type tpmReport struct {
 	Banks       []string `json:"banks"`
 	NotExtended []string `json:"not_extended"`
 	NotAtReset  []int    `json:"not_at_reset"`
+	// FromFirmware are PCRs (5, 7) the firmware measured into already.
+	FromFirmware []int `json:"from_firmware,omitempty"`
 	// Predictable says whether the TPM will hold the plan's predicted
 	// values (predicted_pcrs, from reset) after the boot: the PCRs are at
 	// their reset value and the boot extends them.
@@ -49,10 +51,15 @@ func (p *pipeline) tpmReport(events []measure.Event) tpmReport {
 		rep.TPM = "active banks " + r.active.String()
 		unsupported, left := r.gaps(banks)
 		rep.NotExtended = append(names(unsupported), names(left)...)
+		var firmware []int
 		var err error
-		if stale, err = measure.NotAtReset(t, r.activeOf(banks), measure.PCRs(events)); err != nil {
+		if stale, firmware, err = notAtReset(t, r.activeOf(banks), measure.PCRs(events)); err != nil {
 			rep.Notes = append(rep.Notes, "cannot read the PCRs: "+err.Error())
 			stale = measure.PCRs(events)
+		}
+		if len(firmware) > 0 {
+			rep.FromFirmware = firmware
+			rep.Notes = append(rep.Notes, fmt.Sprintf("PCR %s already hold the firmware's measurements: after the boot they hold ukiboot's events extended from there, not the values predicted from reset", pcrList(firmware)))
 		}
 	}
 	r.mu.Unlock()

@@ -42,6 +42,8 @@ func TestTPMReport(t *testing.T) {
 	}
 	stale := newRecTPM(measure.SHA1, measure.SHA256)
 	stale.f.Extend(11, measure.Sum(measure.Banks{measure.SHA1, measure.SHA256}, []byte("earlier")))
+	firmware := newRecTPM(measure.SHA1, measure.SHA256)
+	firmware.f.Extend(7, measure.Sum(measure.Banks{measure.SHA1, measure.SHA256}, []byte{0xff, 0xff, 0xff, 0xff}))
 	t.Run("predicted from reset, every bank", func(t *testing.T) {
 		got, _ := json.Marshal(predictedJSON(&stub.Plan{Banks: measure.Banks{measure.SHA1, measure.SHA256}, Events: events}))
 		exp, _ := json.Marshal(want)
@@ -58,6 +60,7 @@ func TestTPMReport(t *testing.T) {
 	}{
 		{"TPM at reset", options{pcrBanks: "auto"}, newRecTPM(measure.SHA1, measure.SHA256), true, "tpm:      active banks sha1,sha256"},
 		{"TPM not at reset", options{}, stale, false, "PCR 11 not at the reset value"},
+		{"firmware measured PCR 7", options{}, firmware, true, "PCR 7 already hold the firmware's measurements"},
 		{"-measure off", options{measure: "off", pcrBanks: "sha1,sha256"}, newRecTPM(measure.SHA1, measure.SHA256), false, "-measure off"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
