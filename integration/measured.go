@@ -46,9 +46,11 @@ func NewTPMState(t testing.TB, banks string) *TPMState {
 	}
 	setup := ukitest.Need(t, "swtpm_setup")
 	dir := t.TempDir()
-	c := exec.Command(setup, "--tpm2", "--tpmstate", dir, "--pcr-banks", banks)
+	// No EK and no certificates; --config: not the machine's
+	// /etc/swtpm_setup.conf, which may choose other banks.
+	c := exec.Command(setup, "--tpm2", "--tpmstate", dir, "--pcr-banks", banks, "--config", os.DevNull)
 	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("swtpm_setup --tpm2 --tpmstate %s --pcr-banks %s: %v\n%s", dir, banks, err, out)
+		t.Fatalf("%s: %v\n%s", strings.Join(c.Args, " "), err, out)
 	}
 	return &TPMState{Dir: dir}
 }
