@@ -71,7 +71,17 @@ func TestConformanceStub252(t *testing.T) {
 			}
 		}
 		if predicted != nil {
-			for _, d := range ComparePCRs(predicted, stub, 11, 12, 13) {
+			// The banks the host's plan has (sha256 at least): the
+			// TPM's banks are not known there.
+			NeedBanks(t, "ukiboot -dry-run -json's prediction", predicted, "sha256")
+			want := PCRValues{}
+			for _, b := range predicted.Banks() {
+				if stub[b] != nil {
+					want[b] = stub[b]
+				}
+			}
+			t.Logf("ukiboot -dry-run -json predicts the banks %v", predicted.Banks())
+			for _, d := range ComparePCRs(predicted, want, 11, 12, 13) {
 				t.Errorf("ukiboot -dry-run -json predicted %s (the value systemd-stub 252 measured)", d)
 			}
 		}
