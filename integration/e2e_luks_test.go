@@ -66,8 +66,10 @@ func TestE2ELUKSUnlockAfterUkiboot(t *testing.T) {
 			t.Errorf("boot 1: PCR 11 %s is all zero after ukiboot kexec'd a UKI: ukiboot extended nothing", bank)
 		}
 	}
-	if !strings.Contains(" "+first.cmdline+" ", " SYSTEMD_FORCE_MEASURE=1 ") {
-		t.Errorf("boot 1: the kernel command line %q lacks SYSTEMD_FORCE_MEASURE=1 (ukiboot adds it when it has extended the TPM)", first.cmdline)
+	for _, want := range []string{"SYSTEMD_FORCE_MEASURE=1", "systemd.setenv=SYSTEMD_FORCE_MEASURE=1"} {
+		if !strings.Contains(" "+first.cmdline+" ", " "+want+" ") {
+			t.Errorf("boot 1: the kernel command line %q lacks %s (ukiboot adds it when it has extended the TPM)", first.cmdline, want)
+		}
 	}
 
 	// 2: the TPM unlocks it.
