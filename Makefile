@@ -87,7 +87,7 @@ bench: deps
 
 # VM tests: qemu boots Debian's kernel with a u-root first stage running
 # ukiboot, which kexecs UKIs and type #1 entries from disk images.
-integration: deps vm-assets
+integration: deps vm-assets e2e-assets
 	UKIBOOT_INTEGRATION=1 UKIBOOT_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 25m -v ./integration/
 
 # The test command of the README and of CI.
@@ -102,9 +102,10 @@ demo: deps vm-assets
 		-kernel out/kernel/vmlinux -initrd out/demo/stage1.cpio -append "$$(cat out/demo/cmdline)" \
 		-drive file=out/demo/disk.img,format=raw,if=none,id=vd0 -device virtio-blk-pci,drive=vd0
 
-clean: vm-clean
+clean: vm-clean e2e-clean
 	rm -rf bin out/demo
 
 include mk/vm.mk
+include mk/e2e.mk
 include mk/rom.mk
 include mk/romcheck.mk

@@ -1,0 +1,270 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hugelgupf/vmtest/qemu"
+
+	"github.com/ukiboot/ukiboot/internal/disktest"
+	"github.com/ukiboot/ukiboot/internal/ukitest"
+)
+
+// Conformance with the stub inside the UKI (issue 13, "VM conformance"):
+// one UKI built the way Debian bookworm built them (systemd-stub 252 with
+// objcopy-added sections, its .sbat and .sdmagic kept), a credential, a
+// global credential and a system extension beside it, booted twice, each
+// time with a fresh TPM:
+//
+//   - stub: by OVMF, as EFI/BOOT/BOOTX64.EFI, so that the UKI's own
+//     systemd-stub 252 measures it. Secure Boot is on (Debian's snakeoil
+//     OVMF, the UKI signed with the snakeoil key): then the stub ignores
+//     the firmware's load options, which OVMF fills with its boot option's
+//     GUID and which the stub would otherwise take for a command line
+//     (and measure into PCR 12). PCR 7 differs between the two boots
+//     anyway and is not compared.
+//   - ukiboot: by the first stage, ukiboot -auto, as EFI/Linux/<name>.efi.
+//
+// The second kernel's PCR 11, 12 and 13 must be equal in every bank of
+// the first (a fresh swtpm_setup TPM: sha1, sha256, sha384). The initrd's
+// /init prints them (integration/cmds/pcrs) and hands over to the report
+// init, which shows that both boots handed the kernel the same /.extra.
+// What ukiboot -dry-run -json predicts for them, on the host, must be
+// equal too.
+func TestConformanceStub252(t *testing.T) {
+	t.Parallel()
+	a := NeedAssets(t)
+	esp := conformanceESP(t, a)
+
+	var stub, uki, predicted PCRValues
+	var stubReport, ukiReport *Report
+	t.Run("stub", func(t *testing.T) {
+		t.Parallel()
+		stub, stubReport = bootStubOVMF(t, a, esp)
+	})
+	t.Run("ukiboot", func(t *testing.T) {
+		t.Parallel()
+		uki, ukiReport = bootUkibootMeasured(t, a, esp)
+	})
+	t.Run("dry-run", func(t *testing.T) {
+		t.Parallel()
+		predicted = predictPCRs(t, esp)
+	})
+	t.Cleanup(func() {
+		// After the subtests (parallel ones run when this function has
+		// returned).
+		if stub == nil {
+			return
+		}
+		NeedBanks(t, "booted by the stub", stub, TPMBanks)
+		logPCRs(t, "systemd-stub 252 (reference)", stub, 11, 12, 13)
+		for _, i := range []int{11, 12, 13} {
+			if v := stub["sha256"][i]; strings.Trim(v, "0") == "" {
+				t.Errorf("PCR %d sha256 is %q after systemd-stub 252 booted: it measured nothing there (no TPM in OVMF?)", i, v)
+			}
+		}
+		if predicted != nil {
+			// The banks the host's plan has (sha256 at least): the
+			// TPM's banks are not known there.
+			NeedBanks(t, "ukiboot -dry-run -json's prediction", predicted, "sha256")
+			want := PCRValues{}
+			for _, b := range predicted.Banks() {
+				if stub[b] != nil {
+					want[b] = stub[b]
+				}
+			}
+			t.Logf("ukiboot -dry-run -json predicts the banks %v", predicted.Banks())
+			for _, d := range ComparePCRs(predicted, want, 11, 12, 13) {
+				t.Errorf("ukiboot -dry-run -json predicted %s (the value systemd-stub 252 measured)", d)
+			}
+		}
+		if uki != nil {
+			NeedBanks(t, "booted by ukiboot", uki, TPMBanks)
+			for _, d := range ComparePCRs(uki, stub, 11, 12, 13) {
+				t.Errorf("booted by ukiboot, %s (the value systemd-stub 252 measured)", d)
+			}
+			compareExtras(t, stubReport, ukiReport)
+		}
+	})
+}
+
+// predictPCRs runs ukiboot -auto -dry-run -json on the host, on the ESP
+// tree, and returns its predicted PCRs ("predicted_pcrs": {"<pcr>":
+// {"<bank>": "<hex>"}}).
+func predictPCRs(t *testing.T, esp string) PCRValues {
+	args := []string{"run", "./cmds/ukiboot", "-auto", "-dry-run", "-json", "-root", esp}
+	c := exec.Command(ukitest.Need(t, "go"), args...)
+	c.Dir = RepoRoot(t)
+	// No EFI variables of this machine.
+	c.Env = append(os.Environ(), "UKIBOOT_EFIVARS="+t.TempDir())
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	out, err := c.Output()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+	}
+	var j struct {
+		Predicted map[string]map[string]string `json:"predicted_pcrs"`
+	}
+	if err := json.Unmarshal(out, &j); err != nil || len(j.Predicted) == 0 {
+		t.Fatalf("ukiboot -dry-run -json: no predicted_pcrs (%v):\n%s", err, out)
+	}
+	p := PCRValues{}
+	for pcr, banks := range j.Predicted {
+		i, err := strconv.Atoi(pcr)
+		if err != nil {
+			t.Fatalf("ukiboot -dry-run -json: predicted_pcrs has PCR %q", pcr)
+		}
+		for bank, v := range banks {
+			if p[bank] == nil {
+				p[bank] = map[int]string{}
+			}
+			p[bank][i] = strings.ToLower(v)
+		}
+	}
+	return p
+}
+
+// conformanceFiles are the companion files of the conformance UKI, by
+// name in <uki>.efi.extra.d/ (credentials: PCR 12, system extensions:
+// PCR 13), and the global credential of /loader/credentials/.
+func conformanceFiles() (extra map[string]string, global map[string]string) {
+	return map[string]string{
+			"db.cred":   "conformance-credential",
+			"tools.raw": "not a squashfs: systemd-stub measures the bytes",
+		}, map[string]string{
+			"site.cred": "conformance-global-credential",
+		}
+}
+
+// conformanceESP returns an ESP tree with the UKI twice: as the
+// removable-media loader OVMF starts and where ukiboot finds type #2
+// entries, each with the same companion files.
+func conformanceESP(t *testing.T, a *Assets) string {
+	kernel, err := os.ReadFile(a.Kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := ukitest.ObjcopyUKI(t, t.TempDir(), []ukitest.Section{
+		ukitest.S(".osrel", "ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"),
+		ukitest.S(".cmdline", stage2Cmdline+" scenario=conformance"),
+		// 252 does not measure .uname (254 does): a UKI may carry it.
+		ukitest.S(".uname", a.KernelVersion),
+		ukitest.B(".linux", kernel),
+		ukitest.B(".initrd", PCRSInitrd(t, File{Name: "marker-conformance", Data: []byte("conformance\n")})),
+	})
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(t.TempDir(), "snakeoil.key")
+	runTool(t, "openssl", "rsa", "-in", ukitest.Need(t, snakeoilKey), "-passin", "pass:snakeoil", "-out", key)
+	signed := sbsign(t, data, key, ukitest.Need(t, snakeoilCert), false)
+
+	files := map[string][]byte{
+		"EFI/BOOT/BOOTX64.EFI":         signed,
+		"EFI/Linux/debian-conform.efi": signed,
+	}
+	extra, global := conformanceFiles()
+	for name, data := range extra {
+		files["EFI/BOOT/BOOTX64.EFI.extra.d/"+name] = []byte(data)
+		files["EFI/Linux/debian-conform.efi.extra.d/"+name] = []byte(data)
+	}
+	for name, data := range global {
+		files["loader/credentials/"+name] = []byte(data)
+	}
+	return tree(t, files)
+}
+
+// bootStubOVMF boots OVMF (Secure Boot on, snakeoil keys) with a fresh
+// TPM from a disk with the ESP tree, and returns the PCRs and the report
+// of the kernel the UKI's stub started.
+func bootStubOVMF(t *testing.T, a *Assets, esp string) (PCRValues, *Report) {
+	code := ukitest.Need(t, ovmfCode)
+	varsTemplate, err := os.ReadFile(ukitest.Need(t, ovmfVars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := WriteFile(t, "OVMF_VARS.fd", varsTemplate)
+	tpm := NewTPMState(t, "")
+	vm := Boot(t, VMOptions{
+		Disks: []string{espDiskOf(t, esp)},
+		QEMU:  []qemu.Fn{SecureBootOVMF(code, vars), tpm.QEMU(t)},
+	})
+	p := vm.PCRs(BootTimeout)
+	r := vm.Report(StepTimeout)
+	if err := vm.Wait(StepTimeout); err != nil {
+		t.Errorf("qemu: %v", err)
+	}
+	if !strings.Contains(r.Cmdline, "scenario=conformance") {
+		t.Errorf("the stub handed the kernel %q, want the UKI's .cmdline", r.Cmdline)
+	}
+	t.Logf("OVMF and systemd-stub 252: %.1fs", vm.Elapsed().Seconds())
+	return p, r
+}
+
+// bootUkibootMeasured boots the first stage (the bzImage, which finds the
+// TPM) with a fresh TPM and ukiboot -auto from a disk with the ESP tree,
+// and returns the PCRs and the report of the kernel ukiboot kexec'd.
+func bootUkibootMeasured(t *testing.T, a *Assets, esp string) (PCRValues, *Report) {
+	tpm := NewTPMState(t, "")
+	vm := Boot(t, VMOptions{
+		Kernel:    a.Kernel,
+		Initramfs: a.Stage1,
+		Append:    Stage1Cmdline("testinit.waitdisk=1", "-auto", "-v"),
+		Disks:     []string{espDiskOf(t, esp)},
+		QEMU:      []qemu.Fn{tpm.QEMU(t)},
+	})
+	p := vm.PCRs(BootTimeout)
+	r := vm.Report(StepTimeout)
+	if err := vm.Wait(StepTimeout); err != nil {
+		t.Errorf("qemu: %v", err)
+	}
+	if !strings.Contains(vm.Output(), "loaded debian-conform.efi") {
+		t.Errorf("ukiboot did not load debian-conform.efi")
+	}
+	t.Logf("first stage, ukiboot and kexec: %.1fs", vm.Elapsed().Seconds())
+	return p, r
+}
+
+// espDiskOf returns a new GPT disk image with one ESP holding the tree.
+func espDiskOf(t *testing.T, esp string) string {
+	t.Helper()
+	return disktest.BuildDisk(t, filepath.Join(t.TempDir(), "disk.img"), []disktest.PartSpec{{Kind: disktest.KindESP, Dir: esp}}).Path
+}
+
+// compareExtras checks that both kernels were handed the companion files,
+// under the same names, with the same contents.
+func compareExtras(t *testing.T, stub, uki *Report) {
+	if stub == nil || uki == nil {
+		return
+	}
+	want := []string{"/.extra/credentials/db.cred", "/.extra/global_credentials/site.cred", "/.extra/sysext/tools.raw"}
+	s, u := stub.Extras(), uki.Extras()
+	for _, p := range want {
+		if s[p].SHA256 == "" {
+			t.Errorf("systemd-stub 252 did not hand over %s: /.extra has %v", p, stub.Extra)
+		}
+		if u[p].SHA256 != s[p].SHA256 {
+			t.Errorf("ukiboot handed over %s with SHA-256 %q, systemd-stub 252 with %q", p, u[p].SHA256, s[p].SHA256)
+		}
+	}
+}
+
+// logPCRs logs the PCRs given of every bank, for the reader of the test.
+func logPCRs(t *testing.T, what string, p PCRValues, pcrs ...int) {
+	var b strings.Builder
+	for _, bank := range p.Banks() {
+		for _, i := range pcrs {
+			fmt.Fprintf(&b, "\n  %s %d %s", bank, i, p[bank][i])
+		}
+	}
+	t.Logf("%s:%s", what, b.String())
+}
