@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hugelgupf/vmtest/qemu"
 )
 
 // The ROM tests boot the LinuxBoot payload `make rom` builds
@@ -104,9 +106,12 @@ func TestROMAutoBootsUKI(t *testing.T) {
 	f := needROM(t)
 	signed := sbsign(t, f.debian, f.keys.kernelKey, f.keys.kernelCert, true)
 	disk := espDisk(t, map[string][]byte{"EFI/Linux/rom-1.efi": f.uki(t, "rom", "1", "auto", signed)})
-	out, r := f.boot(t, VMOptions{AHCIDisks: []string{disk}}, "-auto -v")
-	if want := stage2Cmdline + " scenario=auto"; r.Cmdline != want {
-		t.Errorf("second kernel's /proc/cmdline %q, want the UKI's .cmdline %q", r.Cmdline, want)
+	// The ROM kernel's built-in TPM TIS driver finds swtpm: ukiboot
+	// extends the boot's events, which the second kernel sees, and tells
+	// the next OS's systemd that the boot was measured.
+	out, r := f.boot(t, VMOptions{AHCIDisks: []string{disk}, QEMU: []qemu.Fn{SWTPMWith(t, SWTPMOptions{PCRBanks: []string{"sha256"}})}}, "-auto -v")
+	if want := stage2Cmdline + " scenario=auto SYSTEMD_FORCE_MEASURE=1 systemd.setenv=SYSTEMD_FORCE_MEASURE=1"; r.Cmdline != want {
+		t.Errorf("second kernel's /proc/cmdline %q, want the UKI's .cmdline and the measured-boot variables %q", r.Cmdline, want)
 	}
 	if r.Markers["marker-auto"] != "auto" {
 		t.Errorf("markers %v, want the UKI's initrd", r.Markers)
@@ -115,11 +120,15 @@ func TestROMAutoBootsUKI(t *testing.T) {
 		"Kernel is locked down from Kernel configuration", // LOCK_DOWN_KERNEL_FORCE_INTEGRITY
 		"verification: enforce (the kernel is locked down (integrity))",
 		"rom-1.efi: trusted (signed by CN=ukiboot TEST ONLY UKI signing key",
+		"TPM: extended ",
 		"loaded rom-1.efi",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console lacks %q", want)
 		}
+	}
+	if v := r.PCRs["sha256"][11]; len(v) != 32 || isReset(v) || r.TPMLog == nil {
+		t.Errorf("second kernel: PCR 11 sha256 %x, log %d bytes: want PCR 11 extended and /.extra/tpm2-measure.log", v, len(r.TPMLog))
 	}
 }
 
@@ -144,6 +153,7 @@ func TestROMLockdownExplainsENOKEY(t *testing.T) {
 		"cannot load fleet-2.efi: kexec_file_load: ENOKEY",
 		"the running kernel has no key for the kernel image's signature",
 		"the running kernel's keyrings do not trust the kernel inside it (.linux)",
+		"TPM: no TPM 2.0 (neither /dev/tpmrm0 nor /dev/tpm0): nothing is measured", // this VM has none
 		"loaded fleet-1.efi",
 	} {
 		if !strings.Contains(out, want) {
