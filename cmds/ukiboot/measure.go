@@ -236,7 +236,7 @@ func (r *tpmRun) extend(events []measure.Event) error {
 		r.logf("TPM: PCR %s not at the reset value (an earlier boot attempt, or a running OS): after this boot they will not hold the values -dry-run predicts", pcrList(stale))
 	}
 	if len(firmware) > 0 {
-		r.logf("TPM: PCR %s already hold the firmware's measurements; ukiboot's events extend them from there", pcrList(firmware))
+		r.logf("TPM: PCR %s: the firmware measured into it already; ukiboot's events extend it from there", pcrList(firmware))
 	}
 	n, err := measure.Extend(t, events)
 	if err != nil {

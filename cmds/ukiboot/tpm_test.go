@@ -223,7 +223,7 @@ func TestNotAtResetIsSaid(t *testing.T) {
 		want string
 	}{
 		{"second attempt", 11, "TPM: PCR 11 not at the reset value (an earlier boot attempt, or a running OS)"},
-		{"firmware measured PCR 7", 7, "TPM: PCR 7 already hold the firmware's measurements; ukiboot's events extend them from there"},
+		{"firmware measured PCR 7", 7, "TPM: PCR 7: the firmware measured into it already; ukiboot's events extend it from there"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := &fakeSystem{platform: noPlatform(t)}

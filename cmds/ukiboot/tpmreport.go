@@ -59,7 +59,7 @@ func (p *pipeline) tpmReport(events []measure.Event) tpmReport {
 		}
 		if len(firmware) > 0 {
 			rep.FromFirmware = firmware
-			rep.Notes = append(rep.Notes, fmt.Sprintf("PCR %s already hold the firmware's measurements: after the boot they hold ukiboot's events extended from there, not the values predicted from reset", pcrList(firmware)))
+			rep.Notes = append(rep.Notes, fmt.Sprintf("PCR %s: the firmware measured into it already: after the boot it holds ukiboot's events extended from there, not the value predicted from reset", pcrList(firmware)))
 		}
 	}
 	r.mu.Unlock()

@@ -60,7 +60,7 @@ func TestTPMReport(t *testing.T) {
 	}{
 		{"TPM at reset", options{pcrBanks: "auto"}, newRecTPM(measure.SHA1, measure.SHA256), true, "tpm:      active banks sha1,sha256"},
 		{"TPM not at reset", options{}, stale, false, "PCR 11 not at the reset value"},
-		{"firmware measured PCR 7", options{}, firmware, true, "PCR 7 already hold the firmware's measurements"},
+		{"firmware measured PCR 7", options{}, firmware, true, "PCR 7: the firmware measured into it already"},
 		{"-measure off", options{measure: "off", pcrBanks: "sha1,sha256"}, newRecTPM(measure.SHA1, measure.SHA256), false, "-measure off"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
