@@ -29,9 +29,9 @@ var pcr11Rows = []pcr11Row{
 	{256, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionUcode, uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey},
 		"v256: src/fundamental/uki.c adds .ucode after .initrd (NEWS 256: \"sd-stub gained support for the new .ucode PE section\")"},
 	{257, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionUcode, uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey, uki.SectionProfile, uki.SectionDTBAuto, uki.SectionHWIDs},
-		"v257: uki.c adds .profile .dtbauto .hwids (multi-profile UKIs, automatic devicetree selection; NEWS 257)"},
+		"v257: uki.c adds .profile .dtbauto .hwids (absent from v256's table; v258's release notes: \"DeviceTree selection already available since v257\"; ukify's Profile= and DeviceTreeAuto=: \"Added in version 257\")"},
 	{258, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionUcode, uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey, uki.SectionProfile, uki.SectionDTBAuto, uki.SectionHWIDs, uki.SectionEFIFW},
-		"v258: uki.c adds .efifw (NEWS 258); unchanged in v259"},
+		"v258: uki.c adds .efifw (v258's release notes: \"UEFI firmware images may now be embedded in UKIs (in an .efifw PE section)\"); unchanged in v259"},
 }
 
 // PCR11Rule says which sections a UKI's stub measures into PCR 11.
