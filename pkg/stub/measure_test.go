@@ -457,3 +457,65 @@ func TestLoaderConfMeasuredIntoPCR5(t *testing.T) {
 		})
 	}
 }
+
+// A section the UKI's own stub neither measures nor knows is not used:
+// otherwise it could be added to a UKI without changing PCR 11, which is
+// what a secret sealed to that stub's PCR 11 trusts. .ucode (before 256)
+// is left out of the initrd; a profile (before 257) is not selected and
+// /.extra/profile is not written. The newer stub, which measures them,
+// uses them (the control).
+func TestSectionsUnknownToTheStubAreNotUsed(t *testing.T) {
+	build1 := func(t *testing.T, magic, entry string, withUcode bool) (pcr11 string, initrd []byte, p *stub.Plan) {
+		esp := t.TempDir()
+		list := []ukitest.Section{ukitest.S(".sdmagic", "#### LoaderInfo: "+magic+" ####\x00"),
+			ukitest.S(".osrel", "ID=m\n"), ukitest.S(".cmdline", "root=/dev/vda"),
+			ukitest.B(".linux", bytes.Repeat([]byte("K"), 3000)), ukitest.S(".initrd", "UKI-INITRD")}
+		if withUcode {
+			list = append(list, ukitest.S(".ucode", "ATTACKER-CPIO-FILES"))
+		}
+		list = append(list, ukitest.S(".profile", "ID=default\n"), ukitest.S(".profile", "ID=rescue\n"), ukitest.S(".cmdline", "rescue=1"))
+		write(t, esp, "EFI/Linux/m.efi", ukitest.UKI(list...))
+		p = build(t, target(t, esp, entry), stub.Policy{Measure: stub.MeasurePolicy{Banks: measure.Banks{measure.SHA256}}})
+		return hex.EncodeToString(measure.Replay(p.Banks, p.Events)[11][measure.SHA256]), readAll(t, p.Initrd), p
+	}
+	for _, c := range []struct {
+		name, magic string
+		knowsUcode  bool
+	}{
+		{"252 stub", "systemd-stub 252.39-1~deb12u2", false},
+		{"255 stub", "systemd-stub 255.4-1ubuntu8", false},
+		{"256 stub", "systemd-stub 256.7", true},
+	} {
+		t.Run(c.name+": .ucode", func(t *testing.T) {
+			p0, i0, _ := build1(t, c.magic, "m.efi", false)
+			p1, i1, _ := build1(t, c.magic, "m.efi", true)
+			used := bytes.Contains(i1, []byte("ATTACKER-CPIO-FILES"))
+			if used != c.knowsUcode || (p0 == p1) == c.knowsUcode {
+				t.Errorf(".ucode put into the initrd: %v, changes PCR 11: %v; want both %v", used, p0 != p1, c.knowsUcode)
+			}
+			if !c.knowsUcode && !bytes.Equal(i0, i1) {
+				t.Errorf("the initrd differs with an unmeasured .ucode")
+			}
+		})
+	}
+	t.Run("252 stub: no profiles", func(t *testing.T) {
+		_, initrd, p := build1(t, "systemd-stub 252.39-1~deb12u2", "m.efi@rescue", false)
+		if strings.Contains(p.Cmdline, "rescue=1") || bytes.Contains(initrd, []byte(".extra/profile")) {
+			t.Errorf("a 252 stub's UKI got profile 1 (cmdline %q) or /.extra/profile", p.Cmdline)
+		}
+		for _, e := range p.Events {
+			if e.Tag == measure.TagUKIProfile {
+				t.Errorf("profile event measured for a stub that knows no profiles: %+v", e)
+			}
+		}
+		if notes := strings.Join(p.Notes, "\n"); !strings.Contains(notes, "knows no profiles") {
+			t.Errorf("notes do not say why profile 1 was not used:\n%s", notes)
+		}
+	})
+	t.Run("257 stub: profile 1", func(t *testing.T) {
+		_, initrd, p := build1(t, "systemd-stub 257.1", "m.efi@rescue", false)
+		if !strings.Contains(p.Cmdline, "rescue=1") || !bytes.Contains(initrd, []byte(".extra/profile")) {
+			t.Errorf("a 257 stub's UKI did not get profile 1: cmdline %q", p.Cmdline)
+		}
+	})
+}

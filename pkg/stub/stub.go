@@ -429,6 +429,17 @@ func (b *builder) uki() error {
 	} else if profile != t.Profile {
 		b.note("profile %d used: the entry's options start with @%d", profile, profile)
 	}
+	// The UKI's own stub decides what it measures into PCR 11, and so
+	// what ukiboot may use at all: a section that stub neither measures
+	// nor knows (.ucode before 256, .profile before 257) is not used, as
+	// that stub would not use it; else it could be added to a UKI
+	// without changing PCR 11.
+	rule := PCR11RuleFor(u.StubVersion())
+	b.plan.PCR11Rule = rule.String()
+	if profile > 0 && !rule.measures(uki.SectionProfile) {
+		b.note("%s: profile %d not used: systemd-stub %d knows no profiles; profile 0", full, profile, rule.Release)
+		profile = 0
+	}
 	prof, err := u.Profile(profile)
 	if err != nil {
 		return err
@@ -444,8 +455,6 @@ func (b *builder) uki() error {
 	}
 	// 3. PCR 11: every present section the UKI's own stub measures, in
 	// systemd's order.
-	rule := PCR11RuleFor(u.StubVersion())
-	b.plan.PCR11Rule = rule.String()
 	if err := b.measureSections(prof, full, rule); err != nil {
 		return err
 	}
@@ -477,7 +486,7 @@ func (b *builder) uki() error {
 	}
 	b.plan.Kernel = k
 	// 8. The initrd, piece by piece.
-	return b.ukiInitrd(prof, addons)
+	return b.ukiInitrd(prof, addons, rule)
 }
 
 // measureSections measures every section of the profile present in the
@@ -567,7 +576,7 @@ func (b *builder) ukiCmdline(u *uki.File, prof *uki.Profile, args string) (strin
 // the measurement log, the addons' initrds, the boot-count path. The
 // events follow systemd-stub's run(): the archives, then the microcode
 // addons, then the initrd addons.
-func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon) error {
+func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon, rule PCR11Rule) error {
 	if err := b.startInitrd(); err != nil {
 		return err
 	}
@@ -583,6 +592,10 @@ func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon) error {
 	}
 	for _, name := range []string{uki.SectionUcode, uki.SectionInitrd} {
 		if s := prof.Section(name); s != nil {
+			if !rule.measures(name) {
+				b.note("%s not put into the initrd: systemd-stub %d does not know it (and does not measure it)", name, rule.Release)
+				continue
+			}
 			if _, err := b.addSection(name, s); err != nil {
 				return err
 			}
@@ -599,6 +612,9 @@ func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon) error {
 		{uki.SectionProfile, "profile"},
 	} {
 		if s := prof.Section(lit.section); s != nil {
+			if lit.section == uki.SectionProfile && !rule.measures(lit.section) {
+				continue // that stub knows no profiles (noted above when one was asked for)
+			}
 			if err := b.literal(lit.section, lit.file, s.Size(), s.Open()); err != nil {
 				return err
 			}
