@@ -233,7 +233,7 @@ func logPCRs(t *testing.T, what string, p PCRValues, pcrs ...int) {
 	var b strings.Builder
 	for _, bank := range p.Banks() {
 		for _, i := range pcrs {
-			fmt.Fprintf(&b, "\n  %s %d %s", bank, i, p[bank][i])
+			fmt.Fprintf(&b, "\n  %s %d %x", bank, i, p[bank][i])
 		}
 	}
 	t.Logf("%s:%s", what, b.String())
