@@ -1,13 +1,9 @@
 package integration
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -34,8 +30,8 @@ import (
 //
 // The second kernel's PCR 11, 12 and 13 must be equal in every bank of
 // the first (a fresh swtpm_setup TPM: sha1, sha256, sha384). The initrd's
-// /init prints them (integration/cmds/pcrs) and hands over to the report
-// init, which shows that both boots handed the kernel the same /.extra.
+// /init, the report init, prints them and shows that both boots handed
+// the kernel the same /.extra.
 // What ukiboot -dry-run -json predicts for them, on the host, must be
 // equal too.
 func TestConformanceStub252(t *testing.T) {
@@ -43,15 +39,15 @@ func TestConformanceStub252(t *testing.T) {
 	a := NeedAssets(t)
 	esp := conformanceESP(t, a)
 
-	var stub, uki, predicted PCRValues
-	var stubReport, ukiReport *Report
+	var stub, uki *Report
+	var predicted PCRValues
 	t.Run("stub", func(t *testing.T) {
 		t.Parallel()
-		stub, stubReport = bootStubOVMF(t, a, esp)
+		stub = bootStubOVMF(t, a, esp)
 	})
 	t.Run("ukiboot", func(t *testing.T) {
 		t.Parallel()
-		uki, ukiReport = bootUkibootMeasured(t, a, esp)
+		uki = bootUkibootMeasured(t, a, esp)
 	})
 	t.Run("dry-run", func(t *testing.T) {
 		t.Parallel()
@@ -63,69 +59,35 @@ func TestConformanceStub252(t *testing.T) {
 		if stub == nil {
 			return
 		}
-		NeedBanks(t, "booted by the stub", stub, TPMBanks)
-		logPCRs(t, "systemd-stub 252 (reference)", stub, 11, 12, 13)
+		checkBanks(t, "booted by the stub", stub.PCRs.Banks(), tpmBanks())
+		logPCRs(t, "systemd-stub 252 (reference)", stub.PCRs, 11, 12, 13)
 		for _, i := range []int{11, 12, 13} {
-			if v := stub["sha256"][i]; strings.Trim(v, "0") == "" {
-				t.Errorf("PCR %d sha256 is %q after systemd-stub 252 booted: it measured nothing there (no TPM in OVMF?)", i, v)
+			if v := stub.PCRs["sha256"][i]; isReset(v) {
+				t.Errorf("PCR %d sha256 is %x after systemd-stub 252 booted: it measured nothing there (no TPM in OVMF?)", i, v)
 			}
 		}
 		if predicted != nil {
-			NeedBanks(t, "ukiboot -dry-run -json's prediction", predicted, TPMBanks)
-			want := PCRValues{}
-			for _, b := range predicted.Banks() {
-				if stub[b] != nil {
-					want[b] = stub[b]
-				}
-			}
-			t.Logf("ukiboot -dry-run -json predicts the banks %v", predicted.Banks())
-			for _, d := range ComparePCRs(predicted, want, 11, 12, 13) {
+			checkBanks(t, "ukiboot -dry-run -json's prediction", predicted.Banks(), tpmBanks())
+			for _, d := range ComparePCRs(predicted, stub.PCRs, 11, 12, 13) {
 				t.Errorf("ukiboot -dry-run -json predicted %s (the value systemd-stub 252 measured)", d)
 			}
 		}
 		if uki != nil {
-			NeedBanks(t, "booted by ukiboot", uki, TPMBanks)
-			for _, d := range ComparePCRs(uki, stub, 11, 12, 13) {
+			checkBanks(t, "booted by ukiboot", uki.PCRs.Banks(), tpmBanks())
+			for _, d := range ComparePCRs(uki.PCRs, stub.PCRs, 11, 12, 13) {
 				t.Errorf("booted by ukiboot, %s (the value systemd-stub 252 measured)", d)
 			}
-			compareExtras(t, stubReport, ukiReport)
+			compareExtras(t, stub, uki)
 		}
 	})
 }
 
 // predictPCRs runs ukiboot -auto -dry-run -json on the host, on the ESP
-// tree, and returns its predicted PCRs ("predicted_pcrs": {"<pcr>":
-// {"<bank>": "<hex>"}}).
+// tree, and returns its predicted PCRs.
 func predictPCRs(t *testing.T, esp string) PCRValues {
-	args := []string{"run", "./cmds/ukiboot", "-auto", "-dry-run", "-json", "-pcr-banks", TPMBanks, "-root", esp}
-	c := exec.Command(ukitest.Need(t, "go"), args...)
-	c.Dir = RepoRoot(t)
-	// No EFI variables of this machine.
-	c.Env = append(os.Environ(), "UKIBOOT_EFIVARS="+t.TempDir())
-	var stderr bytes.Buffer
-	c.Stderr = &stderr
-	out, err := c.Output()
-	if err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
-	}
-	var j struct {
-		Predicted map[string]map[string]string `json:"predicted_pcrs"`
-	}
-	if err := json.Unmarshal(out, &j); err != nil || len(j.Predicted) == 0 {
-		t.Fatalf("ukiboot -dry-run -json: no predicted_pcrs (%v):\n%s", err, out)
-	}
-	p := PCRValues{}
-	for pcr, banks := range j.Predicted {
-		i, err := strconv.Atoi(pcr)
-		if err != nil {
-			t.Fatalf("ukiboot -dry-run -json: predicted_pcrs has PCR %q", pcr)
-		}
-		for bank, v := range banks {
-			if p[bank] == nil {
-				p[bank] = map[int]string{}
-			}
-			p[bank][i] = strings.ToLower(v)
-		}
+	p := dryRunJSON(t, esp, tpmBanks()).Predicted
+	if len(p) == 0 {
+		t.Fatalf("ukiboot -dry-run -json: no predicted_pcrs")
 	}
 	return p
 }
@@ -156,7 +118,7 @@ func conformanceESP(t *testing.T, a *Assets) string {
 		// 252 does not measure .uname (254 does): a UKI may carry it.
 		ukitest.S(".uname", a.KernelVersion),
 		ukitest.B(".linux", kernel),
-		ukitest.B(".initrd", PCRSInitrd(t, File{Name: "marker-conformance", Data: []byte("conformance\n")})),
+		ukitest.B(".initrd", ReportInitrd(t, File{Name: "marker-conformance", Data: []byte("conformance\n")})),
 	})
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -182,54 +144,57 @@ func conformanceESP(t *testing.T, a *Assets) string {
 }
 
 // bootStubOVMF boots OVMF (Secure Boot on, snakeoil keys) with a fresh
-// TPM from a disk with the ESP tree, and returns the PCRs and the report
-// of the kernel the UKI's stub started.
-func bootStubOVMF(t *testing.T, a *Assets, esp string) (PCRValues, *Report) {
+// TPM from a disk with the ESP tree, and returns the report (with the
+// PCRs) of the kernel the UKI's stub started.
+func bootStubOVMF(t *testing.T, a *Assets, esp string) *Report {
 	code := ukitest.Need(t, ovmfCode)
 	varsTemplate, err := os.ReadFile(ukitest.Need(t, ovmfVars))
 	if err != nil {
 		t.Fatal(err)
 	}
 	vars := WriteFile(t, "OVMF_VARS.fd", varsTemplate)
-	tpm := NewTPMState(t, "")
 	vm := Boot(t, VMOptions{
 		Disks: []string{espDiskOf(t, esp)},
-		QEMU:  []qemu.Fn{SecureBootOVMF(code, vars), tpm.QEMU(t)},
+		QEMU:  []qemu.Fn{SecureBootOVMF(code, vars), NewTPM(t, tpmBanks()...).QEMU(t)},
 	})
-	p := vm.PCRs(BootTimeout)
-	r := vm.Report(StepTimeout)
-	if err := vm.Wait(StepTimeout); err != nil {
-		t.Errorf("qemu: %v", err)
-	}
+	r := bootReport(t, vm)
 	if !strings.Contains(r.Cmdline, "scenario=conformance") {
 		t.Errorf("the stub handed the kernel %q, want the UKI's .cmdline", r.Cmdline)
 	}
 	t.Logf("OVMF and systemd-stub 252: %.1fs", vm.Elapsed().Seconds())
-	return p, r
+	return r
 }
 
 // bootUkibootMeasured boots the first stage (the bzImage, which finds the
 // TPM) with a fresh TPM and ukiboot -auto from a disk with the ESP tree,
-// and returns the PCRs and the report of the kernel ukiboot kexec'd.
-func bootUkibootMeasured(t *testing.T, a *Assets, esp string) (PCRValues, *Report) {
-	tpm := NewTPMState(t, "")
+// and returns the report (with the PCRs) of the kernel ukiboot kexec'd.
+func bootUkibootMeasured(t *testing.T, a *Assets, esp string) *Report {
 	vm := Boot(t, VMOptions{
 		Kernel:    a.Kernel,
 		Initramfs: a.Stage1,
 		Append:    Stage1Cmdline("testinit.waitdisk=1", "-auto", "-v"),
 		Disks:     []string{espDiskOf(t, esp)},
-		QEMU:      []qemu.Fn{tpm.QEMU(t)},
+		QEMU:      []qemu.Fn{NewTPM(t, tpmBanks()...).QEMU(t)},
 	})
-	p := vm.PCRs(BootTimeout)
-	r := vm.Report(StepTimeout)
-	if err := vm.Wait(StepTimeout); err != nil {
-		t.Errorf("qemu: %v", err)
-	}
+	r := bootReport(t, vm)
 	if !strings.Contains(vm.Output(), "loaded debian-conform.efi") {
 		t.Errorf("ukiboot did not load debian-conform.efi")
 	}
 	t.Logf("first stage, ukiboot and kexec: %.1fs", vm.Elapsed().Seconds())
-	return p, r
+	return r
+}
+
+// bootReport waits for the report of the kernel booted and for qemu to
+// exit.
+func bootReport(t *testing.T, vm *VM) *Report {
+	r := vm.Report(BootTimeout)
+	for _, e := range r.Errors {
+		t.Errorf("the report init: %s", e)
+	}
+	if err := vm.Wait(StepTimeout); err != nil {
+		t.Errorf("qemu: %v", err)
+	}
+	return r
 }
 
 // espDiskOf returns a new GPT disk image with one ESP holding the tree.
@@ -241,9 +206,6 @@ func espDiskOf(t *testing.T, esp string) string {
 // compareExtras checks that both kernels were handed the companion files,
 // under the same names, with the same contents.
 func compareExtras(t *testing.T, stub, uki *Report) {
-	if stub == nil || uki == nil {
-		return
-	}
 	want := []string{"/.extra/credentials/db.cred", "/.extra/global_credentials/site.cred", "/.extra/sysext/tools.raw"}
 	s, u := stub.Extras(), uki.Extras()
 	for _, p := range want {
@@ -261,7 +223,7 @@ func logPCRs(t *testing.T, what string, p PCRValues, pcrs ...int) {
 	var b strings.Builder
 	for _, bank := range p.Banks() {
 		for _, i := range pcrs {
-			fmt.Fprintf(&b, "\n  %s %d %s", bank, i, p[bank][i])
+			fmt.Fprintf(&b, "\n  %s %d %x", bank, i, p[bank][i])
 		}
 	}
 	t.Logf("%s:%s", what, b.String())

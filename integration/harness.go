@@ -203,10 +203,6 @@ func SMBIOSStrings(values ...string) qemu.Fn {
 	return qemu.ArbitraryArgs(args...)
 }
 
-// SWTPM gives the VM a TPM 2.0 as swtpm sets one up by default (see
-// SWTPMWith).
-func SWTPM(t testing.TB) qemu.Fn { return SWTPMWith(t, SWTPMOptions{}) }
-
 // Expect waits until the console output after the previous match contains
 // a match of the regular expression re (Go syntax; "(?m)" makes ^ and $
 // match at lines), and returns the match and its submatches. It fails the

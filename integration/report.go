@@ -18,7 +18,6 @@ import (
 
 	"github.com/u-root/u-root/pkg/cpio"
 
-	"github.com/ukiboot/ukiboot/integration/internal/tpmsysfs"
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 )
 
@@ -180,7 +179,7 @@ type Report struct {
 	// report read: bank -> PCR -> value.
 	TPM   bool
 	Banks []string
-	PCRs  map[string]map[int][]byte
+	PCRs  PCRValues
 	// TPMLog is /.extra/tpm2-measure.log (REPORT-TPM-LOG), nil when the
 	// initrd had none (or it was empty).
 	TPMLog []byte
@@ -208,7 +207,7 @@ func (r *Report) Extras() map[string]ExtraFile {
 // ParseReport parses the first REPORT-BEGIN ... REPORT-END in console
 // output.
 func ParseReport(console string) (*Report, error) {
-	r := &Report{Markers: map[string]string{}, PCRs: map[string]map[int][]byte{}}
+	r := &Report{Markers: map[string]string{}, PCRs: PCRValues{}}
 	var tpmLog strings.Builder
 	in, end := false, false
 	for _, line := range strings.Split(console, "\n") {
@@ -299,15 +298,7 @@ func (r *Report) parseTPM(tag, val string) error {
 		r.TPM, r.Banks = true, strings.Fields(val)
 		return nil
 	}
-	bank, pcr, v, err := tpmsysfs.ParseLine(val)
-	if err != nil {
-		return err
-	}
-	if r.PCRs[bank] == nil {
-		r.PCRs[bank] = map[int][]byte{}
-	}
-	r.PCRs[bank][pcr] = v
-	return nil
+	return r.PCRs.set(val)
 }
 
 func parseMode(s string) (uint32, error) {

@@ -109,7 +109,7 @@ func TestROMAutoBootsUKI(t *testing.T) {
 	// The ROM kernel's built-in TPM TIS driver finds swtpm: ukiboot
 	// extends the boot's events, which the second kernel sees, and tells
 	// the next OS's systemd that the boot was measured.
-	out, r := f.boot(t, VMOptions{AHCIDisks: []string{disk}, QEMU: []qemu.Fn{SWTPMWith(t, SWTPMOptions{PCRBanks: []string{"sha256"}})}}, "-auto -v")
+	out, r := f.boot(t, VMOptions{AHCIDisks: []string{disk}, QEMU: []qemu.Fn{NewTPM(t, "sha256").QEMU(t)}}, "-auto -v")
 	if want := stage2Cmdline + " scenario=auto SYSTEMD_FORCE_MEASURE=1 systemd.setenv=SYSTEMD_FORCE_MEASURE=1"; r.Cmdline != want {
 		t.Errorf("second kernel's /proc/cmdline %q, want the UKI's .cmdline and the measured-boot variables %q", r.Cmdline, want)
 	}
