@@ -62,8 +62,9 @@ type system struct {
 	tpm func() (measure.TPM, error)
 	// unload drops a loaded kernel (kexec.Unload); nil: nothing to do.
 	unload func() error
-	// signals delivers SIGINT, SIGTERM and SIGHUP to c and returns what
-	// stops it; die then ends ukiboot by the signal. nil: not watched.
+	// signals delivers SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGTSTP to c
+	// and returns what stops it; die then ends ukiboot by the signal.
+	// nil: not watched.
 	signals func(c chan<- os.Signal) (stop func())
 	die     func(os.Signal)
 }

@@ -78,7 +78,7 @@ func (r *tpmRun) closeOnPanic() {
 	}
 }
 
-// watchSignals closes the shell door when SIGINT, SIGTERM or SIGHUP ends
+// watchSignals closes the shell door when a signal (notifyEndSignals) ends
 // ukiboot in a boot mode, then lets the signal end it (die). notify is
 // signal.Notify for those signals and returns what stops it. The result
 // stops watching.
