@@ -72,6 +72,9 @@ type system struct {
 	// (supervisor.run); nil: the boot runs in this process (tests, and
 	// the child itself).
 	supervise func(inProcess func() int, closeDoor func(why string) error, logf func(string, ...any)) int
+	// supervised says that this process is the boot process a
+	// supervisor started (supervisedEnv).
+	supervised bool
 	// initProgram says that ukiboot is the program u-root's init runs
 	// (its parent is PID 1, or it is that program's supervised child):
 	// its exit starts init's shell.
@@ -85,7 +88,8 @@ func realSystem() system {
 		disarmWatchdog: watchdogDisarmer(os.Getenv, func() error { return disarmWatchdogd(watchdogdSocket, 5*time.Second) })}
 	if os.Getenv(supervisedEnv) == "1" {
 		os.Unsetenv(supervisedEnv) // not for the menu's shell and what it runs
-		sys.initProgram = true     // only a supervisor that init started sets it
+		sys.supervised = true
+		sys.initProgram = true // only a supervisor that init started sets it
 	} else {
 		sys.supervise = selfSupervisor().run
 		sys.initProgram = os.Getppid() == 1

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/ukiboot/ukiboot/pkg/bls"
 	"golang.org/x/sys/unix"
@@ -29,6 +30,9 @@ func bootMode(o *options, sys system, stdout, stderr io.Writer, mode func(*optio
 		supervise := sys.supervise
 		sys.supervise = nil
 		return supervise(func() int { return bootMode(o, sys, stdout, stderr, mode) }, r.closeShellDoor, logf)
+	}
+	if sys.supervised && o.verbose {
+		logf("supervised by process %d: PCRs 7, 11, 12 and 13 are closed however this one ends", os.Getppid())
 	}
 	if r.guard && sys.signals != nil {
 		defer r.watchSignals(sys.signals, sys.die)()

@@ -28,14 +28,20 @@ func selfSupervisor() supervisor {
 
 // runSupervised starts cmd on this process's console, keeps this process
 // out of the way while it runs (end signals caught and dropped, -1000
-// written to oomScoreAdj unless ""), and returns cmd's exit status, 128+n
-// when a signal ended it; false when it could not be started.
+// written to oomScoreAdj unless ""), gives the console its settings back,
+// and returns cmd's exit status, 128+n when a signal ended it; false when
+// it could not be started.
 func runSupervised(cmd *exec.Cmd, oomScoreAdj string, logf func(string, ...any)) (int, bool) {
 	// Caught, not ignored: an ignored signal stays ignored in the child.
 	// signal.Notify never blocks on the full channel: extra ones drop.
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGHUP, unix.SIGTERM)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// A killed menu leaves the console in raw mode: give init's shell
+	// the console as it was.
+	if tio, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+		defer unix.IoctlSetTermios(0, unix.TCSETS, tio)
+	}
 	if err := cmd.Start(); err != nil {
 		signal.Stop(c)
 		logf("cannot start the boot process %s: %v", cmd.Path, err)
@@ -55,7 +61,7 @@ func runSupervised(cmd *exec.Cmd, oomScoreAdj string, logf func(string, ...any))
 	}
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
-		logf("the boot process was ended by %v", ws.Signal())
+		logf("the boot process was ended by signal %d (%v)", int(ws.Signal()), ws.Signal())
 		return 128 + int(ws.Signal()), true
 	}
 	return ws.ExitStatus(), true
