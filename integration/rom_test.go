@@ -122,9 +122,17 @@ func TestROMAutoBootsUKI(t *testing.T) {
 		"rom-1.efi: trusted (signed by CN=ukiboot TEST ONLY UKI signing key",
 		"TPM: extended ",
 		"loaded rom-1.efi",
+		// u-root's busybox re-executed as ukiboot: the boot runs under
+		// the supervisor that closes the shell door however it ends.
+		"ukiboot: supervised by process ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"no supervisor", "FATAL"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("console has %q", bad)
 		}
 	}
 	if v := r.PCRs["sha256"][11]; len(v) != 32 || isReset(v) || r.TPMLog == nil {

@@ -62,17 +62,39 @@ type system struct {
 	tpm func() (measure.TPM, error)
 	// unload drops a loaded kernel (kexec.Unload); nil: nothing to do.
 	unload func() error
-	// signals delivers SIGINT, SIGTERM and SIGHUP to c and returns what
-	// stops it; die then ends ukiboot by the signal. nil: not watched.
+	// signals delivers SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGTSTP to c
+	// and returns what stops it; die then ends ukiboot by the signal.
+	// nil: not watched.
 	signals func(c chan<- os.Signal) (stop func())
 	die     func(os.Signal)
+	// supervise runs a boot (inProcess when it cannot start a child) in a
+	// supervised child and closes the shell door when it ends
+	// (supervisor.run); nil: the boot runs in this process (tests, and
+	// the child itself).
+	supervise func(inProcess func() int, closeDoor func(why string) error, logf func(string, ...any)) int
+	// supervised says that this process is the boot process a
+	// supervisor started (supervisedEnv).
+	supervised bool
+	// initProgram says that ukiboot is the program u-root's init runs
+	// (its parent is PID 1, or it is that program's supervised child):
+	// its exit starts init's shell.
+	initProgram bool
 }
 
 func realSystem() system {
-	return system{roots: scanDisks, vars: efiVars(os.Getenv("UKIBOOT_EFIVARS")), load: kexec.Load, reboot: kexec.Reboot,
+	sys := system{roots: scanDisks, vars: efiVars(os.Getenv("UKIBOOT_EFIVARS")), load: kexec.Load, reboot: kexec.Reboot,
 		platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin, term: os.Getenv("TERM"), smbios: hostRoot(),
 		tpm: measure.Open, unload: kexec.Unload, signals: notifyEndSignals, die: dieOf,
 		disarmWatchdog: watchdogDisarmer(os.Getenv, func() error { return disarmWatchdogd(watchdogdSocket, 5*time.Second) })}
+	if os.Getenv(supervisedEnv) == "1" {
+		os.Unsetenv(supervisedEnv) // not for the menu's shell and what it runs
+		sys.supervised = true
+		sys.initProgram = true // only a supervisor that init started sets it
+	} else {
+		sys.supervise = selfSupervisor().run
+		sys.initProgram = os.Getppid() == 1
+	}
+	return sys
 }
 
 // efiVars returns the boot loader variables of this machine: efivarfs when

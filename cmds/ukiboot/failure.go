@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/ukiboot/ukiboot/pkg/bls"
 	"golang.org/x/sys/unix"
@@ -16,12 +17,23 @@ func onFailureValues() []string { return []string{"reboot", "poweroff", "shell",
 // the run's TPM session, closes the shell door (closeShellDoor) before
 // ukiboot exits, panics or is ended by a signal in a boot mode (u-root's
 // init then starts a shell), and does -on-failure when nothing booted.
+// When the door must be closed (tpmRun.guard) and sys.supervise is set,
+// the boot runs in a supervised child, so that the door is closed
+// however the boot process ends.
 func bootMode(o *options, sys system, stdout, stderr io.Writer, mode func(*options, system, io.Writer, io.Writer) int) int {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
 	if o.tpm == nil {
 		o.tpm = newTPMRun(o, sys.tpm, logf)
 	}
 	r := o.tpm
+	if r.guard && sys.supervise != nil {
+		supervise := sys.supervise
+		sys.supervise = nil
+		return supervise(func() int { return bootMode(o, sys, stdout, stderr, mode) }, r.closeShellDoor, logf)
+	}
+	if sys.supervised && o.verbose {
+		logf("supervised by process %d: PCRs 7, 11, 12 and 13 are closed however this one ends", os.Getppid())
+	}
 	if r.guard && sys.signals != nil {
 		defer r.watchSignals(sys.signals, sys.die)()
 	}

@@ -38,11 +38,18 @@ type keyReader struct {
 	curGen  atomic.Int64 // changed under mu
 }
 
-// newKeyReader starts reading keys from f until stop is called.
-func newKeyReader(f *os.File) *keyReader {
+// newKeyReader starts reading keys from f until stop is called. The
+// reading goroutine defers onPanic first (tpmRun.closeOnPanic: a panic
+// there ends ukiboot); nil: nothing.
+func newKeyReader(f *os.File, onPanic func()) *keyReader {
 	k := &keyReader{fd: int(f.Fd()), C: make(chan keyMsg, 64), done: make(chan struct{})}
 	k.resumed = sync.NewCond(&k.mu)
-	go k.loop()
+	go func() {
+		if onPanic != nil {
+			defer onPanic()
+		}
+		k.loop()
+	}()
 	return k
 }
 

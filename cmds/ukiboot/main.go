@@ -94,6 +94,8 @@ type options struct {
 	// measure is -measure (auto, require, off), pcrBanks -pcr-banks
 	// (auto or a list), onFailure -on-failure (measure.go, failure.go).
 	measure, pcrBanks, onFailure string
+	// initProgram: u-root's init runs ukiboot (system.initProgram).
+	initProgram bool
 	// tpm is this run's TPM session, shared by the pipelines a menu
 	// rescan opens (bootMode sets it).
 	tpm *tpmRun
@@ -113,7 +115,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs := flag.NewFlagSet("ukiboot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var o options
+	o := options{initProgram: sys.initProgram}
 	fs.StringVar(&o.inspect, "inspect", "", "describe the UKI or addon `FILE` and exit")
 	fs.BoolVar(&o.auto, "auto", false, "boot the default entry without a menu; on failure try the next entries")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "change nothing: print the plan of the entry -auto or the menu chooses instead of loading it")

@@ -44,7 +44,9 @@ type tpmRun struct {
 	open func() (measure.TPM, error)
 	// guard says that this run must close PCRs 7, 11, 12 and 13 before a
 	// shell is reachable (closeShellDoor): a boot mode (the menu, -auto)
-	// without -dry-run or -no-reboot, and -measure is not off.
+	// without -dry-run, and without -no-reboot unless init runs ukiboot
+	// (its exit starts init's shell on the boot's PCR values), and
+	// -measure is not off.
 	guard bool
 	logf  func(string, ...any)
 
@@ -65,7 +67,7 @@ func newTPMRun(o *options, open func() (measure.TPM, error), logf func(string, .
 	if r.banks == "" {
 		r.banks = "auto"
 	}
-	boot := !o.list && o.inspect == "" && !o.dryRun && !o.noReboot
+	boot := !o.list && o.inspect == "" && !o.dryRun && (!o.noReboot || o.initProgram)
 	r.guard = boot && r.mode != measureOff
 	return r
 }

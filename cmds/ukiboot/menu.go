@@ -142,7 +142,10 @@ func (t *terminal) raw() {
 		saved := *tio
 		t.saved = &saved
 	}
-	tio.Lflag &^= unix.ICANON | unix.ECHO
+	// Without ISIG, Ctrl-C, Ctrl-\ and Ctrl-Z are bytes the menu ignores,
+	// not signals that end ukiboot (SIGQUIT would skip every deferred
+	// call).
+	tio.Lflag &^= unix.ICANON | unix.ECHO | unix.ISIG
 	tio.Cc[unix.VMIN], tio.Cc[unix.VTIME] = 1, 0
 	unix.IoctlSetTermios(t.fd, unix.TCSETS, tio)
 }
@@ -217,7 +220,7 @@ func runMenu(o *options, sys system, stdin *os.File, stdout, stderr io.Writer) i
 	logf("verification: %s (%s)", p.verify.Mode, p.why)
 	timeout, hidden, disabled := menuTimeout(o, p.config)
 	l.term = newTerminal(stdin)
-	l.keys = newKeyReader(stdin)
+	l.keys = newKeyReader(stdin, o.tpm.closeOnPanic)
 	defer l.keys.stop()
 	l.keyC = l.keys.C
 	l.shell = sys.shell

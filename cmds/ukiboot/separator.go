@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha512"
+	"errors"
 	"fmt"
 	"os"
 
@@ -19,7 +20,8 @@ func shellPCRs() []int {
 // that from the shell no sealed secret unseals: replaying a signed UKI's
 // public events no longer reaches the values it was sealed to. It does
 // it once per run, only in a boot mode (tpmRun.guard); without a TPM
-// there is nothing to close. A bank ukiboot cannot compute (SM3-256) is
+// device node there is nothing to close, but a TPM that cannot be opened
+// or read is an error. A bank ukiboot cannot compute (SM3-256) is
 // closed too, with a digest that is not that bank's hash of the
 // separator: any extend moves a PCR off every value reachable from reset
 // by the UKI's events. It returns an error when a PCR could not be
@@ -34,9 +36,13 @@ func (r *tpmRun) closeShellDoor(why string) error {
 		return nil
 	}
 	t := r.device()
-	if t == nil {
+	if t == nil && errors.Is(r.err, measure.ErrNoTPM) {
 		r.once("no tpm", "TPM: %v: nothing is measured", r.err)
 		return nil
+	}
+	if t == nil {
+		r.logf("WARNING: TPM: %v: cannot close PCRs 7, 11, 12 and 13 before %s", r.err, why)
+		return fmt.Errorf("PCRs 7, 11, 12 and 13 could not be closed before %s: %w", why, r.err)
 	}
 	var supported measure.Banks
 	for _, a := range r.active {
@@ -78,7 +84,7 @@ func (r *tpmRun) closeOnPanic() {
 	}
 }
 
-// watchSignals closes the shell door when SIGINT, SIGTERM or SIGHUP ends
+// watchSignals closes the shell door when a signal (notifyEndSignals) ends
 // ukiboot in a boot mode, then lets the signal end it (die). notify is
 // signal.Notify for those signals and returns what stops it. The result
 // stops watching.

@@ -8,19 +8,23 @@ import (
 )
 
 // notifyEndSignals delivers the signals that end ukiboot (SIGINT,
-// SIGTERM, SIGHUP) to c instead.
+// SIGTERM, SIGHUP, SIGQUIT, SIGTSTP) to c instead.
 func notifyEndSignals(c chan<- os.Signal) (stop func()) {
-	signal.Notify(c, unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
+	signal.Notify(c, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGTSTP)
 	return func() { signal.Stop(c) }
 }
 
-// dieOf ends the process by sig, as if it had not been caught.
+// dieOf ends the process by sig, as if it had not been caught. SIGQUIT
+// and SIGTSTP end it with 128+sig instead: Go's default for SIGQUIT
+// prints every goroutine's stack, and SIGTSTP would only stop it.
 func dieOf(sig os.Signal) {
-	signal.Reset(sig)
 	s, ok := sig.(unix.Signal)
 	if !ok {
 		s = unix.SIGTERM
 	}
-	unix.Kill(unix.Getpid(), s)
+	if s != unix.SIGQUIT && s != unix.SIGTSTP {
+		signal.Reset(sig)
+		unix.Kill(unix.Getpid(), s)
+	}
 	os.Exit(128 + int(s)) // the signal was ignored when ukiboot started
 }

@@ -246,7 +246,8 @@ func TestNotAtResetIsSaid(t *testing.T) {
 
 // TestShellDoorClosed: every way to a shell in a boot mode extends the
 // separator into PCRs 7, 11, 12 and 13 first, once per run; -dry-run,
-// -no-reboot, -list and -measure off do not.
+// -no-reboot, -list and -measure off do not, but -no-reboot does when
+// init runs ukiboot (its exit starts init's shell).
 func TestShellDoorClosed(t *testing.T) {
 	esp := t.TempDir()
 	ukiFile(t, esp, "os-1.efi", "os", "1", "c1", "K1")
@@ -255,20 +256,26 @@ func TestShellDoorClosed(t *testing.T) {
 		name  string
 		args  []string
 		calls []string
+		init  bool // system.initProgram
 	}{
-		{"-auto, nothing boots, exit to the shell", []string{"-auto"}, append([]string{"load K1"}, separator...)},
-		{"-on-failure shell given", []string{"-auto", "-on-failure", "shell"}, append([]string{"load K1"}, separator...)},
-		{"-dry-run", []string{"-auto", "-dry-run"}, nil},
-		{"-no-reboot", []string{"-auto", "-no-reboot"}, []string{"load K1"}},
-		{"-list", []string{"-list"}, nil},
-		{"-measure off", []string{"-auto", "-measure", "off"}, []string{"load K1"}},
+		{"-auto, nothing boots, exit to the shell", []string{"-auto"}, append([]string{"load K1"}, separator...), false},
+		{"-on-failure shell given", []string{"-auto", "-on-failure", "shell"}, append([]string{"load K1"}, separator...), false},
+		{"-dry-run", []string{"-auto", "-dry-run"}, nil, false},
+		{"-no-reboot", []string{"-auto", "-no-reboot"}, []string{"load K1"}, false},
+		{"-no-reboot, init's program", []string{"-auto", "-no-reboot"}, append([]string{"load K1"}, separator...), true},
+		{"-no-reboot -measure require, init's program", []string{"-auto", "-no-reboot", "-measure", "require"}, append([]string{"load K1"}, separator...), true},
+		{"-dry-run, init's program", []string{"-auto", "-dry-run"}, nil, true},
+		{"-list", []string{"-list"}, nil, false},
+		{"-measure off", []string{"-auto", "-measure", "off"}, []string{"load K1"}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := &fakeSystem{platform: noPlatform(t), refuse: refused}
 			tpm := newRecTPM(measure.SHA1, measure.SHA256)
 			var stdout, stderr bytes.Buffer
-			runWith(append(c.args, "-verify", "off", "-root", esp), &stdout, &stderr, sysWith(f, tpm))
+			sys := sysWith(f, tpm)
+			sys.initProgram = c.init
+			runWith(append(c.args, "-verify", "off", "-root", esp), &stdout, &stderr, sys)
 			if got := tpm.calls(); !slices.Equal(got, c.calls) {
 				t.Errorf("calls %q, want %q\n%s", got, c.calls, stderr.String())
 			}
