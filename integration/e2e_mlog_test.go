@@ -100,8 +100,9 @@ func checkE2EMeasureLog(t *testing.T, boot string, r e2eResult, replay ...int) {
 	if got := hex.EncodeToString(sum[:]); got != m.extraSHA256 {
 		t.Errorf("%s: /run/log/systemd/tpm2-measure.log (%d records, %d bytes, SHA-256 %s) is not /.extra/tpm2-measure.log (SHA-256 %s): appended twice, or not all of it",
 			boot, len(logged), len(m.run), got, m.extraSHA256)
+	} else {
+		t.Logf("%s: /run/log/systemd/tpm2-measure.log: %d records, %d bytes, SHA-256 %x, the same as /.extra/tpm2-measure.log", boot, len(logged), len(m.run), sum)
 	}
-	t.Logf("%s: /run/log/systemd/tpm2-measure.log: %d records, %d bytes, SHA-256 %x, the same as /.extra/tpm2-measure.log", boot, len(logged), len(m.run), sum)
 	for _, bank := range r.pcrs.Banks() {
 		for _, pcr := range replay {
 			got := r.pcrs[bank][pcr]
