@@ -33,6 +33,11 @@ import (
 //     before the shell leave PCR 7 and 11 where nothing sealed to them
 //     unseals: the volume stays locked.
 //
+// In each boot contrib's ukiboot-measure-log.service (installed as
+// contrib/README.md says, by mk/e2e.mk) must have appended ukiboot's
+// /.extra/tpm2-measure.log to /run/log/systemd/tpm2-measure.log once,
+// before systemd-cryptsetup started (checkE2EMeasureLog).
+//
 // systemd 252 in the initrd does not run systemd-pcrphase on a kexec boot
 // (its units need the StubPcrKernelImage EFI variable; there is no
 // SYSTEMD_FORCE_MEASURE before 254), so PCR 11 is what ukiboot extended.
@@ -64,6 +69,7 @@ func TestE2ELUKSUnlockAfterUkiboot(t *testing.T) {
 		t.Fatalf("boot 1: the initrd said %q, want E2E-ENROLLED (serial log %s)", first.said, first.log)
 	}
 	checkBanks(t, "boot 1", first.pcrs.Banks(), tpmBanks())
+	checkE2EMeasureLog(t, "boot 1", first, 11, 12, 13)
 	for _, bank := range first.pcrs.Banks() {
 		if isReset(first.pcrs[bank][11]) {
 			t.Errorf("boot 1: PCR 11 %s is all zero after ukiboot kexec'd a UKI: ukiboot extended nothing", bank)
@@ -80,6 +86,7 @@ func TestE2ELUKSUnlockAfterUkiboot(t *testing.T) {
 	if second.said != "E2E-UNLOCKED: ukiboot-e2e-marker" {
 		t.Errorf("boot 2: the initrd said %q, want the volume unlocked by the TPM and its marker (serial log %s)", second.said, second.log)
 	}
+	checkE2EMeasureLog(t, "boot 2", second, 11, 12, 13)
 	for _, d := range ComparePCRs(second.pcrs, first.pcrs, 7, 11) {
 		t.Errorf("boot 2 (the same UKI, the same way): %s (boot 1's)", d)
 	}
@@ -91,6 +98,10 @@ func TestE2ELUKSUnlockAfterUkiboot(t *testing.T) {
 	if third.said != "E2E-LOCKED" {
 		t.Errorf("boot 3, after the menu's shell: the initrd said %q, want E2E-LOCKED (serial log %s)", third.said, third.log)
 	}
+	// The log is appended as in the other boots, but it does not explain
+	// the PCRs: it lists the UKI's events, which ukiboot did not extend
+	// after the shell's separators, and not the separators.
+	checkE2EMeasureLog(t, "boot 3", third)
 	for _, i := range []int{7, 11} {
 		if bytes.Equal(third.pcrs["sha256"][i], first.pcrs["sha256"][i]) {
 			t.Errorf("boot 3: PCR %d sha256 after the shell equals boot 1's: no separator was extended before the shell", i)
@@ -126,6 +137,7 @@ type e2eResult struct {
 	pcrs    PCRValues
 	said    string // its last line: E2E-ENROLLED, E2E-UNLOCKED: ..., E2E-LOCKED or E2E-ERROR: ...
 	log     string // the serial log
+	mlog    e2eMeasureLog
 }
 
 // e2eStep waits for the unit's report and for qemu to exit, and returns
@@ -141,7 +153,11 @@ func e2eStep(t *testing.T, vm *VM) e2eResult {
 	if err != nil {
 		t.Fatalf("%v (serial log %s)", err, vm.LogPath())
 	}
-	return e2eResult{cmdline: m[1], pcrs: p, said: m[3], log: vm.LogPath()}
+	ml, err := parseE2EMeasureLog(m[2])
+	if err != nil {
+		t.Fatalf("%v (serial log %s)", err, vm.LogPath())
+	}
+	return e2eResult{cmdline: m[1], pcrs: p, said: m[3], log: vm.LogPath(), mlog: ml}
 }
 
 // e2eInitrd returns the dracut initrd of make e2e-assets.

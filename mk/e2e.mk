@@ -9,8 +9,9 @@
 #                missing)
 #   e2e-assets   e2e-deps and out/e2e/initrd.img, rebuilt only when its
 #                inputs change (out/e2e/initrd.key: the kernel release, the
-#                versions of the packages it is made of, the dracut options
-#                and the files of integration/e2e/initrd)
+#                versions of the packages it is made of, the dracut options,
+#                the files of integration/e2e/initrd and of contrib's dracut
+#                module)
 #   e2e-clean    remove out/e2e
 #
 # Nothing is downloaded but Debian packages (apt); the tests never build
@@ -25,6 +26,13 @@ E2E_KERNEL_DIR := $(E2E_OUT)/kernel
 # The test's own files in the initrd: a oneshot unit after
 # cryptsetup.target that prints the PCRs and enrolls, or reports the unlock.
 E2E_HOOKS := integration/e2e/initrd
+# contrib's dracut module, which appends ukiboot's /.extra/tpm2-measure.log
+# to /run/log/systemd/tpm2-measure.log, installed as contrib/README.md
+# tells users to, but into a copy of dracut's modules (dracutbasedir) under
+# out/e2e rather than into the host's /usr/lib/dracut.
+E2E_CONTRIB := contrib/ukiboot-measure-log contrib/systemd/ukiboot-measure-log.service \
+	contrib/dracut/90ukiboot-measure-log/module-setup.sh
+E2E_DRACUT_BASE := $(E2E_DIR)/dracut
 # dracut-core (not dracut, which would replace initramfs-tools), the
 # systemd-cryptsetup of systemd (in the systemd package on bookworm),
 # cryptsetup for luksFormat on the host and luksDump/open in the initrd,
@@ -37,13 +45,13 @@ E2E_APT_PACKAGES ?= dracut-core systemd cryptsetup-bin dmsetup tpm2-tools libtss
 # udev, systemd-cryptsetup (crypt) and the TPM2 libraries (tpm2-tss).
 E2E_DRACUT_MODULES := systemd systemd-initrd dracut-systemd crypt tpm2-tss base udev-rules
 E2E_DRACUT_DRIVERS := virtio_pci virtio_blk dm_crypt
-E2E_DRACUT_INSTALL := cryptsetup systemd-cryptenroll dd head grep sleep
+E2E_DRACUT_INSTALL := cryptsetup systemd-cryptenroll dd head grep sleep sha256sum base64 stat
 # zstd: a third of the bytes for ukiboot to read and hash (under TCG about
 # 2.5 MB/s), which the kernel decompresses in a second or two.
 E2E_DRACUT_ARGS := --force --no-hostonly --no-hostonly-cmdline --zstd \
 	--modules "$(E2E_DRACUT_MODULES)" --omit "plymouth i18n" \
 	--drivers "$(E2E_DRACUT_DRIVERS)" --install "$(E2E_DRACUT_INSTALL)" \
-	--include $(E2E_HOOKS) /
+	--include $(E2E_HOOKS) / --add ukiboot-measure-log
 
 include mk/apt.mk
 
@@ -65,6 +73,7 @@ e2e-assets: e2e-deps
 		echo 'dracut $(E2E_DRACUT_ARGS)'; \
 		(cd $(E2E_HOOKS) && find . -print0 | LC_ALL=C sort -z | xargs -0 stat -c '%n %a %F %N' && \
 			find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); \
+		stat -c '%n %a' $(E2E_CONTRIB); sha256sum $(E2E_CONTRIB); \
 		} | sha256sum | cut -c1-16); \
 	if [ -f $(E2E_DIR)/initrd.img ] && [ "$$(cat $(E2E_DIR)/initrd.key 2>/dev/null)" = "$$key" ]; then \
 		echo "$(E2E_DIR)/initrd.img is up to date (key $$key)"; exit 0; \
@@ -72,14 +81,19 @@ e2e-assets: e2e-deps
 	rm -rf $(E2E_DIR); mkdir -p $(E2E_DIR)/kmod/lib/modules; \
 	cp -al $(E2E_KERNEL_DIR)/lib/modules/$$kver $(E2E_DIR)/kmod/lib/modules/; \
 	depmod -b $(E2E_DIR)/kmod $$kver 2>$(E2E_DIR)/depmod.log || { cat $(E2E_DIR)/depmod.log; exit 1; }; \
+	cp -a /usr/lib/dracut $(E2E_DRACUT_BASE); \
+	d=$(E2E_DRACUT_BASE)/modules.d/90ukiboot-measure-log; \
+	install -D -m 0755 contrib/dracut/90ukiboot-measure-log/module-setup.sh $$d/module-setup.sh; \
+	install -D -m 0755 contrib/ukiboot-measure-log $$d/ukiboot-measure-log; \
+	install -D -m 0644 contrib/systemd/ukiboot-measure-log.service $$d/ukiboot-measure-log.service; \
 	start=$$(date +%s.%N); \
-	dracut $(E2E_DRACUT_ARGS) --kver $$kver --kmoddir $(CURDIR)/$(E2E_DIR)/kmod/lib/modules/$$kver \
+	dracutbasedir=$(CURDIR)/$(E2E_DRACUT_BASE) dracut $(E2E_DRACUT_ARGS) --kver $$kver --kmoddir $(CURDIR)/$(E2E_DIR)/kmod/lib/modules/$$kver \
 		$(E2E_DIR)/initrd.img.tmp >$(E2E_DIR)/dracut.log 2>&1 || { tail -n 40 $(E2E_DIR)/dracut.log; exit 1; }; \
 	end=$$(date +%s.%N); \
 	chmod 644 $(E2E_DIR)/initrd.img.tmp; \
 	mv $(E2E_DIR)/initrd.img.tmp $(E2E_DIR)/initrd.img; \
 	echo "$$key" > $(E2E_DIR)/initrd.key; \
-	rm -rf $(E2E_DIR)/kmod; \
+	rm -rf $(E2E_DIR)/kmod $(E2E_DRACUT_BASE); \
 	echo "$(E2E_DIR)/initrd.img: $$(wc -c < $(E2E_DIR)/initrd.img) bytes, dracut took $$(awk "BEGIN { printf \"%.1f\", $$end - $$start }") s (key $$key)"
 
 e2e-clean:
