@@ -273,7 +273,10 @@ func (p *pipeline) measurePolicy() stub.MeasurePolicy {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	will := r.device() != nil
+	// After the shell door was closed (the menu's shell), nothing of this
+	// boot is extended (extend refuses): hand the next OS no log that the
+	// TPM would contradict, and do not tell it the boot was measured.
+	will := r.device() != nil && !r.closed
 	mp.Log, mp.ForceMeasure = will, will
 	return mp
 }

@@ -428,9 +428,16 @@ func TestMeasurePolicyWillExtend(t *testing.T) {
 		{"-measure off", options{auto: true, measure: "off"}, withTPM, false},
 		{"-no-reboot", options{auto: true, noReboot: true}, withTPM, false},
 		{"-no-reboot -measure require", options{auto: true, noReboot: true, measure: "require"}, withTPM, true},
+		{"after the menu's shell closed the door", options{}, withTPM, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.o.tpm = newTPMRun(&c.o, c.open, t.Logf)
+			if strings.HasPrefix(c.name, "after the menu's shell") {
+				c.o.tpm.guard = true
+				if err := c.o.tpm.closeShellDoor("the menu's shell"); err != nil || !c.o.tpm.closed {
+					t.Fatalf("closeShellDoor: %v", err)
+				}
+			}
 			p := &pipeline{o: &c.o, sys: system{platform: noPlatform(t)}}
 			mp := p.measurePolicy()
 			if mp.Log != c.will || mp.ForceMeasure != c.will || mp.PolicyEvents == nil || len(mp.Banks) == 0 {
