@@ -54,6 +54,9 @@ import (
 )
 
 func main() {
+	if isShellGate(os.Args[0], kernelArgv0()) {
+		os.Exit(realShellGate().run(os.Args[1:]))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
