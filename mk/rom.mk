@@ -133,9 +133,12 @@ kernel-check:
 
 # The initramfs: u-root's init, whose uinit is ukiboot (with UKIBOOT_ARGS,
 # then the flags of uroot.uinitargs=), the commands a ROM shell needs and
-# the trust store. mkuimage writes a reproducible cpio (zero inode numbers,
-# mtimes, owners) of trimmed, stripped binaries; xz runs single-threaded
-# with fixed options (CRC32: the kernel's xz decoder checks no CRC64).
+# the trust store. Its shells, /bin/defaultsh and /bin/sh (what init starts
+# after uinit), are ukiboot too: started by those names it closes PCRs 7,
+# 11, 12 and 13, then execs gosh (a shell gate, cmds/ukiboot/gate.go).
+# mkuimage writes a reproducible cpio (zero inode numbers, mtimes, owners)
+# of trimmed, stripped binaries; xz runs single-threaded with fixed
+# options (CRC32: the kernel's xz decoder checks no CRC64).
 MKUIMAGE_VERSION ?= v0.2.0
 ROM_MKUIMAGE := $(shell $(ROM_GO) env GOPATH 2>/dev/null)/bin/mkuimage
 ROM_GOENV := PATH="$(dir $(ROM_GO)):$$PATH" CGO_ENABLED=0
@@ -186,7 +189,7 @@ ROM_FILES = $(if $(DB),-files "$(DB):etc/ukiboot/db") $(if $(DBX),-files "$(DBX)
 
 $(ROM_OUT)/ukiboot.cpio: $(ROM_OUT)/initramfs.inputs $(ROM_SRCS) mk/rom.mk $(if $(filter core,$(COMMANDS)),$(ROM_OUT)/core-cmds) | rom-mkuimage
 	@set -e; rm -f $@.tmp; \
-	$(ROM_GOENV) $(ROM_MKUIMAGE) -o $@.tmp -initcmd=init -uinitcmd="ukiboot $(UKIBOOT_ARGS)" -defaultsh=gosh \
+	$(ROM_GOENV) $(ROM_MKUIMAGE) -o $@.tmp -initcmd=init -uinitcmd="ukiboot $(UKIBOOT_ARGS)" -defaultsh=ukiboot \
 		$(ROM_FILES) ./cmds/ukiboot $(ROM_CMD_PKGS); \
 	mv $@.tmp $@
 
