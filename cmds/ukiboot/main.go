@@ -10,6 +10,7 @@
 //	ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-no-reboot | -dry-run [-json] [-extract DIR]]
 //	ukiboot -list [-root DIR]... [-json] [-verify-all]
 //	ukiboot -inspect FILE [-json]
+//	sh [ARG]...   (started as sh or defaultsh: close PCRs 7, 11, 12 and 13, exec gosh; gate.go)
 //
 // Options:
 //
