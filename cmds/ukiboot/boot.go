@@ -67,6 +67,10 @@ type system struct {
 	// nil: not watched.
 	signals func(c chan<- os.Signal) (stop func())
 	die     func(os.Signal)
+	// releaseSignals, in a run that watches no signal (no boot mode, or
+	// nothing to close), gives back the end signals main held from its
+	// first line (earlySignals.release); nil: none were held.
+	releaseSignals func()
 	// supervise runs a boot (inProcess when it cannot start a child) in a
 	// supervised child and closes the shell door when it ends
 	// (supervisor.run); nil: the boot runs in this process (tests, and

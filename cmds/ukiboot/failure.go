@@ -36,6 +36,8 @@ func bootMode(o *options, sys system, stdout, stderr io.Writer, mode func(*optio
 	}
 	if r.guard && sys.signals != nil {
 		defer r.watchSignals(sys.signals, sys.die)()
+	} else if !r.guard && sys.releaseSignals != nil {
+		sys.releaseSignals() // nothing to close: signals end it as usual
 	}
 	// Runs on return and on a panic alike.
 	defer r.closeShellDoor("ukiboot exits (u-root's init starts a shell)")

@@ -55,10 +55,15 @@ import (
 )
 
 func main() {
+	// First: no end signal may end a boot mode unseen (closeShellDoor).
+	early := catchEndSignals()
 	if isShellGate(os.Args[0], kernelArgv0()) {
 		os.Exit(realShellGate().run(os.Args[1:]))
 	}
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	sys := realSystem()
+	sys.signals = early.notify
+	sys.releaseSignals = func() { early.release(sys.die) }
+	os.Exit(runWith(os.Args[1:], os.Stdout, os.Stderr, sys))
 }
 
 type options struct {
@@ -185,6 +190,9 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	if err := checkConsoleFlag(o.console); err != nil {
 		fmt.Fprintf(stderr, "ukiboot: -console %v\n", err)
 		return 2
+	}
+	if (o.inspect != "" || o.list) && sys.releaseSignals != nil {
+		sys.releaseSignals() // nothing to close: signals end them as usual
 	}
 	switch {
 	case o.inspect != "":
