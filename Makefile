@@ -26,7 +26,7 @@ FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel ./pkg/smbios:FuzzStructures \
 	./pkg/stub:FuzzDTBAutoParsers
 
-.PHONY: all build deps vet lint unit fuzz bench integration test demo clean
+.PHONY: all build deps vet lint unit bench-smoke fuzz bench integration test demo clean
 
 all: build
 
@@ -58,6 +58,12 @@ $(SHIM):
 
 unit: deps $(SHIM)
 	UKIBOOT_REQUIRE_TOOLS=1 UKIBOOT_SHIM=$(CURDIR)/$(SHIM) $(GO) test -count=1 ./...
+
+# Every Go benchmark once (-benchtime=1x), no tests, so that they build
+# and run on every `make test` and cannot rot; their fixtures are sized to
+# keep this short. Budgets are judged by `make bench`, never here.
+bench-smoke:
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime=1x ./pkg/... ./cmds/...
 
 # Go's fuzzing coordinator can end a run at the -fuzztime deadline with a
 # bare "context deadline exceeded" and no failing input (a race in
@@ -91,7 +97,7 @@ integration: deps vm-assets e2e-assets
 	UKIBOOT_INTEGRATION=1 UKIBOOT_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 25m -v ./integration/
 
 # The test command of the README and of CI.
-test: deps lint unit fuzz integration rom-test rom-check
+test: deps lint unit bench-smoke fuzz integration rom-test rom-check
 
 # Boot a VM on this terminal: the first stage (u-root + ukiboot -auto)
 # finds a sample disk, picks the default UKI and kexecs it; the sample OS
