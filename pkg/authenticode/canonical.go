@@ -26,15 +26,16 @@ func (l *List) Canonical() ([]byte, error) {
 		return nil, nil
 	}
 	var out bytes.Buffer
+	types := sigTypes()
 	var certs [][]byte
 	for _, c := range l.Certs {
 		certs = append(certs, c.Raw)
 	}
 	slices.SortFunc(certs, bytes.Compare)
 	certs = slices.CompactFunc(certs, bytes.Equal)
-	x509Type := guid("a5c059a1-94e4-4aa7-87b5-ab155c2bf072")
+	x509 := types[slices.IndexFunc(types, func(t sigType) bool { return t.kind == kindCert })]
 	for _, c := range certs {
-		writeList(&out, x509Type, [][]byte{c})
+		writeList(&out, x509.guid, [][]byte{c})
 	}
 	for _, side := range []struct {
 		kind   entryKind
@@ -48,12 +49,12 @@ func (l *List) Canonical() ([]byte, error) {
 				return nil, fmt.Errorf("hash entry %q is not hexadecimal", h)
 			}
 			size := len(b) + side.pad
-			if !slices.ContainsFunc(sigTypes(), func(t sigType) bool { return t.kind == side.kind && t.size == size }) {
+			if !slices.ContainsFunc(types, func(t sigType) bool { return t.kind == side.kind && t.size == size }) {
 				return nil, fmt.Errorf("hash entry %s: no signature type holds a %d-byte hash", h, len(b))
 			}
 			bySize[size] = append(bySize[size], append(b, make([]byte, side.pad)...))
 		}
-		for _, t := range sigTypes() {
+		for _, t := range types {
 			if t.kind != side.kind || len(bySize[t.size]) == 0 {
 				continue
 			}
