@@ -326,7 +326,7 @@ func (b *builder) type1() error {
 			blob.Close()
 			continue
 		}
-		_, err = b.addPiece(name, blob.File, blob.Size, false)
+		_, err = b.addPiece(name, blob.File, blob.Size, false, false)
 		blob.Close()
 		if err != nil {
 			return err
@@ -363,11 +363,15 @@ func (b *builder) startInitrd() error {
 }
 
 // addPiece appends size bytes of r to the initrd; pad says whether to
-// align the end to 4 bytes. It returns the digests of the bytes in every
-// bank, computed while copying them.
-func (b *builder) addPiece(desc string, r io.Reader, size int64, pad bool) (measure.Digests, error) {
+// align the end to 4 bytes. It returns the SHA-256 of the bytes (every
+// piece's, for the plan) and, when measured, their digests in every bank,
+// computed while copying them.
+func (b *builder) addPiece(desc string, r io.Reader, size int64, pad, measured bool) (measure.Digests, error) {
 	start := b.initrd.size
-	h := b.hasher()
+	h := measure.NewHasher(measure.Banks{measure.SHA256})
+	if measured {
+		h = b.hasher()
+	}
 	n, err := io.Copy(io.MultiWriter(b.initrd, h), io.LimitReader(r, size))
 	if err == nil && n != size {
 		err = fmt.Errorf("%s: read %d of %d bytes", desc, n, size)
@@ -583,7 +587,7 @@ func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon, rule PCR11Rule) e
 	var ucode []measure.Event
 	for i := len(addons) - 1; i >= 0; i-- {
 		if s := addons[i].file.Section(uki.SectionUcode); s != nil {
-			d, err := b.addSection("addon "+addons[i].name+" .ucode", s)
+			d, err := b.addSection("addon "+addons[i].name+" .ucode", s, true)
 			if err != nil {
 				return err
 			}
@@ -596,7 +600,8 @@ func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon, rule PCR11Rule) e
 				b.note("%s not put into the initrd: systemd-stub %d does not know it (and does not measure it)", name, rule.Release)
 				continue
 			}
-			if _, err := b.addSection(name, s); err != nil {
+			// Measured into PCR 11 already (measureSections).
+			if _, err := b.addSection(name, s, false); err != nil {
 				return err
 			}
 		}
@@ -653,7 +658,8 @@ func (b *builder) addonInitrds(addons []addon) error {
 		return err
 	}
 	for _, m := range initrds {
-		d, err := b.addSection("addon "+m.name+" .initrd", m.s)
+		// Measured before the log was written; the copy is checked.
+		d, err := b.addSection("addon "+m.name+" .initrd", m.s, false)
 		if err != nil {
 			return err
 		}
@@ -689,8 +695,9 @@ func (b *builder) hashSection(s *uki.Section) (measure.Digests, error) {
 	return h.Sum(), nil
 }
 
-func (b *builder) addSection(desc string, s *uki.Section) (measure.Digests, error) {
-	return b.addPiece(desc, s.Open(), s.Size(), true)
+// addSection appends s, padded, as addPiece does.
+func (b *builder) addSection(desc string, s *uki.Section, measured bool) (measure.Digests, error) {
+	return b.addPiece(desc, s.Open(), s.Size(), true, measured)
 }
 
 // measureLog adds /.extra/tpm2-measure.log with every event so far
