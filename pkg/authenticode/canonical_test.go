@@ -3,11 +3,16 @@ package authenticode_test
 import (
 	"bytes"
 	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 )
 
@@ -109,4 +114,47 @@ func TestVerdictNamesTheAnchorEntry(t *testing.T) {
 			t.Fatalf("untrusted verdict names an anchor")
 		}
 	})
+}
+
+// A db that holds one certificate many times enforces what its
+// Canonical form (one copy, the PCR 7 "db" event) says: copies are
+// dropped when the list is read, instead of each spending the
+// signature-check budget again (found by the adversarial pass: 150
+// copies of a decoy with the CA's subject made a good image untrusted
+// while PCR 7's db event equalled the one-copy store's).
+func TestDuplicateCertificatesAreOneEntry(t *testing.T) {
+	ca := ukitest.NewCA(t, "dup CA", false)
+	leaf := ukitest.NewLeaf(t, "dup leaf", false, ca)
+	dk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoy := advCert(t, &x509.Certificate{SerialNumber: big.NewInt(4242), Subject: ca.Cert.Subject, BasicConstraintsValid: true, IsCA: true}, dk.Public(), dk, nil)
+	signed := signAll(t, unsignedUKI("dup"), sig(leaf))
+	const x509T = "a5c059a1-94e4-4aa7-87b5-ab155c2bf072"
+	store := func(copies int) *authenticode.Store {
+		b := esl(x509T, ca.Cert.Raw)
+		for range copies {
+			b = append(b, esl(x509T, decoy.Raw)...)
+		}
+		p := filepath.Join(t.TempDir(), "db.esl")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := authenticode.NewStore()
+		if err := s.AddFile(p, false); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	one, many := store(1), store(150)
+	if len(many.DB.Certs) != 2 {
+		t.Errorf("db of the CA and 150 copies of one decoy holds %d certificates, want 2", len(many.DB.Certs))
+	}
+	c1, _ := one.DB.Canonical()
+	c2, _ := many.DB.Canonical()
+	v1, v2 := verify(t, signed, one), verify(t, signed, many)
+	if !bytes.Equal(c1, c2) || v1.Status != authenticode.Trusted || v2.Status != v1.Status {
+		t.Errorf("canonical equal %v; one copy: %s; 150 copies: %s", bytes.Equal(c1, c2), v1, v2)
+	}
 }

@@ -165,9 +165,23 @@ func (l *List) Empty() bool {
 	return l == nil || len(l.Certs) == 0 && len(l.ImageHashes) == 0 && len(l.TBSHashes) == 0
 }
 
+// addCert adds c unless a certificate with the same DER is there: a
+// list is the set its Canonical form says, and a copy would only spend
+// the signature-check budget (MaxSignatureChecks) again.
+func (l *List) addCert(c *x509.Certificate) {
+	for _, have := range l.Certs {
+		if bytes.Equal(have.Raw, c.Raw) {
+			return
+		}
+	}
+	l.Certs = append(l.Certs, c)
+}
+
 // merge adds the entries of o to l.
 func (l *List) merge(o *List) {
-	l.Certs = append(l.Certs, o.Certs...)
+	for _, c := range o.Certs {
+		l.addCert(c)
+	}
 	for h := range o.ImageHashes {
 		l.ImageHashes[h] = true
 	}
@@ -297,7 +311,7 @@ func (l *List) parse(b []byte) error {
 		if err != nil {
 			return fmt.Errorf("DER certificate: %v", err)
 		}
-		l.Certs = append(l.Certs, c)
+		l.addCert(c)
 		return nil
 	case isText(b):
 		return l.addPEM(b)
@@ -381,7 +395,7 @@ func (l *List) addPEM(b []byte) error {
 		if err != nil {
 			return fmt.Errorf("byte %d: CERTIFICATE block: %v", off, err)
 		}
-		l.Certs = append(l.Certs, c)
+		l.addCert(c)
 	}
 	return nil
 }
@@ -482,7 +496,7 @@ func (l *List) addList(b []byte, off int) (int, error) {
 			if err != nil {
 				return 0, fmt.Errorf("byte %d: %s entry: %v", at, t.name, err)
 			}
-			l.Certs = append(l.Certs, c)
+			l.addCert(c)
 		case kindImageHash:
 			l.ImageHashes[fmt.Sprintf("%x", data)] = true
 		case kindTBSHash:
