@@ -241,7 +241,7 @@ func digestsJSON(d measure.Digests) map[string]string {
 func predictedJSON(p *stub.Plan) map[string]map[string]string {
 	got := measure.Replay(p.Banks, p.Events)
 	out := map[string]map[string]string{}
-	for _, pcr := range []int{measure.PCRSecureBootPolicy, measure.PCRKernelBoot, measure.PCRKernelConfig, measure.PCRSysexts} {
+	for _, pcr := range shellPCRs() {
 		v, ok := got[pcr]
 		if !ok {
 			v = measure.Digests{}
@@ -307,7 +307,7 @@ func printPlan(w io.Writer, p *stub.Plan, rep *tpmReport, asJSON bool) error {
 		fmt.Fprintf(w, "pcr 11:   %s\n", j.PCR11Rule)
 	}
 	if len(j.Measurements) > 0 {
-		printEvents(w, p)
+		printEvents(w, p, j.Predicted)
 	}
 	if rep != nil {
 		rep.writeText(w)
@@ -355,8 +355,8 @@ func verificationJSON(v *authenticode.Verdict) map[string]string {
 }
 
 // printEvents lists the events, their digests in every bank, and the
-// predicted PCR values.
-func printEvents(w io.Writer, p *stub.Plan) {
+// predicted PCR values (predictedJSON).
+func printEvents(w io.Writer, p *stub.Plan, pred map[string]map[string]string) {
 	fmt.Fprintf(w, "measurements (banks %s):\n", p.Banks)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, e := range p.Events {
@@ -374,10 +374,9 @@ func printEvents(w io.Writer, p *stub.Plan) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "predicted PCRs (from reset):\n")
-	pred := predictedJSON(p)
-	for _, pcr := range []string{"7", "11", "12", "13"} {
+	for _, pcr := range shellPCRs() {
 		for _, a := range p.Banks {
-			fmt.Fprintf(w, "  PCR %-2s %s %s\n", pcr, a, pred[pcr][a.String()])
+			fmt.Fprintf(w, "  PCR %-2d %s %s\n", pcr, a, pred[fmt.Sprint(pcr)][a.String()])
 		}
 	}
 }

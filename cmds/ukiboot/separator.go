@@ -44,18 +44,14 @@ func (r *tpmRun) closeShellDoor(why string) error {
 		r.logf("WARNING: TPM: %v: cannot close PCRs 7, 11, 12 and 13 before %s", r.err, why)
 		return fmt.Errorf("PCRs 7, 11, 12 and 13 could not be closed before %s: %w", why, r.err)
 	}
-	var supported measure.Banks
-	for _, a := range r.active {
-		if a.Supported() {
-			supported = append(supported, a)
-		}
+	// The separator's digests are the same for every PCR (Separator
+	// computes the banks ukiboot can hash).
+	sep := measure.Separator(r.active, 0)
+	for _, a := range r.active.Unsupported() {
+		sep.Digests[a] = opaqueDigest(a, sep.Data)
 	}
 	for _, pcr := range shellPCRs() {
-		ev := measure.Separator(supported, pcr)
-		for _, a := range r.active.Unsupported() {
-			ev.Digests[a] = opaqueDigest(a, ev.Data)
-		}
-		if err := t.Extend(pcr, ev.Digests); err != nil {
+		if err := t.Extend(pcr, sep.Digests); err != nil {
 			r.logf("WARNING: TPM: cannot close PCR %d before %s: %v: secrets sealed to it could be unsealed from a shell", pcr, why, err)
 			return fmt.Errorf("PCR %d could not be closed before %s: %w", pcr, why, err)
 		}

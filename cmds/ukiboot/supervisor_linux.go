@@ -35,7 +35,7 @@ func runSupervised(cmd *exec.Cmd, oomScoreAdj string, logf func(string, ...any))
 	// Caught, not ignored: an ignored signal stays ignored in the child.
 	// signal.Notify never blocks on the full channel: extra ones drop.
 	c := make(chan os.Signal, 1)
-	signal.Notify(c, unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGHUP, unix.SIGTERM)
+	signal.Notify(c, endSignals()...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	// A killed menu leaves the console in raw mode: give init's shell
 	// the console as it was.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
@@ -26,15 +25,15 @@ type TPM interface {
 // ErrNoTPM is returned by Open when the machine has no TPM 2.0 device.
 var ErrNoTPM = errors.New("no TPM 2.0 (neither /dev/tpmrm0 nor /dev/tpm0)")
 
-// Devices are the TPM device nodes Open tries, in order: the kernel's
+// devices are the TPM device nodes Open tries, in order: the kernel's
 // resource manager first, then the raw device.
-var Devices = []string{"/dev/tpmrm0", "/dev/tpm0"}
+func devices() []string { return []string{"/dev/tpmrm0", "/dev/tpm0"} }
 
 // Open opens the machine's TPM 2.0. It returns ErrNoTPM when no device
 // node exists.
 func Open() (TPM, error) {
 	var errs []error
-	for _, dev := range Devices {
+	for _, dev := range devices() {
 		t, err := linuxtpm.Open(dev)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -49,18 +48,6 @@ func Open() (TPM, error) {
 		return nil, ErrNoTPM
 	}
 	return nil, errors.Join(errs...)
-}
-
-// OpenPath opens the TPM device node at path (tests, -tpm).
-func OpenPath(path string) (TPM, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", path, ErrNoTPM)
-	}
-	t, err := linuxtpm.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	return &device{t: t, name: path}, nil
 }
 
 // device is a TPM 2.0 reached through go-tpm.

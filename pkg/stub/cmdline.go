@@ -167,7 +167,7 @@ func efiPath(p string) string {
 // systemd's cmdline_append_console), unmeasured.
 func (b *builder) appendConsole(cmdline string) string {
 	c := b.pol.Console
-	if c == "" || strings.HasPrefix(cmdline, "console=") || strings.Contains(cmdline, " console=") {
+	if c == "" || hasArg(cmdline, "console=") {
 		return cmdline
 	}
 	arg := "console=" + c
