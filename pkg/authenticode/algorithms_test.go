@@ -3,6 +3,8 @@ package authenticode_test
 import (
 	"bytes"
 	"crypto"
+	"encoding/binary"
+	"slices"
 	"strings"
 	"testing"
 
@@ -156,6 +158,115 @@ func TestDigestNotComputed(t *testing.T) {
 			}
 			if !strings.Contains(v.Reason, "was not computed") {
 				t.Errorf("reason %q does not say the digest was not computed", v.Reason)
+			}
+		})
+	}
+}
+
+// TestNeededAlgorithms: the algorithms of the signatures and of the image
+// hashes in db and dbx, and SHA-256, in Algorithms order; nothing for
+// certificates and TBS hashes.
+func TestNeededAlgorithms(t *testing.T) {
+	k := keys(t)
+	img := unsignedUKI("INITRD")
+	sha256Only := []crypto.Hash{crypto.SHA256}
+	all := authenticode.Algorithms
+	// withHashes is a store with the CA in db and hex strings of the
+	// lengths given in db (or dbx).
+	withHashes := func(dbx bool, lengths ...int) *authenticode.Store {
+		s := storeWith(k.ca)
+		l := s.DB
+		if dbx {
+			l = s.DBX
+		}
+		for _, n := range lengths {
+			l.ImageHashes[strings.Repeat("ab", n/2)] = true
+		}
+		return s
+	}
+	tbs := storeWith(k.ca)
+	tbs.DB.TBSHashes[strings.Repeat("cd", 48)] = true
+	tbs.DBX.TBSHashes[strings.Repeat("cd", 64)] = true
+	tbs.DBX.Certs = append(tbs.DBX.Certs, k.other.Cert)
+
+	cases := []struct {
+		name  string
+		img   []byte
+		store *authenticode.Store
+		want  []crypto.Hash
+	}{
+		{"unsigned, empty store", img, authenticode.NewStore(), sha256Only},
+		{"SHA-256 signature", sign(t, img, crypto.SHA256, k.leaf), storeWith(k.ca), sha256Only},
+		{"SHA-384 signature", sign(t, img, crypto.SHA384, k.leaf), storeWith(k.ca), []crypto.Hash{crypto.SHA256, crypto.SHA384}},
+		{"SHA-512 signature", sign(t, img, crypto.SHA512, k.leaf), storeWith(k.ca), []crypto.Hash{crypto.SHA256, crypto.SHA512}},
+		{"SHA-512 then SHA-384 signatures", signMixed(t, img, signedWith{crypto.SHA512, k.other}, signedWith{crypto.SHA384, k.leaf}), storeWith(k.ca), all},
+		{"SHA-384 image hash in db", img, withHashes(false, 96), []crypto.Hash{crypto.SHA256, crypto.SHA384}},
+		{"SHA-512 image hash in dbx", sign(t, img, crypto.SHA256, k.leaf), withHashes(true, 128), []crypto.Hash{crypto.SHA256, crypto.SHA512}},
+		{"SHA-512 in db, SHA-384 in dbx", img, func() *authenticode.Store {
+			s := withHashes(false, 128)
+			s.DBX.ImageHashes[strings.Repeat("ef", 48)] = true
+			return s
+		}(), all},
+		{"SHA-256 image hashes only", img, withHashes(true, 64, 64), sha256Only},
+		{"image hashes no Authenticode digest can match", img, withHashes(true, 40, 56, 0, 127), sha256Only},
+		{"TBS hashes and certificates", sign(t, img, crypto.SHA256, k.leaf), tbs, sha256Only},
+		{"no store", img, nil, all},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := authenticode.NeededAlgorithms(parse(t, c.img), c.store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("algorithms %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestNeededAlgorithmsUnparsable: when the certificate table or a
+// signature in it cannot be parsed, NeededAlgorithms returns no
+// algorithm and an error saying Verify's reason, so that the caller can
+// refuse the image without hashing it.
+func TestNeededAlgorithmsUnparsable(t *testing.T) {
+	k := keys(t)
+	img := unsignedUKI("INITRD")
+	good := ukitest.PKCS7(allDigests(t, img)[crypto.SHA384], crypto.SHA384, k.leaf)
+	padded := func() []byte {
+		b := ukitest.AttachSignatures(img, good)
+		l := parse(t, b).Header.CertTable()
+		b = append(b, make([]byte, 16)...)
+		certDir := int(binary.LittleEndian.Uint32(b[0x3c:])) + 4 + 20 + 112 + 4*8
+		binary.LittleEndian.PutUint32(b[certDir+4:], l.Size+16)
+		return b
+	}()
+	cases := []struct {
+		name   string
+		img    []byte
+		reason string
+	}{
+		{"garbage signature", ukitest.AttachSignatures(img, []byte("garbage, not DER")), "signature 1: bad signature: not PKCS#7"},
+		{"good SHA-384 signature, then garbage", ukitest.AttachSignatures(img, good, []byte("garbage")), "signature 2: bad signature: not PKCS#7"},
+		{"WIN_CERTIFICATE of another type", ukitest.AttachWinCerts(img, ukitest.WinCert(0x0ef1, good)), "is not PKCS#7 SignedData"},
+		{"nine signatures", ukitest.AttachSignatures(img, good, good, good, good, good, good, good, good, good), "at most 8"},
+		{"zeros after the last entry", padded, "EDK2 refuses such a table too"},
+	}
+	store := storeWith(k.ca)
+	store.DBX.ImageHashes[strings.Repeat("ab", 64)] = true
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := parse(t, c.img)
+			algs, err := authenticode.NeededAlgorithms(f, store)
+			if err == nil || algs != nil {
+				t.Fatalf("algorithms %v, error %v: want an error and none", algs, err)
+			}
+			v := authenticode.Verify(f, allDigests(t, c.img), store)
+			if v.Status != authenticode.Untrusted || err.Error() != v.Reason {
+				t.Errorf("error %q, Verify's verdict %v", err, v)
+			}
+			if !strings.Contains(err.Error(), c.reason) {
+				t.Errorf("error %q does not say %q", err, c.reason)
 			}
 		})
 	}
