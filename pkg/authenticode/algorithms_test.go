@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto"
 	"encoding/binary"
+	"io"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
+	"github.com/ukiboot/ukiboot/pkg/uki"
 )
 
 // signedWith is one signature to attach: its digest algorithm and signer.
@@ -267,6 +269,58 @@ func TestNeededAlgorithmsUnparsable(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), c.reason) {
 				t.Errorf("error %q does not say %q", err, c.reason)
+			}
+		})
+	}
+}
+
+// readLog is an io.ReaderAt that records the ranges read.
+type readLog struct {
+	r     io.ReaderAt
+	reads [][2]int64
+}
+
+func (l *readLog) ReadAt(p []byte, off int64) (int, error) {
+	n, err := l.r.ReadAt(p, off)
+	l.reads = append(l.reads, [2]int64{off, off + int64(n)})
+	return n, err
+}
+
+// TestVerifyFileUnparsableNotHashed: VerifyFile refuses an image whose
+// certificate table cannot be parsed without reading its sections, with
+// the reason Verify gives.
+func TestVerifyFileUnparsableNotHashed(t *testing.T) {
+	k := keys(t)
+	img := unsignedUKI("INITRD")
+	good := ukitest.PKCS7(allDigests(t, img)[crypto.SHA256], crypto.SHA256, k.leaf)
+	cases := []struct {
+		name string
+		img  []byte
+	}{
+		{"garbage signature", ukitest.AttachSignatures(img, good, []byte("garbage"))},
+		{"WIN_CERTIFICATE of another type", ukitest.AttachWinCerts(img, ukitest.WinCert(0x0ef1, good))},
+		{"nine signatures", ukitest.AttachSignatures(img, good, good, good, good, good, good, good, good, good)},
+	}
+	store := storeWith(k.ca)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			log := &readLog{r: bytes.NewReader(c.img)}
+			f, err := uki.Read(log, int64(len(c.img)), "test.efi", uki.KindAuto)
+			if err != nil {
+				t.Fatal(err)
+			}
+			log.reads = nil
+			v := authenticode.VerifyFile(f, log, store)
+			want := authenticode.Verify(f, allDigests(t, c.img), store)
+			if v.Status != authenticode.Untrusted || v.Reason != want.Reason {
+				t.Errorf("verdict %v, Verify's %v", v, want)
+			}
+			linux := f.Section(".linux")
+			start, end := int64(linux.PointerToRawData), int64(linux.PointerToRawData)+int64(linux.SizeOfRawData)
+			for _, r := range log.reads {
+				if r[0] < end && r[1] > start {
+					t.Errorf("read bytes %d..%d, .linux is %d..%d: the image was hashed", r[0], r[1], start, end)
+				}
 			}
 		})
 	}

@@ -217,13 +217,24 @@ func verifySignatures(f *uki.File, sigs []*Signature, digests map[crypto.Hash][]
 }
 
 // VerifyFile computes f's Authenticode digests from r and verifies them.
-// A file whose layout leaves bytes outside the signature is untrusted.
+// It computes only the digests NeededAlgorithms names, from the
+// signatures it then verifies, and none when the certificate table
+// cannot be parsed. A file whose layout leaves bytes outside the
+// signature is untrusted.
 func VerifyFile(f *uki.File, r io.ReaderAt, store *Store) *Verdict {
-	d, err := Digests(f, r)
+	l, err := LayoutOf(f)
 	if err != nil {
 		return &Verdict{Status: Untrusted, Reason: err.Error()}
 	}
-	return Verify(f, d, store)
+	sigs, err := signatures(f)
+	if err != nil {
+		return &Verdict{Status: Untrusted, Reason: err.Error()}
+	}
+	d, err := hashLayout(l, r, neededAlgorithms(sigs, store)...)
+	if err != nil {
+		return &Verdict{Status: Untrusted, Reason: err.Error()}
+	}
+	return verifySignatures(f, sigs, d, store, newChecker())
 }
 
 // checkSBAT refuses a trusted image whose .sbat the SbatLevel revokes
