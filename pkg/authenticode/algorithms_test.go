@@ -325,3 +325,62 @@ func TestVerifyFileUnparsableNotHashed(t *testing.T) {
 		})
 	}
 }
+
+// FuzzNeededAlgorithms: for any certificate table, and image digests of
+// any algorithms in db and dbx, the digests NeededAlgorithms names give
+// the verdict all three give; when it fails, Verify refuses the image
+// with its error as the reason.
+func FuzzNeededAlgorithms(f *testing.F) {
+	// ECDSA: fast enough for the instrumented code of each fuzz worker.
+	// (A worker makes its own keys, so the seeds' signer chains to db in
+	// the first run only; the verdicts must agree either way.)
+	ca := ukitest.NewCA(f, "fuzz db CA", true)
+	leaf := ukitest.NewLeaf(f, "fuzz signer", true, ca)
+	img := unsignedUKI("FUZZ")
+	for _, alg := range authenticode.Algorithms {
+		d, err := authenticode.ImageDigest(img, alg)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(ukitest.WinCert(0x0002, ukitest.PKCS7(d, alg, leaf)), uint8(0))
+		f.Add(ukitest.WinCert(0x0002, ukitest.PKCS7(d, alg, leaf)), uint8(0b100010))
+	}
+	f.Add([]byte("garbage"), uint8(0b111111))
+	f.Fuzz(func(t *testing.T, table []byte, hashes uint8) {
+		signed := ukitest.AttachWinCerts(img, table)
+		u, err := uki.Read(bytes.NewReader(signed), int64(len(signed)), "fuzz.efi", uki.KindAuto)
+		if err != nil {
+			return
+		}
+		all, err := authenticode.Digests(u, bytes.NewReader(signed), authenticode.Algorithms...)
+		if err != nil {
+			return
+		}
+		// Bits 0-2: img's digests in db, 3-5: in dbx, by Algorithms.
+		store := authenticode.NewStore()
+		store.DB.Certs = append(store.DB.Certs, ca.Cert)
+		for i, a := range authenticode.Algorithms {
+			if hashes&(1<<i) != 0 {
+				store.DB.ImageHashes[hexs(all[a])] = true
+			}
+			if hashes&(1<<(i+3)) != 0 {
+				store.DBX.ImageHashes[hexs(all[a])] = true
+			}
+		}
+		want := authenticode.Verify(u, all, store)
+		algs, err := authenticode.NeededAlgorithms(u, store)
+		if err != nil {
+			if algs != nil || want.Status != authenticode.Untrusted || want.Reason != err.Error() {
+				t.Fatalf("NeededAlgorithms: %v, %v; Verify with every digest: %v", algs, err, want)
+			}
+			return
+		}
+		some := map[crypto.Hash][]byte{}
+		for _, a := range algs {
+			some[a] = all[a]
+		}
+		if got := authenticode.Verify(u, some, store); got.String() != want.String() {
+			t.Fatalf("with %v: %v; with every digest: %v", algs, got, want)
+		}
+	})
+}
