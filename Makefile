@@ -24,7 +24,7 @@ FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList ./pkg/authenticode:FuzzTrustFile \
 	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag \
 	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel ./pkg/smbios:FuzzStructures \
-	./pkg/stub:FuzzDTBAutoParsers
+	./pkg/stub:FuzzDTBAutoParsers ./pkg/measure:FuzzResponses
 
 .PHONY: all build deps vet lint unit bench-smoke fuzz bench integration test demo clean
 
