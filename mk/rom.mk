@@ -236,16 +236,20 @@ $(ROM_OUT)/linuxboot.bzImage: $(ROM_OUT)/bzImage $(ROM_OUT)/ukiboot.cpio.xz
 # What ukiboot adds to the initramfs: this initramfs against the same one
 # built without it, written to $(ROM_OUT)/ukiboot-share as
 # "set=COMMANDS xz=BYTES raw=BYTES" (no kernel needed: make bench reads it).
-rom-share: $(ROM_OUT)/ukiboot.cpio.xz
+# Recomputed only when the initramfs changes.
+rom-share: $(ROM_OUT)/ukiboot-share
+	@echo "$<: $$(cat $<)"
+
+$(ROM_OUT)/ukiboot-share: $(ROM_OUT)/ukiboot.cpio.xz
 	@set -e; \
 	$(ROM_GOENV) $(ROM_MKUIMAGE) -o $(ROM_OUT)/without-ukiboot.cpio -initcmd=init -uinitcmd= -defaultsh=gosh \
 		$(ROM_CMD_PKGS) 2>/dev/null; \
 	$(ROM_XZ) -c $(ROM_OUT)/without-ukiboot.cpio > $(ROM_OUT)/without-ukiboot.cpio.xz; \
 	d() { echo $$(( $$(stat -c %s $$1) - $$(stat -c %s $$2) )); }; \
 	echo "set=$(or $(COMMANDS),rom) xz=$$(d $(ROM_OUT)/ukiboot.cpio.xz $(ROM_OUT)/without-ukiboot.cpio.xz) raw=$$(d $(ROM_OUT)/ukiboot.cpio $(ROM_OUT)/without-ukiboot.cpio)" \
-		> $(ROM_OUT)/ukiboot-share; \
+		> $@.tmp; \
 	rm -f $(ROM_OUT)/without-ukiboot.cpio $(ROM_OUT)/without-ukiboot.cpio.xz; \
-	echo "$(ROM_OUT)/ukiboot-share: $$(cat $(ROM_OUT)/ukiboot-share)"
+	mv $@.tmp $@
 
 # Sizes for the README: each part, and what ukiboot adds to the initramfs
 # (rom-share).
