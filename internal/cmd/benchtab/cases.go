@@ -95,7 +95,7 @@ func eventList(plan string) string {
 	return b.String()
 }
 
-// shellJoin quotes args for hyperfine's shell.
+// shellJoin quotes args for a shell, or hyperfine's splitting.
 func shellJoin(args ...string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
@@ -111,15 +111,19 @@ func shellJoin(args ...string) string {
 // command is one command hyperfine times, by name.
 type command struct{ name, line string }
 
-// hyperfine times the commands side by side (warmup 1, unless cold) and
-// returns the median wall time of each by name.
+// hyperfine times the commands side by side (warmup 1 and no shell,
+// unless cold: then prepare runs in a shell before each run) and returns
+// the median wall time of each by name. hyperfine splits a command
+// without a shell as a shell would (shellJoin quotes).
 func (c config) hyperfine(id string, runs int, prepare string, cmds ...command) (map[string]float64, error) {
 	js := filepath.Join(c.logs, id+".json")
 	args := []string{"--runs", strconv.Itoa(runs), "--export-json", js, "--style", "basic"}
 	if prepare != "" {
 		args = append(args, "--prepare", prepare)
 	} else {
-		args = append(args, "--warmup", "1")
+		// No shell between hyperfine and a warm command: its start-up
+		// would be noise on the short ones (-list).
+		args = append(args, "--warmup", "1", "--shell=none")
 	}
 	for _, cmd := range cmds {
 		args = append(args, "--command-name", cmd.name, cmd.line)
@@ -222,7 +226,8 @@ func linearCase(c config) ([]row, []string) {
 // 1 MiB (warm), and the first menu frame with 100 entries (cold).
 func listCases(c config) ([]row, []string) {
 	big, small := filepath.Join(c.fixtures, "list-100x200m/esp"), filepath.Join(c.fixtures, "list-100x1m/esp")
-	m, err := c.hyperfine("4a", c.runs, "", command{"big", shellJoin(c.ukiboot, "-list", "-root", big)}, command{"small", shellJoin(c.ukiboot, "-list", "-root", small)})
+	// A -list takes milliseconds: more runs.
+	m, err := c.hyperfine("4a", max(c.runs, 30), "", command{"big", shellJoin(c.ukiboot, "-list", "-root", big)}, command{"small", shellJoin(c.ukiboot, "-list", "-root", small)})
 	rows := []row{timed("4a -list 100 x 200 MiB / 100 x 1 MiB", m, err, "big", "small", 1.2)}
 	name := "4b first menu frame, 100 entries, cold"
 	if os.Geteuid() != 0 {

@@ -23,6 +23,7 @@ const menuFrameEnd = "o power off"
 func firstFrame(ukiboot, esp string, runs int) (float64, error) {
 	var ts []float64
 	for range runs {
+		unix.Sync()
 		if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("3"), 0); err != nil {
 			return 0, fmt.Errorf("dropping the page cache: %v", err)
 		}
@@ -36,7 +37,6 @@ func firstFrame(ukiboot, esp string, runs int) (float64, error) {
 }
 
 func oneFrame(ukiboot, esp string) (float64, error) {
-	unix.Sync()
 	master, slave, err := openPty(24, 80)
 	if err != nil {
 		return 0, err
