@@ -11,6 +11,7 @@
 #   make rom        build/linuxboot.bzImage: the cached kernel tree relinked
 #                   with build/ukiboot.cpio.xz built in; prints SHA-256s
 #   make rom-sizes  the size of each part and what ukiboot adds
+#   make rom-share  what ukiboot adds to the initramfs, for make bench
 #   make rom-test   the VM tests of integration/rom_test.go
 #
 # Variables:
@@ -53,7 +54,7 @@ ROM_KERNEL_DEBS := $(ROM_LINUX_SOURCE) build-essential bc flex bison libelf-dev 
 # kernel-key computes: the fragment and the trusted certificates.
 ROM_KEYS_FILE = $(if $(filter none,$(SYSTEM_TRUSTED_KEYS)),,$(SYSTEM_TRUSTED_KEYS))
 
-.PHONY: kernel kernel-deps kernel-check initramfs rom rom-sizes rom-test rom-clean
+.PHONY: kernel kernel-deps kernel-check initramfs rom rom-share rom-sizes rom-test rom-clean
 
 kernel-deps:
 	$(call apt-install,$(ROM_KERNEL_DEBS))
@@ -151,7 +152,8 @@ DBX ?=
 SBATLEVEL ?=
 COMMANDS ?=
 ROM_XZ := xz --format=xz --check=crc32 --lzma2=preset=9e,dict=1MiB --threads=1
-ROM_SRCS := go.mod go.sum $(shell find cmds pkg internal -name '*.go' -not -name '*_test.go' 2>/dev/null)
+# Not internal/cmd: make bench's tools are not in the ROM.
+ROM_SRCS := go.mod go.sum $(shell find cmds pkg internal -name '*.go' -not -name '*_test.go' -not -path 'internal/cmd/*' 2>/dev/null)
 
 .PHONY: rom-mkuimage
 rom-mkuimage:
@@ -232,22 +234,36 @@ $(ROM_OUT)/linuxboot.bzImage: $(ROM_OUT)/bzImage $(ROM_OUT)/ukiboot.cpio.xz
 	mv $(ROM_OUT)/linuxboot.bzImage.tmp $(ROM_OUT)/linuxboot.bzImage; \
 	echo "relinked in $$(( $$(date +%s) - start )) s"
 
-# Sizes for the README: each part, and what ukiboot adds to the initramfs
-# (the same initramfs built without it).
-rom-sizes: rom
+# What ukiboot adds to the initramfs: this initramfs against the same one
+# built without it, written to $(ROM_OUT)/ukiboot-share as
+# "set=COMMANDS xz=BYTES raw=BYTES" (no kernel needed: make bench reads it).
+# Recomputed only when the initramfs changes.
+rom-share: $(ROM_OUT)/ukiboot-share
+	@echo "$<: $$(cat $<)"
+
+$(ROM_OUT)/ukiboot-share: $(ROM_OUT)/ukiboot.cpio.xz
 	@set -e; \
 	$(ROM_GOENV) $(ROM_MKUIMAGE) -o $(ROM_OUT)/without-ukiboot.cpio -initcmd=init -uinitcmd= -defaultsh=gosh \
 		$(ROM_CMD_PKGS) 2>/dev/null; \
 	$(ROM_XZ) -c $(ROM_OUT)/without-ukiboot.cpio > $(ROM_OUT)/without-ukiboot.cpio.xz; \
+	d() { echo $$(( $$(stat -c %s $$1) - $$(stat -c %s $$2) )); }; \
+	echo "set=$(or $(COMMANDS),rom) xz=$$(d $(ROM_OUT)/ukiboot.cpio.xz $(ROM_OUT)/without-ukiboot.cpio.xz) raw=$$(d $(ROM_OUT)/ukiboot.cpio $(ROM_OUT)/without-ukiboot.cpio)" \
+		> $@.tmp; \
+	rm -f $(ROM_OUT)/without-ukiboot.cpio $(ROM_OUT)/without-ukiboot.cpio.xz; \
+	mv $@.tmp $@
+
+# Sizes for the README: each part, and what ukiboot adds to the initramfs
+# (rom-share).
+rom-sizes: rom rom-share
+	@set -e; \
 	kib() { echo "$$(( ($$(stat -c %s $$1) + 512) / 1024 )) KiB"; }; \
-	d() { echo "$$(( ($$(stat -c %s $$1) - $$(stat -c %s $$2) + 512) / 1024 )) KiB"; }; \
+	share() { sed -n "s/.* $$1=\([0-9]*\).*/\1/p" $(ROM_OUT)/ukiboot-share; }; \
 	printf '%-44s %s\n' "kernel (build/bzImage)" "$$(kib $(ROM_OUT)/bzImage) (budget $$(( $(ROM_KERNEL_MAX) / 1024 )) KiB)" \
 		"initramfs (build/ukiboot.cpio.xz)" "$$(kib $(ROM_OUT)/ukiboot.cpio.xz) (budget $$(( $(ROM_INITRAMFS_MAX) / 1024 )) KiB)" \
 		"  uncompressed (build/ukiboot.cpio)" "$$(kib $(ROM_OUT)/ukiboot.cpio)" \
 		"ROM payload (build/linuxboot.bzImage)" "$$(kib $(ROM_OUT)/linuxboot.bzImage) (budget $$(( $(ROM_MAX) / 1024 )) KiB)" \
-		"ukiboot's share of the initramfs, xz" "$$(d $(ROM_OUT)/ukiboot.cpio.xz $(ROM_OUT)/without-ukiboot.cpio.xz)" \
-		"ukiboot's share, uncompressed" "$$(d $(ROM_OUT)/ukiboot.cpio $(ROM_OUT)/without-ukiboot.cpio)"; \
-	rm -f $(ROM_OUT)/without-ukiboot.cpio $(ROM_OUT)/without-ukiboot.cpio.xz
+		"ukiboot's share of the initramfs, xz" "$$(( ($$(share xz) + 512) / 1024 )) KiB" \
+		"ukiboot's share, uncompressed" "$$(( ($$(share raw) + 512) / 1024 )) KiB"
 
 # The ROM VM tests (integration/rom_test.go): a test ROM built with the
 # test-only keys of rom/testkeys (never for a real ROM) in build/romtest,

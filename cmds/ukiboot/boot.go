@@ -32,6 +32,9 @@ type system struct {
 	load func(kernel, initrd *os.File, cmdline string) error
 	// reboot starts the loaded kernel (kexec reboot).
 	reboot func() error
+	// ranFor is how long ukiboot has run (its supervisor's process
+	// included), logged before the reboot; nil: not logged (tests).
+	ranFor func() (time.Duration, error)
 	// disarmWatchdog disarms u-root's watchdog daemon right before reboot;
 	// nil: leave it (UROOT_KEXEC_DISARM_WATCHDOG is not 1).
 	disarmWatchdog func() error
@@ -90,10 +93,13 @@ func realSystem() system {
 		platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin, term: os.Getenv("TERM"), smbios: hostRoot(),
 		tpm: measure.Open, unload: kexec.Unload, signals: notifyEndSignals, die: dieOf,
 		disarmWatchdog: watchdogDisarmer(os.Getenv, func() error { return disarmWatchdogd(watchdogdSocket, 5*time.Second) })}
+	sys.ranFor = func() (time.Duration, error) { return runningFor(os.Getpid()) }
 	if os.Getenv(supervisedEnv) == "1" {
 		os.Unsetenv(supervisedEnv) // not for the menu's shell and what it runs
 		sys.supervised = true
 		sys.initProgram = true // only a supervisor that init started sets it
+		// ukiboot started as the supervisor, this process's parent.
+		sys.ranFor = func() (time.Duration, error) { return runningFor(os.Getppid()) }
 	} else {
 		sys.supervise = selfSupervisor().run
 		sys.initProgram = os.Getppid() == 1

@@ -235,6 +235,11 @@ func (p *pipeline) commit(bp *bootPlan) error {
 	}
 	p.logf("loaded %s; starting it", e.ID)
 	p.disarmWatchdog()
+	if p.sys.ranFor != nil {
+		if d, err := p.sys.ranFor(); err == nil {
+			p.logf("kexec after %.2f s", d.Seconds())
+		}
+	}
 	if err := p.sys.reboot(); err != nil {
 		return errNotRestartable{err}
 	}

@@ -1,0 +1,150 @@
+// Command benchtab is `make bench`'s runner (not a product command): it
+// times ukiboot against its baselines side by side with hyperfine, on the
+// fixtures benchfix built, measures memory and sizes, and prints one table
+// (case | ukiboot | baseline | ratio | budget | pass/fail) with the Go
+// benchmarks of the hot paths under it. It exits 1 when a budget of
+// issue 14 is missed. docs/performance.md says what each case measures.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// config is what the Makefile hands benchtab.
+type config struct {
+	fixtures string // benchfix's -out
+	ukiboot  string // the binary timed
+	stripped string // the stripped build (budget 6)
+	sizes    []int  // MiB: small, main, large
+	seed     uint64
+	runs     int
+	rom      bool   // read make bench-rom's figures (budgets 6 and 7)
+	goBench  string // packages whose Go benchmarks run once, or ""
+	logs     string // where hyperfine's output and JSON go
+}
+
+func main() {
+	var c config
+	var sizes string
+	flag.StringVar(&c.fixtures, "fixtures", "out/bench", "benchfix's output directory")
+	flag.StringVar(&c.ukiboot, "ukiboot", "bin/ukiboot", "the ukiboot binary to time")
+	flag.StringVar(&c.stripped, "stripped", "", "a stripped ukiboot (go build -trimpath -ldflags='-s -w') for the size budget")
+	flag.StringVar(&sizes, "sizes", "50,200,400", "the UKI sizes in MiB: small (memory), main, large (memory, linearity)")
+	flag.Uint64Var(&c.seed, "seed", 1, "benchfix's seed")
+	flag.IntVar(&c.runs, "runs", 5, "hyperfine runs per command (warm cases)")
+	flag.BoolVar(&c.rom, "rom", false, "read what make bench-rom wrote under -fixtures: rom-core/ukiboot-share, rom-set/ukiboot-share, rom-boot.txt")
+	flag.StringVar(&c.goBench, "go-bench", "./pkg/authenticode ./pkg/measure ./pkg/stub ./pkg/cpio ./pkg/bls ./cmds/ukiboot", "the packages whose Go benchmarks run, or empty")
+	flag.Parse()
+	var err error
+	if c.sizes, err = parseSizes(sizes); err == nil && len(c.sizes) != 3 {
+		err = fmt.Errorf("three sizes are needed (small,main,large), got %d", len(c.sizes))
+	}
+	if err != nil {
+		fatalf("-sizes %q (BENCH_SIZES): %v", sizes, err)
+	}
+	c.logs = filepath.Join(c.fixtures, "logs")
+	if err := os.MkdirAll(c.logs, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	if failed(run(c, os.Stdout)) {
+		os.Exit(1)
+	}
+}
+
+func fatalf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "benchtab: "+format+"\n", a...)
+	os.Exit(2)
+}
+
+// progress says on stderr what runs (the table goes to stdout).
+func progress(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) }
+
+// run measures every case and prints the machine, the table, its notes
+// and the Go benchmarks.
+func run(c config, w io.Writer) []row {
+	before := machine()
+	var rows []row
+	var notes []string
+	for _, step := range []func(config) ([]row, []string){
+		hashCases, coldCase, linearCase, listCases, memoryCases, sizeCases, romBootCase,
+	} {
+		r, n := step(c)
+		rows = append(rows, r...)
+		notes = append(notes, n...)
+	}
+	var goBench string
+	if c.goBench != "" {
+		goBench = goBenchmarks(c)
+	}
+	fmt.Fprintln(w, before)
+	fmt.Fprintln(w, "after:", loadLine())
+	fmt.Fprintln(w)
+	printTable(w, rows)
+	fmt.Fprintln(w)
+	for _, n := range notes {
+		fmt.Fprintln(w, "- "+n)
+	}
+	if goBench != "" {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Go benchmarks (one run each, no budget):")
+		fmt.Fprint(w, goBench)
+	}
+	return rows
+}
+
+// machine describes the CPU and the load, and warns when the load makes
+// the wall times unreliable.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	s := fmt.Sprintf("machine: %s, %d cores (runtime.NumCPU), %s\nbefore: %s", model, runtime.NumCPU(), runtime.Version(), loadLine())
+	return s
+}
+
+// loadLine is the load average, with a warning over 0.5 per core.
+func loadLine() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "load average unknown: " + err.Error()
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "load average unreadable: " + string(b)
+	}
+	s := "load average " + strings.Join(f[:3], " ")
+	var l1 float64
+	if _, err := fmt.Sscan(f[0], &l1); err == nil && l1 > 0.5*float64(runtime.NumCPU()) {
+		s += fmt.Sprintf("  WARNING: over 0.5 per core (%d cores): other work shares the CPU, wall times are high and ratios noisy", runtime.NumCPU())
+	}
+	return s
+}
+
+// parseSizes reads a comma-separated list of positive sizes in MiB.
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 4096 {
+			return nil, fmt.Errorf("%q is not a size in MiB from 1 to 4096", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
