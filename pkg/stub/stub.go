@@ -372,7 +372,7 @@ func (b *builder) addPiece(desc string, r io.Reader, size int64, pad, measured b
 	if measured {
 		h = b.hasher()
 	}
-	n, err := io.Copy(io.MultiWriter(b.initrd, h), io.LimitReader(r, size))
+	n, err := io.CopyBuffer(io.MultiWriter(b.initrd, h), io.LimitReader(r, size), make([]byte, copyBufferSize))
 	if err == nil && n != size {
 		err = fmt.Errorf("%s: read %d of %d bytes", desc, n, size)
 	}
@@ -689,7 +689,7 @@ func baseProfile(f *uki.File) *uki.Profile {
 // hashSection returns the digests of s in every bank and SHA-256.
 func (b *builder) hashSection(s *uki.Section) (measure.Digests, error) {
 	h := b.hasher()
-	if _, err := io.Copy(h, s.Open()); err != nil {
+	if _, err := io.CopyBuffer(h, s.Open(), make([]byte, copyBufferSize)); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", s.Name, err)
 	}
 	return h.Sum(), nil

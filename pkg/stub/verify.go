@@ -1,6 +1,7 @@
 package stub
 
 import (
+	"crypto"
 	"fmt"
 	"slices"
 
@@ -66,14 +67,14 @@ func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authent
 		if err != nil {
 			verdict = &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}
 		} else {
-			hasher = authenticode.NewHasher(layout)
+			hasher = authenticode.NewHasher(layout, b.authAlgorithms(hdr)...)
 		}
 	}
 	var blob *Blob
 	if hasher != nil {
-		blob, err = snapshot(name, sectionFrom(f, size), size, hasher)
+		blob, err = snapshotImage(name, sectionFrom(f, size), size, hasher)
 	} else {
-		blob, err = snapshot(name, sectionFrom(f, size), size)
+		blob, err = snapshotImage(name, sectionFrom(f, size), size)
 	}
 	if err != nil {
 		return nil, nil, nil, err
@@ -97,4 +98,10 @@ func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authent
 		verdict = authenticode.Verify(u, d, b.pol.Verify.Store)
 	}
 	return blob, u, verdict, nil
+}
+
+// authAlgorithms are the Authenticode digests to compute for f, whose
+// headers were read from the file: every algorithm Authenticode uses.
+func (b *builder) authAlgorithms(f *uki.File) []crypto.Hash {
+	return authenticode.Algorithms
 }
