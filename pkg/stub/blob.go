@@ -147,3 +147,12 @@ func fill(w *blobWriter, name string, r io.Reader, size int64, also ...io.Writer
 
 // sectionFrom reads f from its start regardless of its offset.
 func sectionFrom(f io.ReaderAt, size int64) io.Reader { return io.NewSectionReader(f, 0, size) }
+
+// writers turns hashers into extra writers for snapshot.
+func writers[W io.Writer](ws []W) []io.Writer {
+	out := make([]io.Writer, len(ws))
+	for i, w := range ws {
+		out[i] = w
+	}
+	return out
+}

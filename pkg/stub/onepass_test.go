@@ -1,0 +1,356 @@
+package stub
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/authenticode"
+	"github.com/ukiboot/ukiboot/pkg/bls"
+	"github.com/ukiboot/ukiboot/pkg/measure"
+	"github.com/ukiboot/ukiboot/pkg/uki"
+)
+
+// noise is n reproducible random bytes.
+func noise(n int, seed byte) []byte {
+	b := make([]byte, n)
+	rand.NewChaCha8([32]byte{seed}).Read(b)
+	return b
+}
+
+// passCorpus is every kind of UKI the one pass must treat as the copy
+// does: an ESP tree, the entry to boot, and whether the one pass takes
+// the UKI (else it falls back to the copy).
+type passCase struct {
+	name  string
+	files map[string][]byte
+	id    string
+	one   bool
+	// gapped: the one pass takes the UKI only when not verifying (the
+	// Authenticode digest goes back in the file).
+	gapped bool
+}
+
+func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
+	// More than a fanout chunk (1 MiB), so that chunks cross sections.
+	kernel, initrd, ucode := noise(1<<20+123, 1), noise(200000+77, 2), noise(5000, 3)
+	sign := func(secs ...ukitest.Section) []byte {
+		return ukitest.SignedUKI(t, authenticode.ImageDigest, key, secs...)
+	}
+	base := []ukitest.Section{ukitest.S(".osrel", "ID=pass\nVERSION_ID=1\n"), ukitest.S(".cmdline", "root=/dev/vda quiet"), ukitest.S(".uname", "6.12.0")}
+	with := func(secs ...ukitest.Section) []ukitest.Section {
+		return append(append([]ukitest.Section{}, base...), secs...)
+	}
+	L, I, U := ukitest.B(".linux", kernel), ukitest.B(".initrd", initrd), ukitest.B(".ucode", ucode)
+	one := func(name string, img []byte, extra ...string) passCase {
+		files := map[string][]byte{"EFI/Linux/a.efi": img}
+		for i := 0; i+1 < len(extra); i += 2 {
+			files[extra[i]] = []byte(extra[i+1])
+		}
+		return passCase{name: name, files: files, id: "a.efi", one: true}
+	}
+	gapped := ukitest.PadTo8(ukitest.Image{Sections: []ukitest.Section{
+		ukitest.S(".osrel", "ID=gaps\n"), {Name: ".cmdline", Data: []byte("quiet"), Gap: 0x200}, I, {Name: ".linux", Data: kernel, Gap: 0x400}}}.Bytes())
+	gapped = ukitest.AttachSignatures(gapped, ukitest.PKCS7(ukitest.SpecDigest(gapped, crypto.SHA256), crypto.SHA256, key))
+	overlays, err := ukitest.Ukify255(ukitest.Stub252(), ukitest.S(".osrel", "ID=debian\n"), ukitest.S(".cmdline", "ro"), I,
+		ukitest.S(".sbat", ukitest.Ukify255SBAT(ukitest.Stub252SBAT,
+			"sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n"+
+				"linux,1,The Linux Developers,linux,6.1.0,https://linux.org\n"+
+				"linux.debian,1,Debian,linux,6.1.0-28-amd64,https://tracker.debian.org/pkg/linux\n")), L)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ovl, _ := overlays.Build()
+	ovl = ukitest.PadTo8(ovl)
+	ovl = ukitest.AttachSignatures(ovl, ukitest.PKCS7(ukitest.SpecDigest(ovl, crypto.SHA256), crypto.SHA256, key))
+	addon := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".cmdline", "addon=1"), ukitest.B(".ucode", noise(300, 4)),
+		ukitest.B(".initrd", noise(7000, 5)), ukitest.B(".dtb", ukitest.FDT(ukitest.FDTProp{Name: "compatible", Value: ukitest.StringList("a,b")})))
+	addonInitrd := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".cmdline", "addon=2"), ukitest.B(".initrd", noise(3000, 6)))
+	cases := []passCase{
+		one("plain", sign(with(I, L)...)),
+		one("no initrd", sign(with(L)...)),
+		one(".ucode before .initrd", sign(with(U, I, L)...)),
+		one(".ucode after .initrd", sign(with(I, U, L)...)),
+		one(".ucode only", sign(with(U, L)...)),
+		one(".linux first", sign(append([]ukitest.Section{L, I}, base...)...)),
+		one("zero tails", sign(with(ukitest.Section{Name: ".initrd", Data: initrd, VirtualSize: uint32(len(initrd)) + 2000},
+			ukitest.Section{Name: ".linux", Data: kernel, VirtualSize: uint32(len(kernel)) + 3000})...)),
+		one("unsigned", ukitest.UKI(with(I, L)...)),
+		one("untrusted signer", ukitest.SignedUKI(t, authenticode.ImageDigest, stranger, with(I, L)...)),
+		one("hostile certificate table", ukitest.AttachWinCerts(ukitest.PadTo8(ukitest.UKI(with(I, L)...)), ukitest.WinCert(0x0002, []byte{0x30, 0x82, 0xff}))),
+		one("profiles sharing the kernel", sign(with(I, L, ukitest.S(".profile", "ID=one\n"), ukitest.S(".cmdline", "one"),
+			ukitest.S(".profile", "ID=two\n"), ukitest.S(".cmdline", "two"))...)),
+		one("credentials, boot counting", sign(with(I, L)...), "EFI/Linux/a.efi.extra.d/x.cred", "secret"),
+		one("addon with .ucode, .initrd and .dtb", sign(with(U, I, L)...)),
+		one("addon with .initrd", sign(with(I, L)...)),
+		{name: "gaps", files: map[string][]byte{"EFI/Linux/a.efi": gapped}, id: "a.efi", gapped: true},
+		{name: "memory overlaps (ukify 255 on a 252 stub)", files: map[string][]byte{"EFI/Linux/a.efi": ovl}, id: "a.efi"},
+		{name: "profiles with their own kernels", files: map[string][]byte{"EFI/Linux/a.efi": sign(with(I, L, ukitest.S(".profile", "ID=one\n"),
+			ukitest.B(".linux", noise(9000, 7)))...)}, id: "a.efi"},
+	}
+	for i := range cases {
+		switch cases[i].name {
+		case "credentials, boot counting":
+			cases[i].files["EFI/Linux/a+3-0.efi"] = cases[i].files["EFI/Linux/a.efi"]
+			delete(cases[i].files, "EFI/Linux/a.efi")
+		case "addon with .ucode, .initrd and .dtb":
+			cases[i].files["EFI/Linux/a.efi.extra.d/u.addon.efi"] = addon
+		case "addon with .initrd":
+			cases[i].files["loader/addons/i.addon.efi"] = addonInitrd
+		}
+	}
+	return cases
+}
+
+// planText is everything a plan says, and the bytes of its memfds.
+func planText(t *testing.T, p *Plan, err error) string {
+	t.Helper()
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "entry %+v\ncmdline %q\nrule %q\nbanks %v\nnotes %q\n", p.Entry, p.Cmdline, p.PCR11Rule, p.Banks, p.Notes)
+	if v := p.Verdict; v != nil {
+		fmt.Fprintf(&b, "verdict %v %q %q %x %x %q\n", v.Status, v.Signer, v.Anchor, v.AnchorCert, v.AnchorDigest, v.Reason)
+		for _, r := range v.Signatures {
+			fmt.Fprintf(&b, "  signature %d %q %v\n", r.Index, r.Signer, r.Err)
+		}
+	}
+	for _, pc := range p.Pieces {
+		fmt.Fprintf(&b, "piece %+v\n", pc)
+	}
+	for _, e := range p.Events {
+		fmt.Fprintf(&b, "event %d %v %x %q %d %x\n", e.PCR, e.Type, e.Tag, e.Description, e.Size, e.Data)
+		for _, a := range p.Banks {
+			fmt.Fprintf(&b, "  %v %x (present %v)\n", a, e.Digests[a], e.Digests[a] != nil)
+		}
+		fmt.Fprintf(&b, "  %d digests\n", len(e.Digests))
+	}
+	for _, blob := range []struct {
+		name string
+		b    *Blob
+	}{{"kernel", p.Kernel}, {"initrd", p.Initrd}} {
+		if blob.b == nil {
+			fmt.Fprintf(&b, "%s none\n", blob.name)
+			continue
+		}
+		data, err := io.ReadAll(io.NewSectionReader(blob.b.File, 0, blob.b.Size+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sha256.Sum256(data) != blob.b.SHA256 || int64(len(data)) != blob.b.Size {
+			t.Errorf("%s: SHA256 or Size does not match its %d bytes", blob.name, len(data))
+		}
+		fmt.Fprintf(&b, "%s %d %x\n", blob.name, blob.b.Size, sha256.Sum256(data))
+	}
+	return b.String()
+}
+
+func passTarget(t *testing.T, esp, id string) Target {
+	t.Helper()
+	c, err := bls.Load([]string{esp}, bls.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	for _, e := range c.Entries {
+		if e.ID == id {
+			tg, err := TargetOf(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tg
+		}
+	}
+	t.Fatalf("no entry %s", id)
+	return Target{}
+}
+
+// takesOnePass says whether openUKI would read the UKI of tg in one pass
+// under pol.
+func takesOnePass(t *testing.T, tg Target, pol Policy) bool {
+	t.Helper()
+	f, err := tg.Files.Open(tg.UKI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	hdr, err := uki.Read(f, st.Size(), tg.UKI, uki.KindUKI)
+	if err != nil {
+		return false
+	}
+	var l *authenticode.Layout
+	if pol.Verify.Mode != VerifyOff {
+		if l, err = authenticode.LayoutOf(hdr); err != nil {
+			return false
+		}
+	}
+	_, ok := planPass(hdr, l)
+	return ok
+}
+
+// TestOnePassSameAsCopy: for every kind of UKI, under every verification
+// mode and with one and three PCR banks, the one pass and the copy of
+// the whole file give the same plan: events and digests, pieces, kernel
+// and initrd bytes and SHA-256, verdict, notes, or the same error.
+func TestOnePassSameAsCopy(t *testing.T) {
+	ca := ukitest.NewCA(t, "db CA", false)
+	key := ukitest.NewLeaf(t, "signer", false, ca)
+	strangers := ukitest.NewCA(t, "another CA", false)
+	stranger := ukitest.NewLeaf(t, "stranger", false, strangers)
+	store := authenticode.NewStore()
+	store.DB.Certs = append(store.DB.Certs, ca.Cert)
+	policies := []struct {
+		name string
+		pol  Policy
+	}{
+		{"off/sha256", Policy{Measure: MeasurePolicy{Banks: measure.Banks{measure.SHA256}}}},
+		{"report/sha1+sha384", Policy{Verify: Verification{Mode: VerifyReport, Store: store}, Measure: MeasurePolicy{Banks: measure.Banks{measure.SHA1, measure.SHA384}, Log: true}}},
+		{"enforce/sha256", Policy{Verify: Verification{Mode: VerifyEnforce, Store: store}, Measure: MeasurePolicy{Banks: measure.Banks{measure.SHA256}}}},
+		{"enforce/sha1+sha256+sha384+log", Policy{Verify: Verification{Mode: VerifyEnforce, Store: store}, Measure: MeasurePolicy{Banks: measure.Banks{measure.SHA1, measure.SHA256, measure.SHA384}, Log: true}}},
+		{"enforce/max-size", Policy{Verify: Verification{Mode: VerifyEnforce, Store: store}, MaxSize: 1 << 20}},
+	}
+	for _, c := range passCorpus(t, key, stranger) {
+		esp := t.TempDir()
+		for name, data := range c.files {
+			ukitest.WriteTree(t, esp, name, data)
+		}
+		tg := passTarget(t, esp, c.id)
+		for _, pc := range policies {
+			t.Run(c.name+"/"+pc.name, func(t *testing.T) {
+				if got := takesOnePass(t, tg, pc.pol); got != c.one && !(c.gapped && got == (pc.pol.Verify.Mode == VerifyOff)) {
+					t.Fatalf("one pass taken: %v, want %v", got, c.one)
+				}
+				copyPol := pc.pol
+				copyPol.pass = passCopy
+				want, err := Build(tg, copyPol)
+				wantText := planText(t, want, err)
+				if err == nil {
+					want.Close()
+				}
+				got, err := Build(tg, pc.pol)
+				gotText := planText(t, got, err)
+				if err == nil {
+					got.Close()
+				}
+				if gotText != wantText {
+					t.Errorf("one pass:\n%s\nwhole-file copy:\n%s", gotText, wantText)
+				}
+			})
+		}
+	}
+}
+
+// flipFiles serves the UKI with the byte at flip changed in every read
+// from the first one of at least 64 KiB on (the copy, after the headers
+// were read): a file that changes while it is read.
+type flipFiles struct {
+	Files
+	uki  string
+	flip int64
+}
+
+func (f flipFiles) Open(name string) (File, error) {
+	fl, err := f.Files.Open(name)
+	if err != nil || name != f.uki {
+		return fl, err
+	}
+	return &flipFile{File: fl, flip: f.flip}, nil
+}
+
+type flipFile struct {
+	File
+	flip    int64
+	changed bool
+}
+
+func (f *flipFile) ReadAt(p []byte, off int64) (int, error) {
+	f.changed = f.changed || len(p) >= 1<<16
+	n, err := f.File.ReadAt(p, off)
+	if f.changed && f.flip >= off && f.flip < off+int64(n) {
+		p[f.flip-off] ^= 0x40
+	}
+	return n, err
+}
+
+// TestChangedWhileRead: a UKI that changes while it is read (after its
+// headers were read to plan the read) is refused or untrusted, never
+// trusted, and never booted under enforce; when it is booted (not
+// enforced), the kernel is what its digests and events say.
+func TestChangedWhileRead(t *testing.T) {
+	ca := ukitest.NewCA(t, "db CA", false)
+	key := ukitest.NewLeaf(t, "signer", false, ca)
+	store := authenticode.NewStore()
+	store.DB.Certs = append(store.DB.Certs, ca.Cert)
+	kernel := noise(2<<20-100, 8) // VirtualSize 0x1fff9c: the flip makes it 0x1fffdc, still valid
+	img := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".osrel", "ID=flip\n"), ukitest.S(".cmdline", "ro"),
+		ukitest.B(".initrd", noise(1<<20, 9)), ukitest.B(".linux", kernel))
+	f, err := uki.Read(bytes.NewReader(img), int64(len(img)), "a.efi", uki.KindUKI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	linux := f.Section(".linux")
+	// The section table entry of .linux: VirtualSize is at +8.
+	var linuxEntry int64 = f.Header.SectionTableOffset + int64(linux.Index)*40
+	esp := t.TempDir()
+	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", img)
+	tg := passTarget(t, esp, "a.efi")
+	for _, c := range []struct {
+		name  string
+		flip  int64
+		modes []VerifyMode
+	}{
+		{".linux VirtualSize in the section table", linuxEntry + 8, []VerifyMode{VerifyOff, VerifyReport, VerifyEnforce}},
+		{"a byte of .linux", int64(linux.PointerToRawData) + 1<<20 + 5, []VerifyMode{VerifyReport, VerifyEnforce}},
+		{"the signature", int64(f.Header.CertTable().VirtualAddress) + 100, []VerifyMode{VerifyReport, VerifyEnforce}},
+	} {
+		for _, mode := range c.modes {
+			for _, pass := range []passMode{passAuto, passCopy} {
+				t.Run(fmt.Sprintf("%s/%v/pass=%d", c.name, mode, pass), func(t *testing.T) {
+					tg := tg
+					tg.Files = flipFiles{Files: tg.Files, uki: tg.UKI, flip: c.flip}
+					p, err := Build(tg, Policy{Verify: Verification{Mode: mode, Store: store}, pass: pass})
+					if err != nil {
+						return // refused: fine
+					}
+					defer p.Close()
+					if mode == VerifyEnforce {
+						t.Fatalf("booted under enforce: %v", p.Verdict)
+					}
+					if p.Verdict != nil && p.Verdict.Status == authenticode.Trusted {
+						t.Errorf("trusted")
+					}
+					checkKernelEvent(t, p)
+				})
+			}
+		}
+	}
+}
+
+// checkKernelEvent checks that the kernel is the bytes PCR 11's .linux
+// event measured.
+func checkKernelEvent(t *testing.T, p *Plan) {
+	t.Helper()
+	data, err := io.ReadAll(io.NewSectionReader(p.Kernel.File, 0, p.Kernel.Size+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	for _, e := range p.Events {
+		if e.PCR == PCRKernelBoot && e.Description == ".linux" && e.Size > 7 {
+			if e.Size != int64(len(data)) || !bytes.Equal(e.Digests[measure.SHA256], sum[:]) || sum != p.Kernel.SHA256 {
+				t.Errorf("kernel of %d bytes, sha256 %x (Blob says %x); the .linux event says %d bytes, %x",
+					len(data), sum, p.Kernel.SHA256, e.Size, e.Digests[measure.SHA256])
+			}
+			return
+		}
+	}
+	t.Error("no .linux event")
+}
