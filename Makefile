@@ -22,7 +22,7 @@ DEBS := binutils systemd-boot-efi systemd-boot systemd sbsigntool osslsigncode c
 FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/bls:FuzzParseType1 ./pkg/bls:FuzzParseLoaderConf ./pkg/bls:FuzzCompareVersions \
 	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList ./pkg/authenticode:FuzzTrustFile \
-	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag \
+	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag ./pkg/authenticode:FuzzNeededAlgorithms \
 	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel ./pkg/smbios:FuzzStructures \
 	./pkg/stub:FuzzDTBAutoParsers
 

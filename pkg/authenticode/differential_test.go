@@ -104,7 +104,7 @@ func diffTable() []diffRow {
 		{"unknown signer, image digest in db", a, r, r, labelTool + ": " + noHashes},
 		{"image digest in db, signer in dbx", r, r, r, ""},
 		{"image SHA-256 digest in dbx", r, a, a, labelEDK2 + ": the image digest is in dbx" + noDbx},
-		{"image SHA-384 digest in dbx, SHA-256 signature", a, a, a, labelStricter + ": EDK2 looks up dbx only with the digest algorithm of the signature at hand; ukiboot computes SHA-256, -384 and -512 and refuses any of them in dbx"},
+		{"image SHA-384 digest in dbx, SHA-256 signature", a, a, a, labelStricter + ": EDK2 looks up dbx only with the digest algorithm of the signature at hand; ukiboot computes the image digest of every algorithm dbx holds one of and refuses any of them in dbx"},
 		{"signer in dbx", r, a, a, labelEDK2 + ": the signature verifies with the dbx certificate as trust anchor" + noDbx},
 		{"signer in dbx, carried with a trailing element", r, r, r, ""},
 		{"signer in dbx, carried with an unused signature bit", r, r, r, ""},

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/ukiboot/ukiboot/pkg/uki"
@@ -135,21 +136,26 @@ type Hasher struct {
 	stream int // Ranges[:stream] are in file order and hashed by Write
 	off    int64
 	r      int // current range
-	hashes map[crypto.Hash]hash.Hash
+	algs   []crypto.Hash
+	hashes []hash.Hash // hashes[i] computes algs[i]
 	sums   map[crypto.Hash][]byte
 }
 
 // Algorithms are the digests Authenticode signatures use.
 var Algorithms = []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512}
 
-// NewHasher hashes with every algorithm given (default: all three).
+// NewHasher hashes with every algorithm given, each once (default: all
+// three; NeededAlgorithms says which are needed).
 func NewHasher(l *Layout, algs ...crypto.Hash) *Hasher {
 	if len(algs) == 0 {
 		algs = Algorithms
 	}
-	h := &Hasher{l: l, stream: len(l.Ranges), hashes: map[crypto.Hash]hash.Hash{}}
+	h := &Hasher{l: l, stream: len(l.Ranges)}
 	for _, a := range algs {
-		h.hashes[a] = a.New()
+		if !slices.Contains(h.algs, a) {
+			h.algs = append(h.algs, a)
+			h.hashes = append(h.hashes, a.New())
+		}
 	}
 	var end int64
 	for i, rg := range l.Ranges {
@@ -215,8 +221,8 @@ func (h *Hasher) Digests(r io.ReaderAt) (map[crypto.Hash][]byte, error) {
 		}
 	}
 	h.sums = map[crypto.Hash][]byte{}
-	for a, hh := range h.hashes {
-		h.sums[a] = hh.Sum(nil)
+	for i, hh := range h.hashes {
+		h.sums[h.algs[i]] = hh.Sum(nil)
 	}
 	return h.sums, nil
 }
@@ -231,8 +237,13 @@ func Digests(f *uki.File, r io.ReaderAt, algs ...crypto.Hash) (map[crypto.Hash][
 	if err != nil {
 		return nil, err
 	}
+	return hashLayout(l, r, algs...)
+}
+
+// hashLayout returns the digests of the file that r holds and l lays out.
+func hashLayout(l *Layout, r io.ReaderAt, algs ...crypto.Hash) (map[crypto.Hash][]byte, error) {
 	h := NewHasher(l, algs...)
-	if _, err := io.Copy(h, io.NewSectionReader(r, 0, f.Size)); err != nil {
+	if _, err := io.Copy(h, io.NewSectionReader(r, 0, l.Size)); err != nil {
 		return nil, err
 	}
 	return h.Digests(r)

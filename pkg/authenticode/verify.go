@@ -85,14 +85,20 @@ func Verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store) *Verdict 
 }
 
 func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *checker) *Verdict {
-	v := &Verdict{}
-	untrusted := func(format string, args ...any) *Verdict {
-		v.Status, v.Reason = Untrusted, fmt.Sprintf(format, args...)
-		return v
+	sigs, err := signatures(f)
+	if err != nil {
+		return &Verdict{Status: Untrusted, Reason: err.Error()}
 	}
+	return verifySignatures(f, sigs, digests, store, chk)
+}
+
+// signatures reads f's certificate table and parses every entry: step 1
+// of Verify, which needs no digest. An error is the Reason of the
+// Untrusted verdict Verify gives, whatever the image's digests.
+func signatures(f *uki.File) ([]*Signature, error) {
 	entries, err := f.Certificates()
 	if err != nil {
-		return untrusted("%v", err)
+		return nil, err
 	}
 	if len(entries) > 0 {
 		// As EDK2: the entries, each padded to 8 bytes, fill the table
@@ -100,25 +106,35 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 		last := entries[len(entries)-1]
 		ct := f.Header.CertTable()
 		if end, want := last.Offset+(int64(last.Length)+7)&^7, int64(ct.VirtualAddress)+int64(ct.Size); end != want {
-			return untrusted("the certificate table is %d bytes but its entries fill %d: EDK2 refuses such a table too", ct.Size, int64(ct.Size)-(want-end))
+			return nil, fmt.Errorf("the certificate table is %d bytes but its entries fill %d: EDK2 refuses such a table too", ct.Size, int64(ct.Size)-(want-end))
 		}
 	}
 	if len(entries) > MaxSignatures {
-		return untrusted("the certificate table holds %d entries, ukiboot checks at most %d", len(entries), MaxSignatures)
+		return nil, fmt.Errorf("the certificate table holds %d entries, ukiboot checks at most %d", len(entries), MaxSignatures)
 	}
-	// 1. Parse every signature; share identical certificates between
-	// them, so that each pair is checked once.
 	sigs := make([]*Signature, len(entries))
 	for i, e := range entries {
 		if e.Type != uki.CertTypePKCSSignedData {
-			return untrusted("signature %d: WIN_CERTIFICATE type %s is not PKCS#7 SignedData; an entry that cannot be checked could be a revoked signature", i+1, uki.CertTypeName(e.Type))
+			return nil, fmt.Errorf("signature %d: WIN_CERTIFICATE type %s is not PKCS#7 SignedData; an entry that cannot be checked could be a revoked signature", i+1, uki.CertTypeName(e.Type))
 		}
 		s, err := ParseSignature(e.Data)
 		if err != nil {
-			return untrusted("signature %d: %v", i+1, err)
+			return nil, fmt.Errorf("signature %d: %w", i+1, err)
 		}
 		sigs[i] = s
 	}
+	return sigs, nil
+}
+
+// verifySignatures is Verify after step 1: sigs are f's signatures.
+func verifySignatures(f *uki.File, sigs []*Signature, digests map[crypto.Hash][]byte, store *Store, chk *checker) *Verdict {
+	v := &Verdict{}
+	untrusted := func(format string, args ...any) *Verdict {
+		v.Status, v.Reason = Untrusted, fmt.Sprintf(format, args...)
+		return v
+	}
+	// Share identical certificates between the signatures, so that each
+	// pair is checked once.
 	internCerts(sigs)
 	// 2. Which signatures are valid for this image.
 	valid := make([]bool, len(sigs))
@@ -201,13 +217,24 @@ func verify(f *uki.File, digests map[crypto.Hash][]byte, store *Store, chk *chec
 }
 
 // VerifyFile computes f's Authenticode digests from r and verifies them.
-// A file whose layout leaves bytes outside the signature is untrusted.
+// It computes only the digests NeededAlgorithms names, from the
+// signatures it then verifies, and none when the certificate table
+// cannot be parsed. A file whose layout leaves bytes outside the
+// signature is untrusted.
 func VerifyFile(f *uki.File, r io.ReaderAt, store *Store) *Verdict {
-	d, err := Digests(f, r)
+	l, err := LayoutOf(f)
 	if err != nil {
 		return &Verdict{Status: Untrusted, Reason: err.Error()}
 	}
-	return Verify(f, d, store)
+	sigs, err := signatures(f)
+	if err != nil {
+		return &Verdict{Status: Untrusted, Reason: err.Error()}
+	}
+	d, err := hashLayout(l, r, neededAlgorithms(sigs, store)...)
+	if err != nil {
+		return &Verdict{Status: Untrusted, Reason: err.Error()}
+	}
+	return verifySignatures(f, sigs, d, store, newChecker())
 }
 
 // checkSBAT refuses a trusted image whose .sbat the SbatLevel revokes
