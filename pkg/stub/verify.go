@@ -143,9 +143,10 @@ func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind) (*Blob, *uki.Fi
 }
 
 // authAlgorithms are the Authenticode digests to compute for f, whose
-// headers were read from the file: every algorithm Authenticode uses.
+// headers were read from the file: those its signatures and the trust
+// store need. Its error is the reason the image is Untrusted.
 func (b *builder) authAlgorithms(f *uki.File) ([]crypto.Hash, error) {
-	return authenticode.Algorithms, nil
+	return authenticode.NeededAlgorithms(f, b.pol.Verify.Store)
 }
 
 // authHashers returns one Hasher per algorithm, so that each can run on
