@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -152,7 +155,7 @@ func planText(t *testing.T, p *Plan, err error) string {
 	return b.String()
 }
 
-func passTarget(t *testing.T, esp, id string) Target {
+func passTarget(t testing.TB, esp, id string) Target {
 	t.Helper()
 	c, err := bls.Load([]string{esp}, bls.Options{})
 	if err != nil {
@@ -353,4 +356,113 @@ func checkKernelEvent(t *testing.T, p *Plan) {
 		}
 	}
 	t.Error("no .linux event")
+}
+
+// countFiles counts the bytes read from the UKI and, from the first read
+// of at least 64 KiB on (the copy, not the headers), fails every read
+// that reaches failAt (when not 0).
+type countFiles struct {
+	Files
+	uki    string
+	failAt int64
+	read   *int64
+}
+
+func (f countFiles) Open(name string) (File, error) {
+	fl, err := f.Files.Open(name)
+	if err != nil || name != f.uki {
+		return fl, err
+	}
+	return &countFile{File: fl, c: f}, nil
+}
+
+type countFile struct {
+	File
+	c       countFiles
+	copying bool
+}
+
+func (f *countFile) ReadAt(p []byte, off int64) (int, error) {
+	f.copying = f.copying || len(p) >= 1<<16
+	if f.c.failAt > 0 && f.copying && off+int64(len(p)) > f.c.failAt {
+		return 0, fmt.Errorf("disk error at %d", f.c.failAt)
+	}
+	n, err := f.File.ReadAt(p, off)
+	*f.c.read += int64(n)
+	return n, err
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	des, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip(err)
+	}
+	return len(des)
+}
+
+// TestOnePassRefusesEarly: under enforce, a UKI whose certificate table
+// cannot be parsed is refused with the reason Verify gives, after
+// reading its headers and table only.
+func TestOnePassRefusesEarly(t *testing.T) {
+	img := ukitest.AttachWinCerts(ukitest.PadTo8(ukitest.UKI(ukitest.S(".osrel", "ID=a\n"), ukitest.B(".linux", noise(1<<20, 10)))),
+		ukitest.WinCert(0x0002, []byte{0x30, 0x82, 0xff}))
+	esp := t.TempDir()
+	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", img)
+	tg := passTarget(t, esp, "a.efi")
+	var read int64
+	tg.Files = countFiles{Files: tg.Files, uki: tg.UKI, read: &read}
+	_, err := Build(tg, Policy{Verify: Verification{Mode: VerifyEnforce, Store: authenticode.NewStore()}})
+	var ue *UntrustedError
+	if !errors.As(err, &ue) {
+		t.Fatalf("got %v, want an UntrustedError", err)
+	}
+	if read > 1<<16 {
+		t.Errorf("%d of %d bytes read before refusing", read, len(img))
+	}
+}
+
+// TestOnePassReadError: a read error in the middle of the pass is an
+// error that names the file, and leaves no goroutine and no memfd
+// behind.
+func TestOnePassReadError(t *testing.T) {
+	ca := ukitest.NewCA(t, "db CA", false)
+	key := ukitest.NewLeaf(t, "signer", false, ca)
+	store := authenticode.NewStore()
+	store.DB.Certs = append(store.DB.Certs, ca.Cert)
+	img := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".osrel", "ID=a\n"),
+		ukitest.B(".initrd", noise(1<<20, 11)), ukitest.B(".linux", noise(3<<20, 12)))
+	esp := t.TempDir()
+	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", img)
+	tg := passTarget(t, esp, "a.efi")
+	for _, c := range []struct {
+		name   string
+		failAt int64
+	}{
+		{"in the initrd", 1 << 19},
+		{"in the kernel", 3 << 20},
+		{"in the certificate table", int64(len(img)) - 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var read int64
+			tg := tg
+			tg.Files = countFiles{Files: tg.Files, uki: tg.UKI, failAt: c.failAt, read: &read}
+			fds, routines := openFDs(t), runtime.NumGoroutine()
+			p, err := Build(tg, Policy{Verify: Verification{Mode: VerifyEnforce, Store: store}})
+			if err == nil {
+				p.Close()
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), "a.efi") || !strings.Contains(err.Error(), "disk error") {
+				t.Errorf("error %q does not name the file and the cause", err)
+			}
+			if n := openFDs(t); n != fds {
+				t.Errorf("%d file descriptors open after the error, %d before", n, fds)
+			}
+			if n := runtime.NumGoroutine(); n != routines {
+				t.Errorf("%d goroutines after the error, %d before", n, routines)
+			}
+		})
+	}
 }
