@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"encoding"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -315,8 +316,9 @@ func (b *builder) finishPass(im *image, u *uki.File, pp *passPlan, secs *section
 }
 
 // initrdState is the SHA-256 state of the initrd's first pp.end bytes:
-// with one piece, its section's SHA-256 continued with the padding;
-// else the whole-initrd hasher that ran in the pass.
+// with one piece, its section's SHA-256 continued with the padding
+// (crypto/sha256 documents that its state marshals); else the
+// whole-initrd hasher that ran in the pass.
 func initrdState(pp *passPlan, secs *sectionHashers, whole *streamHash) (hashWriter, error) {
 	if whole != nil {
 		if err := whole.finish(); err != nil {
@@ -324,14 +326,18 @@ func initrdState(pp *passPlan, secs *sectionHashers, whole *streamHash) (hashWri
 		}
 		return whole.h, nil
 	}
-	sh := secs.sha256Of(pp.initrd[0])
-	state, err := sh.(encoding.BinaryMarshaler).MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
 	h := sha256.New()
-	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
-		return nil, err
+	m, ok := secs.sha256Of(pp.initrd[0]).(encoding.BinaryMarshaler)
+	u, ok2 := h.(encoding.BinaryUnmarshaler)
+	if !ok || !ok2 {
+		return nil, errors.New("the SHA-256 state of the initrd cannot be copied")
+	}
+	state, err := m.MarshalBinary()
+	if err == nil {
+		err = u.UnmarshalBinary(state)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("copying the SHA-256 state of the initrd: %w", err)
 	}
 	h.Write(make([]byte, pp.end-pp.initrd[0].Size()))
 	return h, nil

@@ -7,8 +7,10 @@
 // addon initrds last) and the command line that systemd-stub would hand
 // the kernel, and lists the TPM measurements that implies.
 //
-// Everything is copied into sealed memfds first, so what is hashed,
-// measured and loaded is the same private copy, which no one can change.
+// Everything is copied into private memory first (sealed memfds for the
+// kernel and the initrd, the Go heap for the UKI's small parts), so what
+// is hashed, measured and loaded is the same private copy, which no one
+// can change. A UKI is read once (onepass.go).
 package stub
 
 import (
