@@ -231,23 +231,61 @@ func TestOnePassSameAsCopy(t *testing.T) {
 				if got := takesOnePass(t, tg, pc.pol); got != c.one && !(c.gapped && got == (pc.pol.Verify.Mode == VerifyOff)) {
 					t.Fatalf("one pass taken: %v, want %v", got, c.one)
 				}
-				copyPol := pc.pol
-				copyPol.pass = passCopy
-				want, err := Build(tg, copyPol)
-				wantText := planText(t, want, err)
-				if err == nil {
-					want.Close()
-				}
-				got, err := Build(tg, pc.pol)
-				gotText := planText(t, got, err)
-				if err == nil {
-					got.Close()
-				}
-				if gotText != wantText {
-					t.Errorf("one pass:\n%s\nwhole-file copy:\n%s", gotText, wantText)
-				}
+				samePlans(t, tg, pc.pol)
 			})
 		}
+	}
+}
+
+// samePlans checks that the one pass and the whole-file copy give the
+// same plan of tg under pol.
+func samePlans(t *testing.T, tg Target, pol Policy) {
+	t.Helper()
+	copyPol := pol
+	copyPol.pass = passCopy
+	want, err := Build(tg, copyPol)
+	wantText := planText(t, want, err)
+	if err == nil {
+		want.Close()
+	}
+	got, err := Build(tg, pol)
+	gotText := planText(t, got, err)
+	if err == nil {
+		got.Close()
+	}
+	if gotText != wantText {
+		t.Errorf("one pass:\n%s\nwhole-file copy:\n%s", gotText, wantText)
+	}
+}
+
+// TestOnePassSameAsCopyObjcopy: a UKI made the way distributions made
+// them before ukify (Debian's stub, sections added by objcopy, signed
+// afterwards) gives the same plan through the one pass as through the
+// copy, and the one pass takes it.
+func TestOnePassSameAsCopyObjcopy(t *testing.T) {
+	path := ukitest.ObjcopyUKI(t, t.TempDir(), []ukitest.Section{ukitest.S(".osrel", "ID=debian\n"), ukitest.S(".cmdline", "ro"),
+		ukitest.S(".uname", "6.1.0"), ukitest.B(".initrd", noise(300000, 13)), ukitest.B(".linux", noise(1<<20+5, 14))})
+	img, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img = ukitest.PadTo8(img)
+	ca := ukitest.NewCA(t, "db CA", false)
+	key := ukitest.NewLeaf(t, "signer", false, ca)
+	img = ukitest.AttachSignatures(img, ukitest.PKCS7(ukitest.SpecDigest(img, crypto.SHA256), crypto.SHA256, key))
+	store := authenticode.NewStore()
+	store.DB.Certs = append(store.DB.Certs, ca.Cert)
+	esp := t.TempDir()
+	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", img)
+	tg := passTarget(t, esp, "a.efi")
+	for _, mode := range []VerifyMode{VerifyOff, VerifyEnforce} {
+		t.Run(mode.String(), func(t *testing.T) {
+			pol := Policy{Verify: Verification{Mode: mode, Store: store}}
+			if !takesOnePass(t, tg, pol) {
+				t.Error("the one pass does not take it")
+			}
+			samePlans(t, tg, pol)
+		})
 	}
 }
 
