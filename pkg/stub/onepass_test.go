@@ -504,3 +504,17 @@ func TestOnePassReadError(t *testing.T) {
 		})
 	}
 }
+
+// TestOnePassBoundsMemory: a UKI with more than maxKeptBytes outside
+// .linux, .ucode and .initrd is not read in one pass (the rest would be
+// kept in the heap) but through the copy, with the same plan.
+func TestOnePassBoundsMemory(t *testing.T) {
+	esp := t.TempDir()
+	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", ukitest.UKI(ukitest.S(".osrel", "ID=a\n"),
+		ukitest.B(".big", make([]byte, maxKeptBytes+1)), ukitest.B(".linux", noise(4096, 15))))
+	tg := passTarget(t, esp, "a.efi")
+	if takesOnePass(t, tg, Policy{}) {
+		t.Errorf("the one pass would keep more than %d bytes in memory", maxKeptBytes)
+	}
+	samePlans(t, tg, Policy{})
+}
