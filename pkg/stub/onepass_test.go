@@ -75,6 +75,10 @@ func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
 	addon := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".cmdline", "addon=1"), ukitest.B(".ucode", noise(300, 4)),
 		ukitest.B(".initrd", noise(7000, 5)), ukitest.B(".dtb", ukitest.FDT(ukitest.FDTProp{Name: "compatible", Value: ukitest.StringList("a,b")})))
 	addonInitrd := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".cmdline", "addon=2"), ukitest.B(".initrd", noise(3000, 6)))
+	twoSigs := ukitest.PadTo8(ukitest.UKI(with(I, L)...))
+	twoSigs = ukitest.AttachSignatures(twoSigs,
+		ukitest.PKCS7(ukitest.SpecDigest(twoSigs, crypto.SHA384), crypto.SHA384, stranger),
+		ukitest.PKCS7(ukitest.SpecDigest(twoSigs, crypto.SHA512), crypto.SHA512, key))
 	cases := []passCase{
 		one("plain", sign(with(I, L)...)),
 		one("no initrd", sign(with(L)...)),
@@ -86,6 +90,7 @@ func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
 			ukitest.Section{Name: ".linux", Data: kernel, VirtualSize: uint32(len(kernel)) + 3000})...)),
 		one("unsigned", ukitest.UKI(with(I, L)...)),
 		one("untrusted signer", ukitest.SignedUKI(t, authenticode.ImageDigest, stranger, with(I, L)...)),
+		one("SHA-384 and SHA-512 signatures", twoSigs),
 		one("hostile certificate table", ukitest.AttachWinCerts(ukitest.PadTo8(ukitest.UKI(with(I, L)...)), ukitest.WinCert(0x0002, []byte{0x30, 0x82, 0xff}))),
 		one("profiles sharing the kernel", sign(with(I, L, ukitest.S(".profile", "ID=one\n"), ukitest.S(".cmdline", "one"),
 			ukitest.S(".profile", "ID=two\n"), ukitest.S(".cmdline", "two"))...)),
@@ -109,6 +114,16 @@ func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
 		}
 	}
 	return cases
+}
+
+// trustedCase says whether the case of passCorpus called name boots
+// under enforce (for some of them: the others may as well).
+func trustedCase(name string) bool {
+	switch name {
+	case "plain", "SHA-384 and SHA-512 signatures", "zero tails", ".ucode after .initrd", "addon with .ucode, .initrd and .dtb":
+		return true
+	}
+	return false
 }
 
 // planText is everything a plan says, and the bytes of its memfds.
@@ -232,6 +247,13 @@ func TestOnePassSameAsCopy(t *testing.T) {
 					t.Fatalf("one pass taken: %v, want %v", got, c.one)
 				}
 				samePlans(t, tg, pc.pol)
+				if trustedCase(c.name) && pc.pol.enforce() && pc.pol.MaxSize == 0 {
+					p, err := Build(tg, pc.pol)
+					if err != nil {
+						t.Fatalf("not booted under enforce: %v", err)
+					}
+					p.Close()
+				}
 			})
 		}
 	}
