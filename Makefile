@@ -13,10 +13,11 @@ FUZZTIME ?= 10s
 # systemd-analyze (systemd) as ordering oracles, signing oracles
 # (sbsigntool, osslsigncode), GNU cpio as an independent archive reader,
 # partition-table oracles (fdisk, gdisk), filesystem builders for disk
-# images made without root (dosfstools, mtools, e2fsprogs) and python3's
-# hashlib/uuid as the CHID oracle.
+# images made without root (dosfstools, mtools, e2fsprogs), python3's
+# hashlib/uuid as the CHID oracle and a TPM 2.0 (swtpm, swtpm-tools'
+# swtpm_setup) as the oracle of the TPM commands ukiboot encodes itself.
 DEBS := binutils systemd-boot-efi systemd-boot systemd sbsigntool osslsigncode cpio \
-	fdisk gdisk dosfstools mtools e2fsprogs python3
+	fdisk gdisk dosfstools mtools e2fsprogs python3 swtpm swtpm-tools
 
 # Fuzz targets run by `make test`, as package:Target.
 FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
@@ -24,7 +25,7 @@ FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList ./pkg/authenticode:FuzzTrustFile \
 	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag ./pkg/authenticode:FuzzNeededAlgorithms \
 	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel ./pkg/smbios:FuzzStructures \
-	./pkg/stub:FuzzDTBAutoParsers
+	./pkg/stub:FuzzDTBAutoParsers ./pkg/measure:FuzzResponses
 
 .PHONY: all build deps vet lint unit bench-smoke fuzz bench integration test demo clean
 

@@ -3,11 +3,9 @@ package measure
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-
-	"github.com/google/go-tpm/tpm2"
-	"github.com/google/go-tpm/tpm2/transport"
-	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
+	"os"
 )
 
 // TPM is what a boot does with a TPM 2.0; tests use a fake.
@@ -34,7 +32,7 @@ func devices() []string { return []string{"/dev/tpmrm0", "/dev/tpm0"} }
 func Open() (TPM, error) {
 	var errs []error
 	for _, dev := range devices() {
-		t, err := linuxtpm.Open(dev)
+		f, err := openDevice(dev)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -42,7 +40,7 @@ func Open() (TPM, error) {
 			errs = append(errs, err)
 			continue
 		}
-		return &device{t: t, name: dev}, nil
+		return &device{rw: f, name: dev}, nil
 	}
 	if len(errs) == 0 {
 		return nil, ErrNoTPM
@@ -50,60 +48,48 @@ func Open() (TPM, error) {
 	return nil, errors.Join(errs...)
 }
 
-// device is a TPM 2.0 reached through go-tpm.
+// openDevice opens a TPM device node for reading and writing commands;
+// a file that is not a device is refused.
+func openDevice(path string) (*os.File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode()&fs.ModeDevice == 0 {
+		return nil, fmt.Errorf("%s: not a TPM device (%s)", path, fi.Mode())
+	}
+	return os.OpenFile(path, os.O_RDWR, 0)
+}
+
+// device is a TPM 2.0 reached through a device node (tests: a socket to
+// swtpm), to which ukiboot sends its three commands itself (tpm2.go).
 type device struct {
-	t    transport.TPMCloser
+	rw   io.ReadWriteCloser
 	name string
 }
 
 func (d *device) String() string { return d.name }
 
-func (d *device) Close() error { return d.t.Close() }
+func (d *device) Close() error { return d.rw.Close() }
 
 func (d *device) Banks() (Banks, error) {
-	rsp, err := tpm2.GetCapability{Capability: tpm2.TPMCapPCRs, PropertyCount: 1}.Execute(d.t)
+	b, err := getBanks(d.rw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading the PCR banks: %w", d.name, err)
 	}
-	sel, err := rsp.CapabilityData.Data.AssignedPCR()
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading the PCR banks: %w", d.name, err)
-	}
-	var b Banks
-	for _, s := range sel.PCRSelections {
-		for _, m := range s.PCRSelect {
-			if m != 0 {
-				b = append(b, Alg(s.Hash))
-				break
-			}
-		}
-	}
-	return b.normal(), nil
+	return b, nil
 }
 
 func (d *device) Read(pcr int, a Alg) ([]byte, error) {
-	rsp, err := tpm2.PCRRead{PCRSelectionIn: tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
-		{Hash: tpm2.TPMIAlgHash(a), PCRSelect: tpm2.PCClientCompatible.PCRs(uint(pcr))},
-	}}}.Execute(d.t)
+	v, err := readPCR(d.rw, pcr, a)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading PCR %d (%s): %w", d.name, pcr, a, err)
 	}
-	if len(rsp.PCRValues.Digests) != 1 {
-		return nil, fmt.Errorf("%s: reading PCR %d (%s): the TPM returned %d values", d.name, pcr, a, len(rsp.PCRValues.Digests))
-	}
-	return rsp.PCRValues.Digests[0].Buffer, nil
+	return v, nil
 }
 
 func (d *device) Extend(pcr int, dg Digests) error {
-	var v tpm2.TPMLDigestValues
-	for _, a := range Banks(keys(dg)).normal() {
-		v.Digests = append(v.Digests, tpm2.TPMTHA{HashAlg: tpm2.TPMIAlgHash(a), Digest: dg[a]})
-	}
-	_, err := tpm2.PCRExtend{
-		PCRHandle: tpm2.AuthHandle{Handle: tpm2.TPMHandle(pcr), Auth: tpm2.PasswordAuth(nil)},
-		Digests:   v,
-	}.Execute(d.t)
-	if err != nil {
+	if err := extendPCR(d.rw, pcr, dg); err != nil {
 		return fmt.Errorf("%s: extending PCR %d: %w", d.name, pcr, err)
 	}
 	return nil
