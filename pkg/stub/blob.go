@@ -12,8 +12,10 @@ import (
 // Blob is data in a sealed memfd: private memory that no one can change
 // after it was written (and that never lives in the Go heap).
 type Blob struct {
-	File   *os.File
-	Size   int64
+	File *os.File
+	Size int64
+	// SHA256 is the SHA-256 of the bytes; zero for the private copy of a
+	// UKI or addon (openPE), whose SHA-256 no one reads.
 	SHA256 [32]byte
 }
 
@@ -25,7 +27,12 @@ func (b *Blob) Close() error {
 	return b.File.Close()
 }
 
-// blobWriter fills a new memfd and hashes what it writes.
+// copyBufferSize is the buffer of the copies into memfds: large enough
+// that the write system calls cost little next to the hashes.
+const copyBufferSize = 1 << 20
+
+// blobWriter fills a new memfd and, unless h is nil, hashes what it
+// writes.
 type blobWriter struct {
 	f    *os.File
 	h    hashWriter
@@ -37,17 +44,37 @@ type hashWriter interface {
 	Sum([]byte) []byte
 }
 
+// newBlob starts a memfd whose bytes are hashed with SHA-256.
 func newBlob(name string) (*blobWriter, error) {
+	w, err := newUnhashedBlob(name)
+	if err == nil {
+		w.h = sha256.New()
+	}
+	return w, err
+}
+
+// newUnhashedBlob starts a memfd whose Blob.SHA256 stays zero.
+func newUnhashedBlob(name string) (*blobWriter, error) {
+	f, err := newMemfd(name)
+	if err != nil {
+		return nil, err
+	}
+	return &blobWriter{f: f}, nil
+}
+
+func newMemfd(name string) (*os.File, error) {
 	fd, err := unix.MemfdCreate("ukiboot-"+name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, fmt.Errorf("memfd_create %s: %w", name, err)
 	}
-	return &blobWriter{f: os.NewFile(uintptr(fd), "memfd:"+name), h: sha256.New()}, nil
+	return os.NewFile(uintptr(fd), "memfd:"+name), nil
 }
 
 func (w *blobWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
-	w.h.Write(p[:n])
+	if w.h != nil {
+		w.h.Write(p[:n])
+	}
 	w.size += int64(n)
 	return n, err
 }
@@ -73,24 +100,41 @@ func (w *blobWriter) seal() (*Blob, error) {
 		return nil, err
 	}
 	b := &Blob{File: w.f, Size: w.size}
-	copy(b.SHA256[:], w.h.Sum(nil))
+	if w.h != nil {
+		copy(b.SHA256[:], w.h.Sum(nil))
+	}
 	return b, nil
 }
 
 func (w *blobWriter) abort() { w.f.Close() }
 
 // snapshot copies exactly size bytes of r into a sealed memfd, in one read
-// pass; extra writers (hashes for verification) see the same bytes.
+// pass, and hashes them (Blob.SHA256); extra writers see the same bytes.
 func snapshot(name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
 	w, err := newBlob(name)
 	if err != nil {
 		return nil, err
 	}
+	return fill(w, name, r, size, also...)
+}
+
+// snapshotImage is snapshot without Blob.SHA256, for the private copy of
+// a PE image: what is read from it is hashed as sections, and its
+// Authenticode digests come from the extra writers.
+func snapshotImage(name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
+	w, err := newUnhashedBlob(name)
+	if err != nil {
+		return nil, err
+	}
+	return fill(w, name, r, size, also...)
+}
+
+func fill(w *blobWriter, name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
 	dst := io.Writer(w)
 	if len(also) > 0 {
 		dst = io.MultiWriter(append([]io.Writer{w}, also...)...)
 	}
-	n, err := io.Copy(dst, io.LimitReader(r, size))
+	n, err := io.CopyBuffer(dst, io.LimitReader(r, size), make([]byte, copyBufferSize))
 	if err == nil && n != size {
 		err = fmt.Errorf("read %d bytes, expected %d (file changed while read?)", n, size)
 	}
@@ -103,3 +147,12 @@ func snapshot(name string, r io.Reader, size int64, also ...io.Writer) (*Blob, e
 
 // sectionFrom reads f from its start regardless of its offset.
 func sectionFrom(f io.ReaderAt, size int64) io.Reader { return io.NewSectionReader(f, 0, size) }
+
+// writers turns hashers into extra writers for snapshot.
+func writers[W io.Writer](ws []W) []io.Writer {
+	out := make([]io.Writer, len(ws))
+	for i, w := range ws {
+		out[i] = w
+	}
+	return out
+}

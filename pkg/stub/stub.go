@@ -7,8 +7,10 @@
 // addon initrds last) and the command line that systemd-stub would hand
 // the kernel, and lists the TPM measurements that implies.
 //
-// Everything is copied into sealed memfds first, so what is hashed,
-// measured and loaded is the same private copy, which no one can change.
+// Everything is copied into private memory first (sealed memfds for the
+// kernel and the initrd, the Go heap for the UKI's small parts), so what
+// is hashed, measured and loaded is the same private copy, which no one
+// can change. A UKI is read once (onepass.go).
 package stub
 
 import (
@@ -75,6 +77,9 @@ type Policy struct {
 	// Measure says for which PCR banks the events are computed and what
 	// else a measured boot adds.
 	Measure MeasurePolicy
+
+	// pass says how the UKI is read (tests force the whole-file copy).
+	pass passMode
 }
 
 // MeasurePolicy is what the caller decides about measurements.
@@ -202,6 +207,9 @@ func Build(t Target, pol Policy) (*Plan, error) {
 		err = b.type1()
 	}
 	if err != nil {
+		if b.initrd != nil {
+			b.initrd.abort()
+		}
 		b.plan.Close()
 		return nil, &PlanError{t.Entry.ID, err}
 	}
@@ -215,6 +223,9 @@ type builder struct {
 	banks  measure.Banks
 	plan   *Plan
 	initrd *blobWriter
+	// img is the UKI's private copy, with the digests of the sections
+	// its one pass hashed.
+	img *image
 }
 
 func (b *builder) note(format string, args ...any) {
@@ -372,12 +383,8 @@ func (b *builder) addPiece(desc string, r io.Reader, size int64, pad, measured b
 	if measured {
 		h = b.hasher()
 	}
-	n, err := io.Copy(io.MultiWriter(b.initrd, h), io.LimitReader(r, size))
-	if err == nil && n != size {
-		err = fmt.Errorf("%s: read %d of %d bytes", desc, n, size)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("initrd piece %s: %w", desc, err)
+	if err := b.copyPiece(desc, io.MultiWriter(b.initrd, h), r, size); err != nil {
+		return nil, err
 	}
 	d := h.Sum()
 	p := Piece{Description: desc, Offset: start, Size: size}
@@ -387,6 +394,28 @@ func (b *builder) addPiece(desc string, r io.Reader, size int64, pad, measured b
 		return d, b.initrd.pad()
 	}
 	return d, nil
+}
+
+// appendPiece appends size bytes of r, whose SHA-256 is known, padded.
+func (b *builder) appendPiece(desc string, r io.Reader, size int64, sum []byte) error {
+	p := Piece{Description: desc, Offset: b.initrd.size, Size: size}
+	if err := b.copyPiece(desc, b.initrd, r, size); err != nil {
+		return err
+	}
+	copy(p.SHA256[:], sum)
+	b.plan.Pieces = append(b.plan.Pieces, p)
+	return b.initrd.pad()
+}
+
+func (b *builder) copyPiece(desc string, w io.Writer, r io.Reader, size int64) error {
+	n, err := io.CopyBuffer(w, io.LimitReader(r, size), make([]byte, copyBufferSize))
+	if err == nil && n != size {
+		err = fmt.Errorf("%s: read %d of %d bytes", desc, n, size)
+	}
+	if err != nil {
+		return fmt.Errorf("initrd piece %s: %w", desc, err)
+	}
+	return nil
 }
 
 func (b *builder) finishInitrd() error {
@@ -407,11 +436,12 @@ func (b *builder) finishInitrd() error {
 // uki builds the plan for a UKI: systemd-stub's steps, in its order.
 func (b *builder) uki() error {
 	t := b.target
-	img, u, verdict, err := b.openPE(t.UKI, uki.KindUKI)
+	img, u, verdict, err := b.openUKI(t.UKI)
 	if err != nil {
 		return err
 	}
 	defer img.Close()
+	b.img = img
 	full := u.Name
 	b.plan.Verdict = verdict
 	if verdict != nil && verdict.Status != authenticode.Trusted {
@@ -483,8 +513,7 @@ func (b *builder) uki() error {
 		b.note("%s: .dtb present but not applicable: kexec_file_load passes no devicetree on %s", full, runtime.GOARCH)
 	}
 	// 7. The kernel.
-	linux := prof.Section(uki.SectionLinux)
-	k, err := snapshot("linux", linux.Open(), linux.Size())
+	k, err := b.kernel(prof.Section(uki.SectionLinux))
 	if err != nil {
 		return err
 	}
@@ -532,7 +561,7 @@ func (b *builder) measureSections(prof *uki.Profile, full string, rule PCR11Rule
 func (b *builder) measureSection(s *uki.Section) error {
 	name := append([]byte(s.Name), 0)
 	b.ipl(PCRKernelBoot, s.Name, measure.Sum(b.banks, name), int64(len(name)))
-	d, err := b.hashSection(s)
+	d, err := b.sectionDigests(s)
 	if err != nil {
 		return err
 	}
@@ -581,30 +610,19 @@ func (b *builder) ukiCmdline(u *uki.File, prof *uki.Profile, args string) (strin
 // events follow systemd-stub's run(): the archives, then the microcode
 // addons, then the initrd addons.
 func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon, rule PCR11Rule) error {
-	if err := b.startInitrd(); err != nil {
-		return err
-	}
-	var ucode []measure.Event
-	for i := len(addons) - 1; i >= 0; i-- {
-		if s := addons[i].file.Section(uki.SectionUcode); s != nil {
-			d, err := b.addSection("addon "+addons[i].name+" .ucode", s, true)
-			if err != nil {
-				return err
-			}
-			ucode = append(ucode, b.event(PCRKernelConfig, measure.EvEventTag, measure.TagUcodeAddon, path.Base(addons[i].name), d, s.Size()))
-		}
-	}
+	var own []*uki.Section
 	for _, name := range []string{uki.SectionUcode, uki.SectionInitrd} {
 		if s := prof.Section(name); s != nil {
 			if !rule.measures(name) {
 				b.note("%s not put into the initrd: systemd-stub %d does not know it (and does not measure it)", name, rule.Release)
 				continue
 			}
-			// Measured into PCR 11 already (measureSections).
-			if _, err := b.addSection(name, s, false); err != nil {
-				return err
-			}
+			own = append(own, s)
 		}
+	}
+	ucode, err := b.initrdStart(own, addons)
+	if err != nil {
+		return err
 	}
 	if err := b.sidecars(); err != nil {
 		return err
@@ -632,6 +650,60 @@ func (b *builder) ukiInitrd(prof *uki.Profile, addons []addon, rule PCR11Rule) e
 		return err
 	}
 	return b.finishInitrd()
+}
+
+// initrdStart starts the initrd with the addons' microcode (last addon
+// first) and own, the UKI's .ucode and .initrd that go in, and returns
+// the addons' microcode events. When no addon has .ucode and the one
+// pass put exactly own in the initrd's memfd, that memfd is the start of
+// the initrd; otherwise the initrd is built again, reading own from the
+// private copy: then, until the plan is built, the initrd is held twice
+// (the one pass's memfd and the new one).
+func (b *builder) initrdStart(own []*uki.Section, addons []addon) ([]measure.Event, error) {
+	var withUcode []addon
+	for i := len(addons) - 1; i >= 0; i-- {
+		if addons[i].file.Section(uki.SectionUcode) != nil {
+			withUcode = append(withUcode, addons[i])
+		}
+	}
+	if len(withUcode) == 0 {
+		if w := b.img.takeInitrd(own); w != nil {
+			b.initrd = w
+			for i, s := range own {
+				p := Piece{Description: s.Name, Offset: b.img.initrdOffsets[i], Size: s.Size()}
+				copy(p.SHA256[:], b.img.digests[s][measure.SHA256])
+				b.plan.Pieces = append(b.plan.Pieces, p)
+			}
+			return nil, nil
+		}
+	}
+	if err := b.startInitrd(); err != nil {
+		return nil, err
+	}
+	var ucode []measure.Event
+	for _, a := range withUcode {
+		s := a.file.Section(uki.SectionUcode)
+		d, err := b.addSection("addon "+a.name+" .ucode", s, true)
+		if err != nil {
+			return nil, err
+		}
+		ucode = append(ucode, b.event(PCRKernelConfig, measure.EvEventTag, measure.TagUcodeAddon, path.Base(a.name), d, s.Size()))
+	}
+	for _, s := range own {
+		// Measured into PCR 11 already (measureSections): the piece's
+		// SHA-256 is the section's.
+		d, ok := b.img.digests[s]
+		if !ok {
+			if _, err := b.addSection(s.Name, s, false); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := b.appendPiece(s.Name, s.Open(), s.Size(), d[measure.SHA256]); err != nil {
+			return nil, err
+		}
+	}
+	return ucode, nil
 }
 
 // addonInitrds measures the addons' initrds (INITRD_ADDON tagged events,
@@ -686,10 +758,46 @@ func baseProfile(f *uki.File) *uki.Profile {
 	return p
 }
 
+// sectionDigests returns the digests of s, a section of the UKI, in every
+// bank and SHA-256: the one pass's, else hashed from the private copy
+// and kept, so that the kernel and the initrd pieces reuse them.
+func (b *builder) sectionDigests(s *uki.Section) (measure.Digests, error) {
+	if d, ok := b.img.digests[s]; ok {
+		return d, nil
+	}
+	d, err := b.hashSection(s)
+	if err != nil {
+		return nil, err
+	}
+	if b.img.digests == nil {
+		b.img.digests = map[*uki.Section]measure.Digests{}
+	}
+	b.img.digests[s] = d
+	return d, nil
+}
+
+// kernel returns the kernel: the one pass's memfd, else a copy of linux
+// from the private copy. Its SHA-256 is the section's digest when
+// measureSections computed it.
+func (b *builder) kernel(linux *uki.Section) (*Blob, error) {
+	if k := b.img.takeKernel(linux); k != nil {
+		return k, nil
+	}
+	d, ok := b.img.digests[linux]
+	if !ok {
+		return snapshot("linux", linux.Open(), linux.Size())
+	}
+	k, err := snapshotImage("linux", linux.Open(), linux.Size())
+	if err == nil {
+		copy(k.SHA256[:], d[measure.SHA256])
+	}
+	return k, err
+}
+
 // hashSection returns the digests of s in every bank and SHA-256.
 func (b *builder) hashSection(s *uki.Section) (measure.Digests, error) {
 	h := b.hasher()
-	if _, err := io.Copy(h, s.Open()); err != nil {
+	if _, err := io.CopyBuffer(h, s.Open(), make([]byte, copyBufferSize)); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", s.Name, err)
 	}
 	return h.Sum(), nil

@@ -1,7 +1,9 @@
 package stub
 
 import (
+	"crypto"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
@@ -32,49 +34,90 @@ func (m VerifyMode) String() string {
 	return "off"
 }
 
+// peFile is a UKI or addon opened for its one read: the file, its size
+// at the open, and its name as the user knows it.
+type peFile struct {
+	f    File
+	size int64
+	full string
+}
+
+// openRegular opens name, which must be a regular file no larger than
+// the size limit.
+func (b *builder) openRegular(name string) (*peFile, error) {
+	f, err := b.files.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	full := b.files.Display(name)
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: not a regular file", full)
+	}
+	if err := CheckSize(full, st.Size(), b.pol.MaxSize); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &peFile{f: f, size: st.Size(), full: full}, nil
+}
+
+// preRead reads the headers and section table from the file (not from a
+// private copy: they only plan the read) and, when verifying, the
+// Authenticode layout and algorithms. A layout or signature table that
+// cannot be checked gives an Untrusted verdict and no algorithms.
+func (b *builder) preRead(r io.ReaderAt, size int64, full string, kind uki.Kind) (*uki.File, *authenticode.Layout, []crypto.Hash, *authenticode.Verdict, error) {
+	hdr, err := uki.Read(r, size, full, kind)
+	if err != nil || b.pol.Verify.Mode == VerifyOff {
+		return hdr, nil, nil, nil, err
+	}
+	layout, err := authenticode.LayoutOf(hdr)
+	if err != nil {
+		return hdr, nil, nil, &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}, nil
+	}
+	algs, err := b.authAlgorithms(hdr)
+	if err != nil {
+		return hdr, nil, nil, &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}, nil
+	}
+	return hdr, layout, algs, nil, nil
+}
+
 // openPE copies a UKI or addon into a sealed memfd in one read pass that
 // also computes its Authenticode digests, parses the private copy and
 // returns the verdict on it (nil when verification is off).
 func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authenticode.Verdict, error) {
-	f, err := b.files.Open(name)
+	pf, err := b.openRegular(name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	full := b.files.Display(name)
-	if !st.Mode().IsRegular() {
-		return nil, nil, nil, fmt.Errorf("%s: not a regular file", full)
-	}
-	size := st.Size()
-	if err := CheckSize(full, size, b.pol.MaxSize); err != nil {
-		return nil, nil, nil, err
-	}
+	defer pf.f.Close()
+	return b.copyPE(name, pf, kind)
+}
+
+// copyPE is openPE on an opened file: the whole-file private copy, then
+// reads from it. It is the path for addons and for UKIs whose layout the
+// one pass does not take (onepass.go).
+func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind) (*Blob, *uki.File, *authenticode.Verdict, error) {
+	full := pf.full
 	var layout *authenticode.Layout
 	var verdict *authenticode.Verdict
-	var hasher *authenticode.Hasher
+	var hashers []*authenticode.Hasher
 	if b.pol.Verify.Mode != VerifyOff {
 		// The headers, read first, say which bytes the digest covers.
-		hdr, err := uki.Read(f, size, full, kind)
+		_, l, algs, v, err := b.preRead(pf.f, pf.size, full, kind)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		layout, err = authenticode.LayoutOf(hdr)
-		if err != nil {
-			verdict = &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}
-		} else {
-			hasher = authenticode.NewHasher(layout)
+		layout, verdict = l, v
+		if v == nil {
+			hashers = authHashers(layout, algs)
 		}
 	}
-	var blob *Blob
-	if hasher != nil {
-		blob, err = snapshot(name, sectionFrom(f, size), size, hasher)
-	} else {
-		blob, err = snapshot(name, sectionFrom(f, size), size)
-	}
+	blob, err := snapshotImage(name, sectionFrom(pf.f, pf.size), pf.size, writers(hashers)...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -83,13 +126,13 @@ func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authent
 		blob.Close()
 		return nil, nil, nil, err
 	}
-	if hasher != nil {
+	if hashers != nil {
 		l2, err := authenticode.LayoutOf(u)
 		if err != nil || !slices.Equal(l2.Ranges, layout.Ranges) || l2.CertStart != layout.CertStart {
 			blob.Close()
 			return nil, nil, nil, fmt.Errorf("%s changed while it was read", full)
 		}
-		d, err := hasher.Digests(blob.File) // ranges hashed again come from the private copy
+		d, err := authDigests(hashers, blob.File) // ranges hashed again come from the private copy
 		if err != nil {
 			blob.Close()
 			return nil, nil, nil, err
@@ -97,4 +140,37 @@ func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authent
 		verdict = authenticode.Verify(u, d, b.pol.Verify.Store)
 	}
 	return blob, u, verdict, nil
+}
+
+// authAlgorithms are the Authenticode digests to compute for f, whose
+// headers were read from the file: those its signatures and the trust
+// store need. Its error is the reason the image is Untrusted.
+func (b *builder) authAlgorithms(f *uki.File) ([]crypto.Hash, error) {
+	return authenticode.NeededAlgorithms(f, b.pol.Verify.Store)
+}
+
+// authHashers returns one Hasher per algorithm, so that each can run on
+// its own core.
+func authHashers(l *authenticode.Layout, algs []crypto.Hash) []*authenticode.Hasher {
+	var hs []*authenticode.Hasher
+	for _, a := range algs {
+		hs = append(hs, authenticode.NewHasher(l, a))
+	}
+	return hs
+}
+
+// authDigests collects the hashers' digests; ranges that go back in the
+// file are hashed from r, the private copy.
+func authDigests(hs []*authenticode.Hasher, r io.ReaderAt) (map[crypto.Hash][]byte, error) {
+	out := map[crypto.Hash][]byte{}
+	for _, h := range hs {
+		d, err := h.Digests(r)
+		if err != nil {
+			return nil, err
+		}
+		for a, v := range d {
+			out[a] = v
+		}
+	}
+	return out, nil
 }
