@@ -170,6 +170,11 @@ func planPass(hdr *uki.File, layout *authenticode.Layout) (*passPlan, bool) {
 		p.end = align4(p.end + s.Size())
 		routed += s.FileSize()
 	}
+	for _, s := range append([]*uki.Section{p.linux}, p.initrd...) {
+		if s != nil && s.Size()-s.FileSize() > maxPassZeroTail {
+			return nil, false // hashed before Verify: leave it to the copy, which verifies first
+		}
+	}
 	if hdr.Size-routed > maxKeptBytes {
 		return nil, false
 	}
@@ -519,7 +524,7 @@ func (s *streamHash) Write(p []byte) (int, error) {
 		g := s.segs[s.i]
 		switch {
 		case s.off >= g.end:
-			s.h.Write(make([]byte, g.zeros))
+			writeZeros(s.h, g.zeros)
 			s.i++
 		case s.off < g.start:
 			skip := min(g.start-s.off, int64(len(p)))
@@ -537,7 +542,7 @@ func (s *streamHash) Write(p []byte) (int, error) {
 // finish ends the last segments; the whole file must have been written.
 func (s *streamHash) finish() error {
 	for ; s.i < len(s.segs) && s.off >= s.segs[s.i].end; s.i++ {
-		s.h.Write(make([]byte, s.segs[s.i].zeros))
+		writeZeros(s.h, s.segs[s.i].zeros)
 	}
 	if s.i < len(s.segs) {
 		return fmt.Errorf("hashed up to byte %d, short of %d", s.off, s.segs[s.i].end)
@@ -630,3 +635,17 @@ type bankHash struct {
 
 func (b bankHash) Write(p []byte) (int, error) { return b.h.Write(p) }
 func (b bankHash) Sum(in []byte) []byte        { return append(in, b.h.Sum()[b.a]...) }
+
+// maxPassZeroTail bounds the zero fill of a section the one pass hashes
+// (before Verify runs); larger ones go through copyPE.
+const maxPassZeroTail = 64 << 10
+
+// writeZeros hashes n zeros, at most 64 KiB of them in memory at once.
+func writeZeros(h io.Writer, n int64) {
+	zeros := make([]byte, min(n, 64<<10))
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		h.Write(zeros[:k])
+		n -= k
+	}
+}
