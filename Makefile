@@ -64,7 +64,7 @@ unit: deps $(SHIM)
 # and run on every `make test` and cannot rot; their fixtures are sized to
 # keep this short. Budgets are judged by `make bench`, never here.
 bench-smoke:
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime=1x ./pkg/... ./cmds/...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime=1x ./pkg/... ./cmds/... ./internal/...
 
 # Go's fuzzing coordinator can end a run at the -fuzztime deadline with a
 # bare "context deadline exceeded" and no failing input (a race in
@@ -100,7 +100,7 @@ BENCH_OUT := out/bench
 BENCH_SIZES ?= 50,200,400
 BENCH_RUNS ?= 5
 BENCH_ROM ?= 1
-BENCH_GO_PKGS := ./pkg/authenticode ./pkg/measure ./pkg/stub ./pkg/cpio ./pkg/bls ./cmds/ukiboot
+BENCH_GO_PKGS := ./pkg/authenticode ./pkg/measure ./pkg/stub ./internal/fanout ./pkg/cpio ./pkg/bls ./cmds/ukiboot
 bench: build
 	$(call apt-install,hyperfine openssl)
 	$(GO) run ./internal/cmd/benchfix -out $(BENCH_OUT) -sizes $(BENCH_SIZES) -list 1,200
