@@ -11,9 +11,6 @@ import (
 	"strings"
 )
 
-// dropCaches empties the page cache before each cold run (root only).
-const dropCaches = "sync; echo 3 > /proc/sys/vm/drop_caches"
-
 // ukiFixture is one of benchfix's signed UKIs.
 type ukiFixture struct {
 	mib          int
@@ -201,14 +198,14 @@ func hashCases(c config) ([]row, []string) {
 }
 
 // coldCase is budget 2: the verified dry-run and cat, each after the page
-// cache was dropped.
+// cache was dropped (and ukiboot read back, see coldPrepare).
 func coldCase(c config) ([]row, []string) {
 	f := c.uki(c.sizes[1])
 	name := fmt.Sprintf("2  cold verified dry-run %d MiB / cold cat", f.mib)
 	if os.Geteuid() != 0 {
 		return []row{{name: name, skip: "not root"}}, []string{"2: skipped: dropping the page cache needs root"}
 	}
-	m, err := c.hyperfine("2", max(3, c.runs-2), dropCaches,
+	m, err := c.hyperfine("2", max(3, c.runs-2), coldPrepare(c.ukiboot),
 		command{"ukiboot", shellJoin(c.verified(f, "sha256")...)}, command{"cat", shellJoin("cat", f.uki) + " > /dev/null"})
 	return []row{timed(name, m, err, "ukiboot", "cat", 1.1)}, nil
 }
