@@ -11,9 +11,6 @@ import (
 	"strings"
 )
 
-// dropCaches empties the page cache before each cold run (root only).
-const dropCaches = "sync; echo 3 > /proc/sys/vm/drop_caches"
-
 // ukiFixture is one of benchfix's signed UKIs.
 type ukiFixture struct {
 	mib          int
@@ -116,11 +113,22 @@ type command struct{ name, line string }
 // the median wall time of each by name. hyperfine splits a command
 // without a shell as a shell would (shellJoin quotes).
 func (c config) hyperfine(id string, runs int, prepare string, cmds ...command) (map[string]float64, error) {
+	var p []string
+	if prepare != "" {
+		p = []string{prepare}
+	}
+	return c.hyperfineEach(id, runs, p, cmds...)
+}
+
+// hyperfineEach is hyperfine with no prepare, one for every command, or
+// one for each command in order (run in a shell before each of its runs).
+func (c config) hyperfineEach(id string, runs int, prepare []string, cmds ...command) (map[string]float64, error) {
 	js := filepath.Join(c.logs, id+".json")
 	args := []string{"--runs", strconv.Itoa(runs), "--export-json", js, "--style", "basic"}
-	if prepare != "" {
-		args = append(args, "--prepare", prepare)
-	} else {
+	for _, p := range prepare {
+		args = append(args, "--prepare", p)
+	}
+	if len(prepare) == 0 {
 		// No shell between hyperfine and a warm command: its start-up
 		// would be noise on the short ones (-list).
 		args = append(args, "--warmup", "1", "--shell=none")
@@ -198,19 +206,6 @@ func hashCases(c config) ([]row, []string) {
 		r.baseline = floor
 	}
 	return append(rows, r), []string{note}
-}
-
-// coldCase is budget 2: the verified dry-run and cat, each after the page
-// cache was dropped.
-func coldCase(c config) ([]row, []string) {
-	f := c.uki(c.sizes[1])
-	name := fmt.Sprintf("2  cold verified dry-run %d MiB / cold cat", f.mib)
-	if os.Geteuid() != 0 {
-		return []row{{name: name, skip: "not root"}}, []string{"2: skipped: dropping the page cache needs root"}
-	}
-	m, err := c.hyperfine("2", max(3, c.runs-2), dropCaches,
-		command{"ukiboot", shellJoin(c.verified(f, "sha256")...)}, command{"cat", shellJoin("cat", f.uki) + " > /dev/null"})
-	return []row{timed(name, m, err, "ukiboot", "cat", 1.1)}, nil
 }
 
 // linearCase is budget 3: the large UKI's verified dry-run against the

@@ -25,6 +25,7 @@ type config struct {
 	sizes    []int  // MiB: small, main, large
 	seed     uint64
 	runs     int
+	coldBPS  int64  // budget 2: the throttled disk's read rate, bytes/s
 	rom      bool   // read make bench-rom's figures (budgets 6 and 7)
 	goBench  string // packages whose Go benchmarks run once, or ""
 	logs     string // where hyperfine's output and JSON go
@@ -39,6 +40,7 @@ func main() {
 	flag.StringVar(&sizes, "sizes", "50,200,400", "the UKI sizes in MiB: small (memory), main, large (memory, linearity)")
 	flag.Uint64Var(&c.seed, "seed", 1, "benchfix's seed")
 	flag.IntVar(&c.runs, "runs", 5, "hyperfine runs per command (warm cases)")
+	flag.Int64Var(&c.coldBPS, "cold-bps", 200000000, "budget 2's throttled row: the read rate of the fixtures' disk in bytes per second (a SATA SSD or eMMC)")
 	flag.BoolVar(&c.rom, "rom", false, "read what make bench-rom wrote under -fixtures: rom-core/ukiboot-share, rom-set/ukiboot-share, rom-boot.txt")
 	flag.StringVar(&c.goBench, "go-bench", "./pkg/authenticode ./pkg/measure ./pkg/stub ./pkg/cpio ./pkg/bls ./cmds/ukiboot", "the packages whose Go benchmarks run, or empty")
 	flag.Parse()
