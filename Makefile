@@ -98,7 +98,7 @@ fuzz:
 # Not part of make test (bench-smoke runs the Go benchmarks there).
 BENCH_OUT := out/bench
 BENCH_SIZES ?= 50,200,400
-BENCH_RUNS ?= 5
+BENCH_RUNS ?= 10
 BENCH_ROM ?= 1
 # budget 2's throttled row: the fixtures' disk read at this many bytes/s
 # (a SATA SSD or eMMC: slower than the hashes, as at boot)

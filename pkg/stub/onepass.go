@@ -33,8 +33,10 @@ import (
 // copy, which is parsed again: only the copy decides anything.
 //
 // Layouts the pass does not take (a digest range that goes back in the
-// file, sections whose memory overlaps, several .linux sections, more
-// than maxKeptBytes outside .linux, .ucode and .initrd) and addons go
+// file, sections whose memory overlaps, several .linux sections, a
+// zero fill over maxPassZeroTail in a section the pass hashes (it would
+// be hashed before Verify), more than maxKeptBytes outside .linux,
+// .ucode and .initrd) and addons go
 // through copyPE: a private copy of the whole file, then reads from it.
 
 // passMode says how a UKI is read; tests force one to compare them.
