@@ -32,8 +32,7 @@ import (
 // after the pass every byte that read gave is compared with the private
 // copy, which is parsed again: only the copy decides anything.
 //
-// Layouts the pass does not take (a digest range that goes back in the
-// file, sections whose memory overlaps, several .linux sections, a
+// Layouts the pass does not take (sections whose memory overlaps, several .linux sections, a
 // zero fill over maxPassZeroTail in a section the pass hashes (it would
 // be hashed before Verify), more than maxKeptBytes outside .linux,
 // .ucode and .initrd) and addons go
@@ -143,7 +142,7 @@ type passPlan struct {
 // planPass says whether hdr, read from the file, can be read in one pass
 // and where its bytes go.
 func planPass(hdr *uki.File, layout *authenticode.Layout) (*passPlan, bool) {
-	if hdr.Kind != uki.KindUKI || len(hdr.Overlaps) > 0 || (layout != nil && goesBack(layout)) {
+	if hdr.Kind != uki.KindUKI || len(hdr.Overlaps) > 0 {
 		return nil, false
 	}
 	named := map[string][]*uki.Section{}
@@ -191,19 +190,6 @@ func first(s []*uki.Section) *uki.Section {
 }
 
 func align4(n int64) int64 { return (n + 3) &^ 3 }
-
-// goesBack says whether a digest range starts before the end of the one
-// before it (images with gaps): the stream cannot hash it.
-func goesBack(l *authenticode.Layout) bool {
-	var end int64
-	for _, r := range l.Ranges {
-		if r[0] < end {
-			return true
-		}
-		end = r[1]
-	}
-	return false
-}
 
 // onePass reads pf once as pp says, then parses the private copy and
 // checks it against what the pre-read (rec) saw.
