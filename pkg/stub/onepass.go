@@ -2,7 +2,6 @@ package stub
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/sha256"
 	"encoding"
 	"errors"
@@ -101,6 +100,13 @@ func (im *image) takeInitrd(secs []*uki.Section) *blobWriter {
 	return w
 }
 
+// Which path read a UKI, as openUKI records it in Policy.ran (tests).
+const (
+	ranOnePass = "one pass"
+	ranCopy    = "copy"
+	ranRefused = "refused early"
+)
+
 // openUKI reads the UKI name into private memory and returns the
 // verdict on that copy (nil when verification is off). Under enforce, a
 // UKI whose layout or signature table already says Untrusted is not
@@ -111,23 +117,34 @@ func (b *builder) openUKI(name string) (*image, *uki.File, *authenticode.Verdict
 		return nil, nil, nil, err
 	}
 	defer pf.f.Close()
+	var pre *headers
 	if b.pol.pass == passAuto {
 		rec := &recorder{r: pf.f}
-		hdr, layout, algs, verdict, err := b.preRead(rec, pf.size, pf.full, uki.KindUKI)
-		if err == nil && verdict != nil && b.pol.enforce() {
-			return &image{}, hdr, verdict, nil // refused before anything is read
+		if pre, err = b.preRead(rec, pf.size, pf.full, uki.KindUKI); err != nil {
+			return nil, nil, nil, err
 		}
-		if err == nil && verdict == nil {
-			if pp, ok := planPass(hdr, layout); ok {
-				return b.onePass(pf, rec, pp, layout, algs)
-			}
+		if pre.verdict != nil && b.pol.enforce() {
+			b.ran(ranRefused)
+			return &image{}, pre.hdr, pre.verdict, nil // refused before anything is read
+		}
+		if pp, ok := planPass(pre.hdr); ok {
+			b.ran(ranOnePass)
+			return b.onePass(pf, rec, pp, pre)
 		}
 	}
-	blob, u, verdict, err := b.copyPE(name, pf, uki.KindUKI)
+	b.ran(ranCopy)
+	blob, u, verdict, err := b.copyPE(name, pf, uki.KindUKI, pre)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return &image{blob: blob}, u, verdict, nil
+}
+
+// ran records which path read the UKI, for tests.
+func (b *builder) ran(path string) {
+	if b.pol.ran != nil {
+		*b.pol.ran = path
+	}
 }
 
 // passPlan is where the one pass puts the bytes of the file.
@@ -141,7 +158,7 @@ type passPlan struct {
 
 // planPass says whether hdr, read from the file, can be read in one pass
 // and where its bytes go.
-func planPass(hdr *uki.File, layout *authenticode.Layout) (*passPlan, bool) {
+func planPass(hdr *uki.File) (*passPlan, bool) {
 	if hdr.Kind != uki.KindUKI || len(hdr.Overlaps) > 0 {
 		return nil, false
 	}
@@ -192,8 +209,12 @@ func first(s []*uki.Section) *uki.Section {
 func align4(n int64) int64 { return (n + 3) &^ 3 }
 
 // onePass reads pf once as pp says, then parses the private copy and
-// checks it against what the pre-read (rec) saw.
-func (b *builder) onePass(pf *peFile, rec *recorder, pp *passPlan, layout *authenticode.Layout, algs []crypto.Hash) (*image, *uki.File, *authenticode.Verdict, error) {
+// checks it against what the pre-read (rec, pre) saw. When the pre-read
+// gave a verdict (the layout or the signature table cannot be checked),
+// nothing is hashed for Authenticode and that verdict is returned, as
+// copyPE does.
+func (b *builder) onePass(pf *peFile, rec *recorder, pp *passPlan, pre *headers) (*image, *uki.File, *authenticode.Verdict, error) {
+	layout := pre.layout
 	im := &image{}
 	done := false
 	defer func() {
@@ -207,7 +228,7 @@ func (b *builder) onePass(pf *peFile, rec *recorder, pp *passPlan, layout *authe
 	}
 	var auth []*authenticode.Hasher
 	if layout != nil {
-		auth = authHashers(layout, algs)
+		auth = authHashers(layout, pre.algs)
 	}
 	secs := newSectionHashers(pp, b.hashBanks())
 	whole := wholeInitrdHasher(pp)
@@ -229,7 +250,7 @@ func (b *builder) onePass(pf *peFile, rec *recorder, pp *passPlan, layout *authe
 	if err := b.finishPass(im, u, pp, secs, whole); err != nil {
 		return nil, nil, nil, err
 	}
-	var verdict *authenticode.Verdict
+	verdict := pre.verdict
 	if auth != nil {
 		d, err := authDigests(auth, kept)
 		if err != nil {

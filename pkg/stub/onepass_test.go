@@ -35,6 +35,8 @@ type passCase struct {
 	files map[string][]byte
 	id    string
 	one   bool
+	// refused: under enforce, refused from its headers before the read.
+	refused bool
 }
 
 func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
@@ -76,6 +78,8 @@ func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
 	twoSigs = ukitest.AttachSignatures(twoSigs,
 		ukitest.PKCS7(ukitest.SpecDigest(twoSigs, crypto.SHA384), crypto.SHA384, stranger),
 		ukitest.PKCS7(ukitest.SpecDigest(twoSigs, crypto.SHA512), crypto.SHA512, key))
+	hostile := one("hostile certificate table", ukitest.AttachWinCerts(ukitest.PadTo8(ukitest.UKI(with(I, L)...)), ukitest.WinCert(0x0002, []byte{0x30, 0x82, 0xff})))
+	hostile.refused = true
 	cases := []passCase{
 		one("plain", sign(with(I, L)...)),
 		one("no initrd", sign(with(L)...)),
@@ -88,7 +92,7 @@ func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
 		one("unsigned", ukitest.UKI(with(I, L)...)),
 		one("untrusted signer", ukitest.SignedUKI(t, authenticode.ImageDigest, stranger, with(I, L)...)),
 		one("SHA-384 and SHA-512 signatures", twoSigs),
-		one("hostile certificate table", ukitest.AttachWinCerts(ukitest.PadTo8(ukitest.UKI(with(I, L)...)), ukitest.WinCert(0x0002, []byte{0x30, 0x82, 0xff}))),
+		hostile,
 		one("profiles sharing the kernel", sign(with(I, L, ukitest.S(".profile", "ID=one\n"), ukitest.S(".cmdline", "one"),
 			ukitest.S(".profile", "ID=two\n"), ukitest.S(".cmdline", "two"))...)),
 		one("credentials, boot counting", sign(with(I, L)...), "EFI/Linux/a.efi.extra.d/x.cred", "secret"),
@@ -187,30 +191,6 @@ func passTarget(t testing.TB, esp, id string) Target {
 	return Target{}
 }
 
-// takesOnePass says whether openUKI would read the UKI of tg in one pass
-// under pol.
-func takesOnePass(t *testing.T, tg Target, pol Policy) bool {
-	t.Helper()
-	f, err := tg.Files.Open(tg.UKI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	hdr, err := uki.Read(f, st.Size(), tg.UKI, uki.KindUKI)
-	if err != nil {
-		return false
-	}
-	var l *authenticode.Layout
-	if pol.Verify.Mode != VerifyOff {
-		if l, err = authenticode.LayoutOf(hdr); err != nil {
-			return false
-		}
-	}
-	_, ok := planPass(hdr, l)
-	return ok
-}
-
 // TestOnePassSameAsCopy: for every kind of UKI, under every verification
 // mode and with one and three PCR banks, the one pass and the copy of
 // the whole file give the same plan: events and digests, pieces, kernel
@@ -240,10 +220,18 @@ func TestOnePassSameAsCopy(t *testing.T) {
 		tg := passTarget(t, esp, c.id)
 		for _, pc := range policies {
 			t.Run(c.name+"/"+pc.name, func(t *testing.T) {
-				if got := takesOnePass(t, tg, pc.pol); got != c.one {
-					t.Fatalf("one pass taken: %v, want %v", got, c.one)
+				want := ranCopy
+				switch {
+				case pc.pol.MaxSize != 0:
+					want = "" // too large: neither path reads it
+				case c.refused && pc.pol.enforce():
+					want = ranRefused
+				case c.one:
+					want = ranOnePass
 				}
-				samePlans(t, tg, pc.pol)
+				if got := samePlans(t, tg, pc.pol); got != want {
+					t.Fatalf("path taken: %q, want %q", got, want)
+				}
 				if trustedCase(c.name) && pc.pol.enforce() && pc.pol.MaxSize == 0 {
 					p, err := Build(tg, pc.pol)
 					if err != nil {
@@ -257,8 +245,9 @@ func TestOnePassSameAsCopy(t *testing.T) {
 }
 
 // samePlans checks that the one pass and the whole-file copy give the
-// same plan of tg under pol.
-func samePlans(t *testing.T, tg Target, pol Policy) {
+// same plan of tg under pol, and returns the path that read the UKI when
+// the one pass was allowed.
+func samePlans(t *testing.T, tg Target, pol Policy) string {
 	t.Helper()
 	copyPol := pol
 	copyPol.pass = passCopy
@@ -267,14 +256,17 @@ func samePlans(t *testing.T, tg Target, pol Policy) {
 	if err == nil {
 		want.Close()
 	}
+	var ran string
+	pol.ran = &ran
 	got, err := Build(tg, pol)
 	gotText := planText(t, got, err)
 	if err == nil {
 		got.Close()
 	}
 	if gotText != wantText {
-		t.Errorf("one pass:\n%s\nwhole-file copy:\n%s", gotText, wantText)
+		t.Errorf("%s:\n%s\nwhole-file copy:\n%s", ran, gotText, wantText)
 	}
+	return ran
 }
 
 // TestOnePassSameAsCopyObjcopy: a UKI made the way distributions made
@@ -300,10 +292,9 @@ func TestOnePassSameAsCopyObjcopy(t *testing.T) {
 	for _, mode := range []VerifyMode{VerifyOff, VerifyEnforce} {
 		t.Run(mode.String(), func(t *testing.T) {
 			pol := Policy{Verify: Verification{Mode: mode, Store: store}}
-			if !takesOnePass(t, tg, pol) {
-				t.Error("the one pass does not take it")
+			if got := samePlans(t, tg, pol); got != ranOnePass {
+				t.Errorf("read by the %s, not the one pass", got)
 			}
-			samePlans(t, tg, pol)
 		})
 	}
 }
@@ -470,7 +461,11 @@ func TestOnePassRefusesEarly(t *testing.T) {
 	tg := passTarget(t, esp, "a.efi")
 	var read int64
 	tg.Files = countFiles{Files: tg.Files, uki: tg.UKI, read: &read}
-	_, err := Build(tg, Policy{Verify: Verification{Mode: VerifyEnforce, Store: authenticode.NewStore()}})
+	var ran string
+	_, err := Build(tg, Policy{Verify: Verification{Mode: VerifyEnforce, Store: authenticode.NewStore()}, ran: &ran})
+	if ran != ranRefused {
+		t.Errorf("path taken: %q, want %q", ran, ranRefused)
+	}
 	var ue *UntrustedError
 	if !errors.As(err, &ue) {
 		t.Fatalf("got %v, want an UntrustedError", err)
@@ -532,8 +527,7 @@ func TestOnePassBoundsMemory(t *testing.T) {
 	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", ukitest.UKI(ukitest.S(".osrel", "ID=a\n"),
 		ukitest.B(".big", make([]byte, maxKeptBytes+1)), ukitest.B(".linux", noise(4096, 15))))
 	tg := passTarget(t, esp, "a.efi")
-	if takesOnePass(t, tg, Policy{}) {
-		t.Errorf("the one pass would keep more than %d bytes in memory", maxKeptBytes)
+	if got := samePlans(t, tg, Policy{}); got != ranCopy {
+		t.Errorf("read by the %s: the one pass would keep more than %d bytes in memory", got, maxKeptBytes)
 	}
-	samePlans(t, tg, Policy{})
 }

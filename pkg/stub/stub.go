@@ -80,6 +80,9 @@ type Policy struct {
 
 	// pass says how the UKI is read (tests force the whole-file copy).
 	pass passMode
+	// ran, when not nil, is set to the path that read the UKI (ranOnePass,
+	// ranCopy, ranRefused), for tests.
+	ran *string
 }
 
 // MeasurePolicy is what the caller decides about measurements.

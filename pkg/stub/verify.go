@@ -66,24 +66,41 @@ func (b *builder) openRegular(name string) (*peFile, error) {
 	return &peFile{f: f, size: st.Size(), full: full}, nil
 }
 
+// headers are what preRead read from the file.
+type headers struct {
+	hdr    *uki.File
+	layout *authenticode.Layout // nil when not verifying or when verdict is set
+	algs   []crypto.Hash
+	// verdict is Untrusted when the layout or the signature table cannot
+	// be checked; nil otherwise.
+	verdict *authenticode.Verdict
+}
+
 // preRead reads the headers and section table from the file (not from a
 // private copy: they only plan the read) and, when verifying, the
 // Authenticode layout and algorithms. A layout or signature table that
 // cannot be checked gives an Untrusted verdict and no algorithms.
-func (b *builder) preRead(r io.ReaderAt, size int64, full string, kind uki.Kind) (*uki.File, *authenticode.Layout, []crypto.Hash, *authenticode.Verdict, error) {
+func (b *builder) preRead(r io.ReaderAt, size int64, full string, kind uki.Kind) (*headers, error) {
 	hdr, err := uki.Read(r, size, full, kind)
-	if err != nil || b.pol.Verify.Mode == VerifyOff {
-		return hdr, nil, nil, nil, err
+	if err != nil {
+		return nil, err
+	}
+	h := &headers{hdr: hdr}
+	if b.pol.Verify.Mode == VerifyOff {
+		return h, nil
 	}
 	layout, err := authenticode.LayoutOf(hdr)
 	if err != nil {
-		return hdr, nil, nil, &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}, nil
+		h.verdict = &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}
+		return h, nil
 	}
 	algs, err := b.authAlgorithms(hdr)
 	if err != nil {
-		return hdr, nil, nil, &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}, nil
+		h.verdict = &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}
+		return h, nil
 	}
-	return hdr, layout, algs, nil, nil
+	h.layout, h.algs = layout, algs
+	return h, nil
 }
 
 // openPE copies a UKI or addon into a sealed memfd in one read pass that
@@ -95,26 +112,29 @@ func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authent
 		return nil, nil, nil, err
 	}
 	defer pf.f.Close()
-	return b.copyPE(name, pf, kind)
+	return b.copyPE(name, pf, kind, nil)
 }
 
 // copyPE is openPE on an opened file: the whole-file private copy, then
 // reads from it. It is the path for addons and for UKIs whose layout the
-// one pass does not take (onepass.go).
-func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind) (*Blob, *uki.File, *authenticode.Verdict, error) {
+// one pass does not take (onepass.go). pre is what preRead read from pf
+// already, or nil.
+func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind, pre *headers) (*Blob, *uki.File, *authenticode.Verdict, error) {
 	full := pf.full
 	var layout *authenticode.Layout
 	var verdict *authenticode.Verdict
 	var hashers []*authenticode.Hasher
 	if b.pol.Verify.Mode != VerifyOff {
 		// The headers, read first, say which bytes the digest covers.
-		_, l, algs, v, err := b.preRead(pf.f, pf.size, full, kind)
-		if err != nil {
-			return nil, nil, nil, err
+		if pre == nil {
+			var err error
+			if pre, err = b.preRead(pf.f, pf.size, full, kind); err != nil {
+				return nil, nil, nil, err
+			}
 		}
-		layout, verdict = l, v
-		if v == nil {
-			hashers = authHashers(layout, algs)
+		layout, verdict = pre.layout, pre.verdict
+		if verdict == nil {
+			hashers = authHashers(layout, pre.algs)
 		}
 	}
 	blob, err := snapshotImage(name, sectionFrom(pf.f, pf.size), pf.size, writers(hashers)...)
