@@ -357,22 +357,6 @@ func initrdState(pp *passPlan, secs *sectionHashers, whole *streamHash) (hashWri
 	return h, nil
 }
 
-// hashBanks are the plan's banks and SHA-256 (for pieces and the
-// kernel), as hasher computes them.
-func (b *builder) hashBanks() measure.Banks {
-	banks := b.banks
-	if !slices.Contains(banks, measure.SHA256) {
-		banks = append(slices.Clone(banks), measure.SHA256)
-	}
-	var out measure.Banks
-	for _, a := range banks {
-		if a.Supported() {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 // recorder is the file as the pre-read saw it: every read is kept, to
 // be compared with the private copy.
 type recorder struct {

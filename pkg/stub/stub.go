@@ -267,12 +267,22 @@ func (b *builder) measureCmdline(s string) {
 }
 
 // hasher hashes the plan's banks and SHA-256 (for pieces) in one pass.
-func (b *builder) hasher() *measure.Hasher {
+func (b *builder) hasher() *measure.Hasher { return measure.NewHasher(b.hashBanks()) }
+
+// hashBanks are the banks hasher hashes: the plan's supported banks and
+// SHA-256 (for pieces and the kernel).
+func (b *builder) hashBanks() measure.Banks {
 	banks := b.banks
 	if !slices.Contains(banks, measure.SHA256) {
 		banks = append(slices.Clone(banks), measure.SHA256)
 	}
-	return measure.NewHasher(banks)
+	var out measure.Banks
+	for _, a := range banks {
+		if a.Supported() {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // prelude puts the policy events (PCR 7) first, then systemd-boot's
