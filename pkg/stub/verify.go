@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/uki"
@@ -147,8 +146,7 @@ func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind, pre *headers) (
 		return nil, nil, nil, err
 	}
 	if hashers != nil {
-		l2, err := authenticode.LayoutOf(u)
-		if err != nil || !slices.Equal(l2.Ranges, layout.Ranges) || l2.CertStart != layout.CertStart {
+		if !sameLayout(u, layout) {
 			blob.Close()
 			return nil, nil, nil, fmt.Errorf("%s changed while it was read", full)
 		}
