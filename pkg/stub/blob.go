@@ -109,19 +109,20 @@ func (w *blobWriter) seal() (*Blob, error) {
 func (w *blobWriter) abort() { w.f.Close() }
 
 // snapshot copies exactly size bytes of r into a sealed memfd, in one read
-// pass, and hashes them (Blob.SHA256); extra writers see the same bytes.
-func snapshot(name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
+// pass, and hashes them (Blob.SHA256).
+func snapshot(name string, r io.Reader, size int64) (*Blob, error) {
 	w, err := newBlob(name)
 	if err != nil {
 		return nil, err
 	}
-	return fill(w, name, r, size, also...)
+	return fill(w, name, r, size)
 }
 
-// snapshotImage is snapshot without Blob.SHA256, for the private copy of
-// a PE image: what is read from it is hashed as sections, and its
-// Authenticode digests come from the extra writers.
-func snapshotImage(name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
+// snapshotUnhashed is snapshot without Blob.SHA256, which stays zero:
+// for the private copy of a PE image (its Authenticode digests come from
+// the extra writers, which see the same bytes) and for a kernel whose
+// SHA-256 was already computed.
+func snapshotUnhashed(name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
 	w, err := newUnhashedBlob(name)
 	if err != nil {
 		return nil, err

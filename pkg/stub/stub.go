@@ -800,7 +800,7 @@ func (b *builder) kernel(linux *uki.Section) (*Blob, error) {
 	if !ok {
 		return snapshot("linux", linux.Open(), linux.Size())
 	}
-	k, err := snapshotImage("linux", linux.Open(), linux.Size())
+	k, err := snapshotUnhashed("linux", linux.Open(), linux.Size())
 	if err == nil {
 		copy(k.SHA256[:], d[measure.SHA256])
 	}

@@ -136,7 +136,7 @@ func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind, pre *headers) (
 			hashers = authHashers(layout, pre.algs)
 		}
 	}
-	blob, err := snapshotImage(name, sectionFrom(pf.f, pf.size), pf.size, writers(hashers)...)
+	blob, err := snapshotUnhashed(name, sectionFrom(pf.f, pf.size), pf.size, writers(hashers)...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
