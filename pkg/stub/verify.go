@@ -93,7 +93,9 @@ func (b *builder) preRead(r io.ReaderAt, size int64, full string, kind uki.Kind)
 		h.verdict = &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}
 		return h, nil
 	}
-	algs, err := b.authAlgorithms(hdr)
+	// The digests its signatures and the trust store need; an error is
+	// the reason the image is Untrusted.
+	algs, err := authenticode.NeededAlgorithms(hdr, b.pol.Verify.Store)
 	if err != nil {
 		h.verdict = &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}
 		return h, nil
@@ -158,13 +160,6 @@ func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind, pre *headers) (
 		verdict = authenticode.Verify(u, d, b.pol.Verify.Store)
 	}
 	return blob, u, verdict, nil
-}
-
-// authAlgorithms are the Authenticode digests to compute for f, whose
-// headers were read from the file: those its signatures and the trust
-// store need. Its error is the reason the image is Untrusted.
-func (b *builder) authAlgorithms(f *uki.File) ([]crypto.Hash, error) {
-	return authenticode.NeededAlgorithms(f, b.pol.Verify.Store)
 }
 
 // authHashers returns one Hasher per algorithm, so that each can run on
