@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ukiboot/ukiboot/internal/fanout"
 )
 
 // Blob is data in a sealed memfd: private memory that no one can change
@@ -130,12 +132,23 @@ func snapshotUnhashed(name string, r io.Reader, size int64, also ...io.Writer) (
 	return fill(w, name, r, size, also...)
 }
 
+// fill copies size bytes of r to w and seals it. Extra writers see the
+// same bytes, each in its own goroutine (internal/fanout), so that they
+// and the copy run on all cores.
 func fill(w *blobWriter, name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
-	dst := io.Writer(w)
-	if len(also) > 0 {
-		dst = io.MultiWriter(append([]io.Writer{w}, also...)...)
+	src := io.LimitReader(r, size)
+	var n int64
+	var err error
+	if len(also) == 0 {
+		n, err = io.CopyBuffer(w, src, make([]byte, copyBufferSize))
+	} else {
+		fw := fanout.New(append([]io.Writer{w}, also...)...)
+		if n, err = fw.ReadFrom(src); err != nil {
+			fw.Abort(err)
+		} else {
+			err = fw.Close()
+		}
 	}
-	n, err := io.CopyBuffer(dst, io.LimitReader(r, size), make([]byte, copyBufferSize))
 	if err == nil && n != size {
 		err = fmt.Errorf("read %d bytes, expected %d (file changed while read?)", n, size)
 	}

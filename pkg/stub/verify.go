@@ -163,7 +163,7 @@ func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind, pre *headers) (
 }
 
 // authHashers returns one Hasher per algorithm, so that each can run on
-// its own core.
+// its own core (fanout, in the one pass and in fill).
 func authHashers(l *authenticode.Layout, algs []crypto.Hash) []*authenticode.Hasher {
 	var hs []*authenticode.Hasher
 	for _, a := range algs {
