@@ -3,8 +3,6 @@ package stub
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -330,9 +328,10 @@ func (b *builder) finishPass(im *image, u *uki.File, pp *passPlan, secs *section
 }
 
 // initrdState is the SHA-256 state of the initrd's first pp.end bytes:
-// with one piece, its section's SHA-256 continued with the padding
-// (crypto/sha256 documents that its state marshals); else the
-// whole-initrd hasher that ran in the pass.
+// with one piece, its section's SHA-256 continued with the padding (the
+// pass is over and finishPass took its digest already: nothing else
+// writes or reads that hash); else the whole-initrd hasher that ran in
+// the pass.
 func initrdState(pp *passPlan, secs *sectionHashers, whole *streamHash) (hashWriter, error) {
 	if whole != nil {
 		if err := whole.finish(); err != nil {
@@ -340,20 +339,8 @@ func initrdState(pp *passPlan, secs *sectionHashers, whole *streamHash) (hashWri
 		}
 		return whole.h, nil
 	}
-	h := sha256.New()
-	m, ok := secs.sha256Of(pp.initrd[0]).(encoding.BinaryMarshaler)
-	u, ok2 := h.(encoding.BinaryUnmarshaler)
-	if !ok || !ok2 {
-		return nil, errors.New("the SHA-256 state of the initrd cannot be copied")
-	}
-	state, err := m.MarshalBinary()
-	if err == nil {
-		err = u.UnmarshalBinary(state)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("copying the SHA-256 state of the initrd: %w", err)
-	}
-	h.Write(make([]byte, pp.end-pp.initrd[0].Size()))
+	h := secs.sha256Of(pp.initrd[0])
+	writeZeros(h, pp.end-pp.initrd[0].Size())
 	return h, nil
 }
 
