@@ -332,9 +332,10 @@ func (f *flipFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // TestChangedWhileRead: a UKI that changes while it is read (after its
-// headers were read to plan the read) is refused or untrusted, never
-// trusted, and never booted under enforce; when it is booted (not
-// enforced), the kernel is what its digests and events say.
+// headers were read to plan the read) is refused as changed, or
+// untrusted (never booted under enforce), as each case and path pins;
+// when it is booted (not enforced), the kernel is what its digests and
+// events say.
 func TestChangedWhileRead(t *testing.T) {
 	ca := ukitest.NewCA(t, "db CA", false)
 	key := ukitest.NewLeaf(t, "signer", false, ca)
@@ -353,14 +354,21 @@ func TestChangedWhileRead(t *testing.T) {
 	esp := t.TempDir()
 	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", img)
 	tg := passTarget(t, esp, "a.efi")
+	// The outcomes: refused as changed while read (the one pass compares
+	// what the pre-read saw with its private copy), or untrusted (the
+	// copy's digest or signature no longer matches: under enforce
+	// refused, else booted with an Untrusted verdict; booted without one
+	// when verification is off).
+	const changed, untrusted = "changed", "untrusted"
 	for _, c := range []struct {
-		name  string
-		flip  int64
-		modes []VerifyMode
+		name       string
+		flip       int64
+		modes      []VerifyMode
+		auto, copy string // the outcome with the one pass allowed, and with the copy
 	}{
-		{".linux VirtualSize in the section table", linuxEntry + 8, []VerifyMode{VerifyOff, VerifyReport, VerifyEnforce}},
-		{"a byte of .linux", int64(linux.PointerToRawData) + 1<<20 + 5, []VerifyMode{VerifyReport, VerifyEnforce}},
-		{"the signature", int64(f.Header.CertTable().VirtualAddress) + 100, []VerifyMode{VerifyReport, VerifyEnforce}},
+		{".linux VirtualSize in the section table", linuxEntry + 8, []VerifyMode{VerifyOff, VerifyReport, VerifyEnforce}, changed, untrusted},
+		{"a byte of .linux", int64(linux.PointerToRawData) + 1<<20 + 5, []VerifyMode{VerifyReport, VerifyEnforce}, untrusted, untrusted},
+		{"the signature", int64(f.Header.CertTable().VirtualAddress) + 100, []VerifyMode{VerifyReport, VerifyEnforce}, changed, untrusted},
 	} {
 		for _, mode := range c.modes {
 			for _, pass := range []passMode{passAuto, passCopy} {
@@ -368,15 +376,32 @@ func TestChangedWhileRead(t *testing.T) {
 					tg := tg
 					tg.Files = flipFiles{Files: tg.Files, uki: tg.UKI, flip: c.flip}
 					p, err := Build(tg, Policy{Verify: Verification{Mode: mode, Store: store}, pass: pass})
-					if err != nil {
-						return // refused: fine
+					want := c.auto
+					if pass == passCopy {
+						want = c.copy
+					}
+					var ue *UntrustedError
+					switch {
+					case want == changed:
+						if err == nil || !strings.Contains(err.Error(), "changed while it was read") {
+							t.Fatalf("got %v, want it refused as changed while it was read", err)
+						}
+						return
+					case mode == VerifyEnforce:
+						if !errors.As(err, &ue) || ue.Verdict.Status == authenticode.Trusted {
+							t.Fatalf("got %v, want an UntrustedError", err)
+						}
+						return
+					case err != nil:
+						t.Fatalf("not booted: %v", err)
 					}
 					defer p.Close()
-					if mode == VerifyEnforce {
-						t.Fatalf("booted under enforce: %v", p.Verdict)
-					}
-					if p.Verdict != nil && p.Verdict.Status == authenticode.Trusted {
-						t.Errorf("trusted")
+					if mode == VerifyOff {
+						if p.Verdict != nil {
+							t.Errorf("verdict %v with verification off", p.Verdict)
+						}
+					} else if p.Verdict == nil || p.Verdict.Status == authenticode.Trusted {
+						t.Errorf("verdict %v, want untrusted", p.Verdict)
 					}
 					checkKernelEvent(t, p)
 				})
