@@ -17,7 +17,7 @@ type Blob struct {
 	File *os.File
 	Size int64
 	// SHA256 is the SHA-256 of the bytes; zero for the private copy of a
-	// UKI or addon (openPE), whose SHA-256 no one reads.
+	// UKI or addon (copyPE), whose SHA-256 no one reads.
 	SHA256 [32]byte
 }
 

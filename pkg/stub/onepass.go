@@ -22,18 +22,30 @@ import (
 // the kernel's memfd, .ucode and .initrd at their final offsets in the
 // initrd's memfd, and everything else (headers, small sections, the
 // certificate table) in memory. The digests and the kept bytes come from
-// the same chunk. Nothing UKI-sized is kept besides the kernel and the
-// initrd, and the hashes use both cores.
+// the same chunk; digest ranges that go back in the file (gaps) are
+// hashed again from the private copy. Nothing UKI-sized is kept besides
+// the kernel and the initrd, and the hashes use all cores.
 //
 // The headers are read from the file first to plan where the bytes go;
 // after the pass every byte that read gave is compared with the private
-// copy, which is parsed again: only the copy decides anything.
+// copy, which is parsed again: only the copy decides anything. When that
+// pre-read already says Untrusted (a layout or certificate table that
+// cannot be checked), enforce refuses the UKI before reading further;
+// otherwise the pass runs without Authenticode hashers and returns that
+// verdict.
 //
-// Layouts the pass does not take (sections whose memory overlaps, several .linux sections, a
-// zero fill over maxPassZeroTail in a section the pass hashes (it would
-// be hashed before Verify), more than maxKeptBytes outside .linux,
-// .ucode and .initrd) and addons go
-// through copyPE: a private copy of the whole file, then reads from it.
+// copyPE (a private copy of the whole file, then reads from it) reads
+// addons, and the UKIs planPass refuses: several .linux, .ucode or
+// .initrd sections, sections whose memory overlaps, a zero fill over
+// maxPassZeroTail in a section the pass routes to a memfd (it would be
+// hashed before Verify), more than maxKeptBytes outside those sections.
+//
+// After a one pass the initrd is built a second time, from the private
+// copy (initrdStart), when the memfd the pass filled is not the initrd's
+// start: an addon has .ucode (it goes first), .ucode comes after .initrd
+// in the file (the pass keeps it in memory), the UKI's stub does not
+// measure .ucode (it is left out), or .ucode or .initrd has no file data
+// (only a zero fill).
 
 // passMode says how a UKI is read; tests force one to compare them.
 type passMode int

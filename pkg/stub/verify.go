@@ -104,7 +104,7 @@ func (b *builder) preRead(r io.ReaderAt, size int64, full string, kind uki.Kind)
 	return h, nil
 }
 
-// openPE copies a UKI or addon into a sealed memfd in one read pass that
+// openPE copies an addon into a sealed memfd in one read pass that
 // also computes its Authenticode digests, parses the private copy and
 // returns the verdict on it (nil when verification is off).
 func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authenticode.Verdict, error) {
