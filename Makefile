@@ -27,7 +27,7 @@ FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel ./pkg/smbios:FuzzStructures \
 	./pkg/stub:FuzzDTBAutoParsers ./pkg/measure:FuzzResponses
 
-.PHONY: all build deps vet lint unit bench-smoke fuzz bench bench-rom integration test demo clean
+.PHONY: all build deps vet lint unit bench-smoke fuzz bench bench-clean bench-rom integration test demo clean
 
 all: build
 
@@ -96,6 +96,7 @@ fuzz:
 # and the ROM VM's boot time (the test ROM as make rom-test builds it;
 # its kernel comes from KERNEL_CACHE, 9 to 15 minutes the first time).
 # Not part of make test (bench-smoke runs the Go benchmarks there).
+# make bench-clean removes out/bench (the cached fixtures and results).
 BENCH_OUT := out/bench
 BENCH_SIZES ?= 50,200,400
 BENCH_RUNS ?= 10
@@ -112,6 +113,9 @@ bench: build
 	$(GO) run ./internal/cmd/benchtab -fixtures $(BENCH_OUT) -ukiboot bin/ukiboot -sizes $(BENCH_SIZES) \
 		-runs $(BENCH_RUNS) -cold-bps $(BENCH_COLD_BPS) -stripped $(BENCH_OUT)/ukiboot-stripped -go-bench "$(BENCH_GO_PKGS)" \
 		$(if $(filter 1,$(BENCH_ROM)),-rom)
+
+bench-clean:
+	rm -rf $(BENCH_OUT)
 
 # Budget 6's initramfs shares and budget 7's ROM boot (make bench).
 bench-rom: vm-assets

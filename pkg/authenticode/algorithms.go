@@ -51,7 +51,7 @@ func neededAlgorithms(sigs []*Signature, store *Store) []crypto.Hash {
 		need[s.DigestAlgorithm] = true
 	}
 	for _, l := range []*List{store.DB, store.DBX} {
-		for _, a := range l.ImageHashAlgorithms() {
+		for _, a := range l.imageHashAlgorithms() {
 			need[a] = true
 		}
 	}
@@ -64,11 +64,11 @@ func neededAlgorithms(sigs []*Signature, store *Store) []crypto.Hash {
 	return out
 }
 
-// ImageHashAlgorithms returns, in Algorithms order, the algorithms of
+// imageHashAlgorithms returns, in Algorithms order, the algorithms of
 // the image hashes in l: those of the image digests that an entry of l
 // could match. ImageHashes holds hex, so an entry can only be equal to
 // the digest of the algorithm whose size is half its length.
-func (l *List) ImageHashAlgorithms() []crypto.Hash {
+func (l *List) imageHashAlgorithms() []crypto.Hash {
 	if l == nil {
 		return nil
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ukiboot/ukiboot/internal/fanout"
 )
 
 // Blob is data in a sealed memfd: private memory that no one can change
@@ -15,7 +17,7 @@ type Blob struct {
 	File *os.File
 	Size int64
 	// SHA256 is the SHA-256 of the bytes; zero for the private copy of a
-	// UKI or addon (openPE), whose SHA-256 no one reads.
+	// UKI or addon (copyPE), whose SHA-256 no one reads.
 	SHA256 [32]byte
 }
 
@@ -109,19 +111,20 @@ func (w *blobWriter) seal() (*Blob, error) {
 func (w *blobWriter) abort() { w.f.Close() }
 
 // snapshot copies exactly size bytes of r into a sealed memfd, in one read
-// pass, and hashes them (Blob.SHA256); extra writers see the same bytes.
-func snapshot(name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
+// pass, and hashes them (Blob.SHA256).
+func snapshot(name string, r io.Reader, size int64) (*Blob, error) {
 	w, err := newBlob(name)
 	if err != nil {
 		return nil, err
 	}
-	return fill(w, name, r, size, also...)
+	return fill(w, name, r, size)
 }
 
-// snapshotImage is snapshot without Blob.SHA256, for the private copy of
-// a PE image: what is read from it is hashed as sections, and its
-// Authenticode digests come from the extra writers.
-func snapshotImage(name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
+// snapshotUnhashed is snapshot without Blob.SHA256, which stays zero:
+// for the private copy of a PE image (its Authenticode digests come from
+// the extra writers, which see the same bytes) and for a kernel whose
+// SHA-256 was already computed.
+func snapshotUnhashed(name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
 	w, err := newUnhashedBlob(name)
 	if err != nil {
 		return nil, err
@@ -129,12 +132,23 @@ func snapshotImage(name string, r io.Reader, size int64, also ...io.Writer) (*Bl
 	return fill(w, name, r, size, also...)
 }
 
+// fill copies size bytes of r to w and seals it. Extra writers see the
+// same bytes, each in its own goroutine (internal/fanout), so that they
+// and the copy run on all cores.
 func fill(w *blobWriter, name string, r io.Reader, size int64, also ...io.Writer) (*Blob, error) {
-	dst := io.Writer(w)
-	if len(also) > 0 {
-		dst = io.MultiWriter(append([]io.Writer{w}, also...)...)
+	src := io.LimitReader(r, size)
+	var n int64
+	var err error
+	if len(also) == 0 {
+		n, err = io.CopyBuffer(w, src, make([]byte, copyBufferSize))
+	} else {
+		fw := fanout.New(append([]io.Writer{w}, also...)...)
+		if n, err = fw.ReadFrom(src); err != nil {
+			fw.Abort(err)
+		} else {
+			err = fw.Close()
+		}
 	}
-	n, err := io.CopyBuffer(dst, io.LimitReader(r, size), make([]byte, copyBufferSize))
 	if err == nil && n != size {
 		err = fmt.Errorf("read %d bytes, expected %d (file changed while read?)", n, size)
 	}

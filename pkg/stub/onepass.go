@@ -2,10 +2,7 @@ package stub
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/sha256"
-	"encoding"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,19 +22,30 @@ import (
 // the kernel's memfd, .ucode and .initrd at their final offsets in the
 // initrd's memfd, and everything else (headers, small sections, the
 // certificate table) in memory. The digests and the kept bytes come from
-// the same chunk. Nothing UKI-sized is kept besides the kernel and the
-// initrd, and the hashes use both cores.
+// the same chunk; digest ranges that go back in the file (gaps) are
+// hashed again from the private copy. Nothing UKI-sized is kept besides
+// the kernel and the initrd, and the hashes use all cores.
 //
 // The headers are read from the file first to plan where the bytes go;
 // after the pass every byte that read gave is compared with the private
-// copy, which is parsed again: only the copy decides anything.
+// copy, which is parsed again: only the copy decides anything. When that
+// pre-read already says Untrusted (a layout or certificate table that
+// cannot be checked), enforce refuses the UKI before reading further;
+// otherwise the pass runs without Authenticode hashers and returns that
+// verdict.
 //
-// Layouts the pass does not take (a digest range that goes back in the
-// file, sections whose memory overlaps, several .linux sections, a
-// zero fill over maxPassZeroTail in a section the pass hashes (it would
-// be hashed before Verify), more than maxKeptBytes outside .linux,
-// .ucode and .initrd) and addons go
-// through copyPE: a private copy of the whole file, then reads from it.
+// copyPE (a private copy of the whole file, then reads from it) reads
+// addons, and the UKIs planPass refuses: several .linux, .ucode or
+// .initrd sections, sections whose memory overlaps, a zero fill over
+// maxPassZeroTail in a section the pass routes to a memfd (it would be
+// hashed before Verify), more than maxKeptBytes outside those sections.
+//
+// After a one pass the initrd is built a second time, from the private
+// copy (initrdStart), when the memfd the pass filled is not the initrd's
+// start: an addon has .ucode (it goes first), .ucode comes after .initrd
+// in the file (the pass keeps it in memory), the UKI's stub does not
+// measure .ucode (it is left out), or .ucode or .initrd has no file data
+// (only a zero fill).
 
 // passMode says how a UKI is read; tests force one to compare them.
 type passMode int
@@ -102,6 +110,13 @@ func (im *image) takeInitrd(secs []*uki.Section) *blobWriter {
 	return w
 }
 
+// Which path read a UKI, as openUKI records it in Policy.ran (tests).
+const (
+	ranOnePass = "one pass"
+	ranCopy    = "copy"
+	ranRefused = "refused early"
+)
+
 // openUKI reads the UKI name into private memory and returns the
 // verdict on that copy (nil when verification is off). Under enforce, a
 // UKI whose layout or signature table already says Untrusted is not
@@ -112,23 +127,34 @@ func (b *builder) openUKI(name string) (*image, *uki.File, *authenticode.Verdict
 		return nil, nil, nil, err
 	}
 	defer pf.f.Close()
+	var pre *headers
 	if b.pol.pass == passAuto {
 		rec := &recorder{r: pf.f}
-		hdr, layout, algs, verdict, err := b.preRead(rec, pf.size, pf.full, uki.KindUKI)
-		if err == nil && verdict != nil && b.pol.enforce() {
-			return &image{}, hdr, verdict, nil // refused before anything is read
+		if pre, err = b.preRead(rec, pf.size, pf.full, uki.KindUKI); err != nil {
+			return nil, nil, nil, err
 		}
-		if err == nil && verdict == nil {
-			if pp, ok := planPass(hdr, layout); ok {
-				return b.onePass(pf, rec, pp, layout, algs)
-			}
+		if pre.verdict != nil && b.pol.enforce() {
+			b.ran(ranRefused)
+			return &image{}, pre.hdr, pre.verdict, nil // refused before anything is read
+		}
+		if pp, ok := planPass(pre.hdr); ok {
+			b.ran(ranOnePass)
+			return b.onePass(pf, rec, pp, pre)
 		}
 	}
-	blob, u, verdict, err := b.copyPE(name, pf, uki.KindUKI)
+	b.ran(ranCopy)
+	blob, u, verdict, err := b.copyPE(name, pf, uki.KindUKI, pre)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return &image{blob: blob}, u, verdict, nil
+}
+
+// ran records which path read the UKI, for tests.
+func (b *builder) ran(path string) {
+	if b.pol.ran != nil {
+		*b.pol.ran = path
+	}
 }
 
 // passPlan is where the one pass puts the bytes of the file.
@@ -142,8 +168,8 @@ type passPlan struct {
 
 // planPass says whether hdr, read from the file, can be read in one pass
 // and where its bytes go.
-func planPass(hdr *uki.File, layout *authenticode.Layout) (*passPlan, bool) {
-	if hdr.Kind != uki.KindUKI || len(hdr.Overlaps) > 0 || (layout != nil && goesBack(layout)) {
+func planPass(hdr *uki.File) (*passPlan, bool) {
+	if hdr.Kind != uki.KindUKI || len(hdr.Overlaps) > 0 {
 		return nil, false
 	}
 	named := map[string][]*uki.Section{}
@@ -192,22 +218,13 @@ func first(s []*uki.Section) *uki.Section {
 
 func align4(n int64) int64 { return (n + 3) &^ 3 }
 
-// goesBack says whether a digest range starts before the end of the one
-// before it (images with gaps): the stream cannot hash it.
-func goesBack(l *authenticode.Layout) bool {
-	var end int64
-	for _, r := range l.Ranges {
-		if r[0] < end {
-			return true
-		}
-		end = r[1]
-	}
-	return false
-}
-
 // onePass reads pf once as pp says, then parses the private copy and
-// checks it against what the pre-read (rec) saw.
-func (b *builder) onePass(pf *peFile, rec *recorder, pp *passPlan, layout *authenticode.Layout, algs []crypto.Hash) (*image, *uki.File, *authenticode.Verdict, error) {
+// checks it against what the pre-read (rec, pre) saw. When the pre-read
+// gave a verdict (the layout or the signature table cannot be checked),
+// nothing is hashed for Authenticode and that verdict is returned, as
+// copyPE does.
+func (b *builder) onePass(pf *peFile, rec *recorder, pp *passPlan, pre *headers) (*image, *uki.File, *authenticode.Verdict, error) {
+	layout := pre.layout
 	im := &image{}
 	done := false
 	defer func() {
@@ -221,7 +238,7 @@ func (b *builder) onePass(pf *peFile, rec *recorder, pp *passPlan, layout *authe
 	}
 	var auth []*authenticode.Hasher
 	if layout != nil {
-		auth = authHashers(layout, algs)
+		auth = authHashers(layout, pre.algs)
 	}
 	secs := newSectionHashers(pp, b.hashBanks())
 	whole := wholeInitrdHasher(pp)
@@ -243,7 +260,7 @@ func (b *builder) onePass(pf *peFile, rec *recorder, pp *passPlan, layout *authe
 	if err := b.finishPass(im, u, pp, secs, whole); err != nil {
 		return nil, nil, nil, err
 	}
-	var verdict *authenticode.Verdict
+	verdict := pre.verdict
 	if auth != nil {
 		d, err := authDigests(auth, kept)
 		if err != nil {
@@ -323,9 +340,10 @@ func (b *builder) finishPass(im *image, u *uki.File, pp *passPlan, secs *section
 }
 
 // initrdState is the SHA-256 state of the initrd's first pp.end bytes:
-// with one piece, its section's SHA-256 continued with the padding
-// (crypto/sha256 documents that its state marshals); else the
-// whole-initrd hasher that ran in the pass.
+// with one piece, its section's SHA-256 continued with the padding (the
+// pass is over and finishPass took its digest already: nothing else
+// writes or reads that hash); else the whole-initrd hasher that ran in
+// the pass.
 func initrdState(pp *passPlan, secs *sectionHashers, whole *streamHash) (hashWriter, error) {
 	if whole != nil {
 		if err := whole.finish(); err != nil {
@@ -333,37 +351,9 @@ func initrdState(pp *passPlan, secs *sectionHashers, whole *streamHash) (hashWri
 		}
 		return whole.h, nil
 	}
-	h := sha256.New()
-	m, ok := secs.sha256Of(pp.initrd[0]).(encoding.BinaryMarshaler)
-	u, ok2 := h.(encoding.BinaryUnmarshaler)
-	if !ok || !ok2 {
-		return nil, errors.New("the SHA-256 state of the initrd cannot be copied")
-	}
-	state, err := m.MarshalBinary()
-	if err == nil {
-		err = u.UnmarshalBinary(state)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("copying the SHA-256 state of the initrd: %w", err)
-	}
-	h.Write(make([]byte, pp.end-pp.initrd[0].Size()))
+	h := secs.sha256Of(pp.initrd[0])
+	writeZeros(h, pp.end-pp.initrd[0].Size())
 	return h, nil
-}
-
-// hashBanks are the plan's banks and SHA-256 (for pieces and the
-// kernel), as hasher computes them.
-func (b *builder) hashBanks() measure.Banks {
-	banks := b.banks
-	if !slices.Contains(banks, measure.SHA256) {
-		banks = append(slices.Clone(banks), measure.SHA256)
-	}
-	var out measure.Banks
-	for _, a := range banks {
-		if a.Supported() {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // recorder is the file as the pre-read saw it: every read is kept, to

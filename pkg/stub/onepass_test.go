@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
@@ -35,9 +36,8 @@ type passCase struct {
 	files map[string][]byte
 	id    string
 	one   bool
-	// gapped: the one pass takes the UKI only when not verifying (the
-	// Authenticode digest goes back in the file).
-	gapped bool
+	// refused: under enforce, refused from its headers before the read.
+	refused bool
 }
 
 func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
@@ -79,6 +79,8 @@ func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
 	twoSigs = ukitest.AttachSignatures(twoSigs,
 		ukitest.PKCS7(ukitest.SpecDigest(twoSigs, crypto.SHA384), crypto.SHA384, stranger),
 		ukitest.PKCS7(ukitest.SpecDigest(twoSigs, crypto.SHA512), crypto.SHA512, key))
+	hostile := one("hostile certificate table", ukitest.AttachWinCerts(ukitest.PadTo8(ukitest.UKI(with(I, L)...)), ukitest.WinCert(0x0002, []byte{0x30, 0x82, 0xff})))
+	hostile.refused = true
 	cases := []passCase{
 		one("plain", sign(with(I, L)...)),
 		one("no initrd", sign(with(L)...)),
@@ -91,13 +93,13 @@ func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
 		one("unsigned", ukitest.UKI(with(I, L)...)),
 		one("untrusted signer", ukitest.SignedUKI(t, authenticode.ImageDigest, stranger, with(I, L)...)),
 		one("SHA-384 and SHA-512 signatures", twoSigs),
-		one("hostile certificate table", ukitest.AttachWinCerts(ukitest.PadTo8(ukitest.UKI(with(I, L)...)), ukitest.WinCert(0x0002, []byte{0x30, 0x82, 0xff}))),
+		hostile,
 		one("profiles sharing the kernel", sign(with(I, L, ukitest.S(".profile", "ID=one\n"), ukitest.S(".cmdline", "one"),
 			ukitest.S(".profile", "ID=two\n"), ukitest.S(".cmdline", "two"))...)),
 		one("credentials, boot counting", sign(with(I, L)...), "EFI/Linux/a.efi.extra.d/x.cred", "secret"),
 		one("addon with .ucode, .initrd and .dtb", sign(with(U, I, L)...)),
 		one("addon with .initrd", sign(with(I, L)...)),
-		{name: "gaps", files: map[string][]byte{"EFI/Linux/a.efi": gapped}, id: "a.efi", gapped: true},
+		one("gaps", gapped), // the digest goes back in the file: hashed again from the private copy
 		{name: "memory overlaps (ukify 255 on a 252 stub)", files: map[string][]byte{"EFI/Linux/a.efi": ovl}, id: "a.efi"},
 		{name: "profiles with their own kernels", files: map[string][]byte{"EFI/Linux/a.efi": sign(with(I, L, ukitest.S(".profile", "ID=one\n"),
 			ukitest.B(".linux", noise(9000, 7)))...)}, id: "a.efi"},
@@ -120,7 +122,7 @@ func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
 // under enforce (for some of them: the others may as well).
 func trustedCase(name string) bool {
 	switch name {
-	case "plain", "SHA-384 and SHA-512 signatures", "zero tails", ".ucode after .initrd", "addon with .ucode, .initrd and .dtb":
+	case "plain", "gaps", "SHA-384 and SHA-512 signatures", "zero tails", ".ucode after .initrd", "addon with .ucode, .initrd and .dtb":
 		return true
 	}
 	return false
@@ -190,30 +192,6 @@ func passTarget(t testing.TB, esp, id string) Target {
 	return Target{}
 }
 
-// takesOnePass says whether openUKI would read the UKI of tg in one pass
-// under pol.
-func takesOnePass(t *testing.T, tg Target, pol Policy) bool {
-	t.Helper()
-	f, err := tg.Files.Open(tg.UKI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	hdr, err := uki.Read(f, st.Size(), tg.UKI, uki.KindUKI)
-	if err != nil {
-		return false
-	}
-	var l *authenticode.Layout
-	if pol.Verify.Mode != VerifyOff {
-		if l, err = authenticode.LayoutOf(hdr); err != nil {
-			return false
-		}
-	}
-	_, ok := planPass(hdr, l)
-	return ok
-}
-
 // TestOnePassSameAsCopy: for every kind of UKI, under every verification
 // mode and with one and three PCR banks, the one pass and the copy of
 // the whole file give the same plan: events and digests, pieces, kernel
@@ -243,10 +221,18 @@ func TestOnePassSameAsCopy(t *testing.T) {
 		tg := passTarget(t, esp, c.id)
 		for _, pc := range policies {
 			t.Run(c.name+"/"+pc.name, func(t *testing.T) {
-				if got := takesOnePass(t, tg, pc.pol); got != c.one && !(c.gapped && got == (pc.pol.Verify.Mode == VerifyOff)) {
-					t.Fatalf("one pass taken: %v, want %v", got, c.one)
+				want := ranCopy
+				switch {
+				case pc.pol.MaxSize != 0:
+					want = "" // too large: neither path reads it
+				case c.refused && pc.pol.enforce():
+					want = ranRefused
+				case c.one:
+					want = ranOnePass
 				}
-				samePlans(t, tg, pc.pol)
+				if got := samePlans(t, tg, pc.pol); got != want {
+					t.Fatalf("path taken: %q, want %q", got, want)
+				}
 				if trustedCase(c.name) && pc.pol.enforce() && pc.pol.MaxSize == 0 {
 					p, err := Build(tg, pc.pol)
 					if err != nil {
@@ -260,8 +246,9 @@ func TestOnePassSameAsCopy(t *testing.T) {
 }
 
 // samePlans checks that the one pass and the whole-file copy give the
-// same plan of tg under pol.
-func samePlans(t *testing.T, tg Target, pol Policy) {
+// same plan of tg under pol, and returns the path that read the UKI when
+// the one pass was allowed.
+func samePlans(t *testing.T, tg Target, pol Policy) string {
 	t.Helper()
 	copyPol := pol
 	copyPol.pass = passCopy
@@ -270,14 +257,17 @@ func samePlans(t *testing.T, tg Target, pol Policy) {
 	if err == nil {
 		want.Close()
 	}
+	var ran string
+	pol.ran = &ran
 	got, err := Build(tg, pol)
 	gotText := planText(t, got, err)
 	if err == nil {
 		got.Close()
 	}
 	if gotText != wantText {
-		t.Errorf("one pass:\n%s\nwhole-file copy:\n%s", gotText, wantText)
+		t.Errorf("%s:\n%s\nwhole-file copy:\n%s", ran, gotText, wantText)
 	}
+	return ran
 }
 
 // TestOnePassSameAsCopyObjcopy: a UKI made the way distributions made
@@ -303,10 +293,9 @@ func TestOnePassSameAsCopyObjcopy(t *testing.T) {
 	for _, mode := range []VerifyMode{VerifyOff, VerifyEnforce} {
 		t.Run(mode.String(), func(t *testing.T) {
 			pol := Policy{Verify: Verification{Mode: mode, Store: store}}
-			if !takesOnePass(t, tg, pol) {
-				t.Error("the one pass does not take it")
+			if got := samePlans(t, tg, pol); got != ranOnePass {
+				t.Errorf("read by the %s, not the one pass", got)
 			}
-			samePlans(t, tg, pol)
 		})
 	}
 }
@@ -344,9 +333,10 @@ func (f *flipFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // TestChangedWhileRead: a UKI that changes while it is read (after its
-// headers were read to plan the read) is refused or untrusted, never
-// trusted, and never booted under enforce; when it is booted (not
-// enforced), the kernel is what its digests and events say.
+// headers were read to plan the read) is refused as changed, or
+// untrusted (never booted under enforce), as each case and path pins;
+// when it is booted (not enforced), the kernel is what its digests and
+// events say.
 func TestChangedWhileRead(t *testing.T) {
 	ca := ukitest.NewCA(t, "db CA", false)
 	key := ukitest.NewLeaf(t, "signer", false, ca)
@@ -361,18 +351,25 @@ func TestChangedWhileRead(t *testing.T) {
 	}
 	linux := f.Section(".linux")
 	// The section table entry of .linux: VirtualSize is at +8.
-	var linuxEntry int64 = f.Header.SectionTableOffset + int64(linux.Index)*40
+	linuxEntry := f.Header.SectionTableOffset + int64(linux.Index)*40
 	esp := t.TempDir()
 	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", img)
 	tg := passTarget(t, esp, "a.efi")
+	// The outcomes: refused as changed while read (the one pass compares
+	// what the pre-read saw with its private copy), or untrusted (the
+	// copy's digest or signature no longer matches: under enforce
+	// refused, else booted with an Untrusted verdict; booted without one
+	// when verification is off).
+	const changed, untrusted = "changed", "untrusted"
 	for _, c := range []struct {
-		name  string
-		flip  int64
-		modes []VerifyMode
+		name       string
+		flip       int64
+		modes      []VerifyMode
+		auto, copy string // the outcome with the one pass allowed, and with the copy
 	}{
-		{".linux VirtualSize in the section table", linuxEntry + 8, []VerifyMode{VerifyOff, VerifyReport, VerifyEnforce}},
-		{"a byte of .linux", int64(linux.PointerToRawData) + 1<<20 + 5, []VerifyMode{VerifyReport, VerifyEnforce}},
-		{"the signature", int64(f.Header.CertTable().VirtualAddress) + 100, []VerifyMode{VerifyReport, VerifyEnforce}},
+		{".linux VirtualSize in the section table", linuxEntry + 8, []VerifyMode{VerifyOff, VerifyReport, VerifyEnforce}, changed, untrusted},
+		{"a byte of .linux", int64(linux.PointerToRawData) + 1<<20 + 5, []VerifyMode{VerifyReport, VerifyEnforce}, untrusted, untrusted},
+		{"the signature", int64(f.Header.CertTable().VirtualAddress) + 100, []VerifyMode{VerifyReport, VerifyEnforce}, changed, untrusted},
 	} {
 		for _, mode := range c.modes {
 			for _, pass := range []passMode{passAuto, passCopy} {
@@ -380,15 +377,32 @@ func TestChangedWhileRead(t *testing.T) {
 					tg := tg
 					tg.Files = flipFiles{Files: tg.Files, uki: tg.UKI, flip: c.flip}
 					p, err := Build(tg, Policy{Verify: Verification{Mode: mode, Store: store}, pass: pass})
-					if err != nil {
-						return // refused: fine
+					want := c.auto
+					if pass == passCopy {
+						want = c.copy
+					}
+					var ue *UntrustedError
+					switch {
+					case want == changed:
+						if err == nil || !strings.Contains(err.Error(), "changed while it was read") {
+							t.Fatalf("got %v, want it refused as changed while it was read", err)
+						}
+						return
+					case mode == VerifyEnforce:
+						if !errors.As(err, &ue) || ue.Verdict.Status == authenticode.Trusted {
+							t.Fatalf("got %v, want an UntrustedError", err)
+						}
+						return
+					case err != nil:
+						t.Fatalf("not booted: %v", err)
 					}
 					defer p.Close()
-					if mode == VerifyEnforce {
-						t.Fatalf("booted under enforce: %v", p.Verdict)
-					}
-					if p.Verdict != nil && p.Verdict.Status == authenticode.Trusted {
-						t.Errorf("trusted")
+					if mode == VerifyOff {
+						if p.Verdict != nil {
+							t.Errorf("verdict %v with verification off", p.Verdict)
+						}
+					} else if p.Verdict == nil || p.Verdict.Status == authenticode.Trusted {
+						t.Errorf("verdict %v, want untrusted", p.Verdict)
 					}
 					checkKernelEvent(t, p)
 				})
@@ -462,6 +476,20 @@ func openFDs(t *testing.T) int {
 	return len(des)
 }
 
+// waitGoroutines fails unless the goroutine count drops back to before
+// within a few seconds: goroutines that ended may not be reaped yet when
+// the call that ended them returns.
+func waitGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines, %d before: goroutines leaked", runtime.NumGoroutine(), before)
+		}
+		runtime.Gosched()
+	}
+}
+
 // TestOnePassRefusesEarly: under enforce, a UKI whose certificate table
 // cannot be parsed is refused with the reason Verify gives, after
 // reading its headers and table only.
@@ -473,7 +501,11 @@ func TestOnePassRefusesEarly(t *testing.T) {
 	tg := passTarget(t, esp, "a.efi")
 	var read int64
 	tg.Files = countFiles{Files: tg.Files, uki: tg.UKI, read: &read}
-	_, err := Build(tg, Policy{Verify: Verification{Mode: VerifyEnforce, Store: authenticode.NewStore()}})
+	var ran string
+	_, err := Build(tg, Policy{Verify: Verification{Mode: VerifyEnforce, Store: authenticode.NewStore()}, ran: &ran})
+	if ran != ranRefused {
+		t.Errorf("path taken: %q, want %q", ran, ranRefused)
+	}
 	var ue *UntrustedError
 	if !errors.As(err, &ue) {
 		t.Fatalf("got %v, want an UntrustedError", err)
@@ -520,9 +552,7 @@ func TestOnePassReadError(t *testing.T) {
 			if n := openFDs(t); n != fds {
 				t.Errorf("%d file descriptors open after the error, %d before", n, fds)
 			}
-			if n := runtime.NumGoroutine(); n != routines {
-				t.Errorf("%d goroutines after the error, %d before", n, routines)
-			}
+			waitGoroutines(t, routines)
 		})
 	}
 }
@@ -535,8 +565,95 @@ func TestOnePassBoundsMemory(t *testing.T) {
 	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", ukitest.UKI(ukitest.S(".osrel", "ID=a\n"),
 		ukitest.B(".big", make([]byte, maxKeptBytes+1)), ukitest.B(".linux", noise(4096, 15))))
 	tg := passTarget(t, esp, "a.efi")
-	if takesOnePass(t, tg, Policy{}) {
-		t.Errorf("the one pass would keep more than %d bytes in memory", maxKeptBytes)
+	if got := samePlans(t, tg, Policy{}); got != ranCopy {
+		t.Errorf("read by the %s: the one pass would keep more than %d bytes in memory", got, maxKeptBytes)
 	}
-	samePlans(t, tg, Policy{})
+}
+
+// allocDuring returns the bytes the Go heap handed out while f ran.
+func allocDuring(f func()) uint64 {
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	f()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
+}
+
+// TestOnePassZeroTailBoundedBeforeVerify: an unsigned UKI of a few KiB whose
+// .linux has a zero tail as large as its (attacker-chosen)
+// SectionAlignment is refused under enforce without allocating that tail:
+// the copy path verifies first; the one pass must not allocate
+// VirtualSize-SizeOfRawData bytes per bank before Verify runs. With
+// SectionAlignment 0xffffffff the tail is ~4 GiB per bank.
+func TestOnePassZeroTailBoundedBeforeVerify(t *testing.T) {
+	const tail = 1 << 28 // 256 MiB here; the file allows ~4 GiB
+	img := ukitest.Image{SectionAlignment: tail, Sections: []ukitest.Section{
+		ukitest.S(".osrel", "ID=a\n"),
+		{Name: ".linux", Data: noise(4096, 20), VirtualSize: 4096 + tail},
+	}}.Bytes()
+	esp := t.TempDir()
+	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", img)
+	tg := passTarget(t, esp, "a.efi")
+	for _, pass := range []passMode{passCopy, passAuto} {
+		pol := Policy{Verify: Verification{Mode: VerifyEnforce, Store: authenticode.NewStore()},
+			Measure: MeasurePolicy{Banks: measure.Banks{measure.SHA256}}, pass: pass}
+		var err error
+		n := allocDuring(func() {
+			var p *Plan
+			p, err = Build(tg, pol)
+			if err == nil {
+				p.Close()
+			}
+		})
+		var ue *UntrustedError
+		if !errors.As(err, &ue) {
+			t.Errorf("pass=%d: got %v, want an UntrustedError", pass, err)
+		}
+		if n > 32<<20 {
+			t.Errorf("pass=%d: %d MiB allocated to refuse a %d-byte unsigned UKI", pass, n>>20, len(img))
+		}
+	}
+}
+
+// TestOnePassOddLayoutsSameAsCopy: odd layouts (VirtualSize below the
+// raw size, an .initrd with no file data, bytes after the last section,
+// zero tails on .ucode and .initrd, .ucode after .initrd) are read in
+// one pass and give the same plan as the copy, under every mode.
+func TestOnePassOddLayoutsSameAsCopy(t *testing.T) {
+	ca := ukitest.NewCA(t, "db CA", false)
+	key := ukitest.NewLeaf(t, "signer", false, ca)
+	store := authenticode.NewStore()
+	store.DB.Certs = append(store.DB.Certs, ca.Cert)
+	k, i, u := noise(1<<20+17, 21), noise(70001, 22), noise(3001, 23)
+	sign := func(secs ...ukitest.Section) []byte {
+		return ukitest.SignedUKI(t, authenticode.ImageDigest, key, secs...)
+	}
+	cases := []struct {
+		name string
+		img  []byte
+	}{
+		{"vs<raw", sign(ukitest.S(".osrel", "ID=a\n"), ukitest.Section{Name: ".ucode", Data: u, VirtualSize: 1001},
+			ukitest.Section{Name: ".initrd", Data: i, VirtualSize: 50001}, ukitest.Section{Name: ".linux", Data: k, VirtualSize: 1 << 19})},
+		{"raw 0 initrd", sign(ukitest.S(".osrel", "ID=a\n"), ukitest.B(".ucode", u), ukitest.Section{Name: ".initrd", VirtualSize: 100, RawSize: 0}, ukitest.B(".linux", k))},
+		{"trailer", ukitest.Image{Sections: []ukitest.Section{ukitest.S(".osrel", "ID=a\n"), ukitest.B(".initrd", i), ukitest.B(".linux", k)}, Trailer: noise(777, 24)}.Bytes()},
+		{"ucode after initrd, tails", sign(ukitest.S(".osrel", "ID=a\n"), ukitest.Section{Name: ".initrd", Data: i, VirtualSize: uint32(len(i)) + 3},
+			ukitest.Section{Name: ".ucode", Data: u, VirtualSize: uint32(len(u)) + 1}, ukitest.B(".linux", k))},
+		{"initrd tail+ucode tail", sign(ukitest.S(".osrel", "ID=a\n"), ukitest.Section{Name: ".ucode", Data: u, VirtualSize: uint32(len(u)) + 2001},
+			ukitest.Section{Name: ".initrd", Data: i, VirtualSize: uint32(len(i)) + 1}, ukitest.B(".linux", k))},
+	}
+	for _, c := range cases {
+		name := c.name
+		esp := t.TempDir()
+		ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", c.img)
+		tg := passTarget(t, esp, "a.efi")
+		for _, mode := range []VerifyMode{VerifyOff, VerifyReport, VerifyEnforce} {
+			t.Run(name+"/"+mode.String(), func(t *testing.T) {
+				pol := Policy{Verify: Verification{Mode: mode, Store: store}, Measure: MeasurePolicy{Banks: measure.Banks{measure.SHA1, measure.SHA256}, Log: true}}
+				if got := samePlans(t, tg, pol); got != ranOnePass {
+					t.Errorf("read by the %s; this case is about the one pass", got)
+				}
+			})
+		}
+	}
 }

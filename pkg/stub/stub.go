@@ -80,6 +80,9 @@ type Policy struct {
 
 	// pass says how the UKI is read (tests force the whole-file copy).
 	pass passMode
+	// ran, when not nil, is set to the path that read the UKI (ranOnePass,
+	// ranCopy, ranRefused), for tests.
+	ran *string
 }
 
 // MeasurePolicy is what the caller decides about measurements.
@@ -264,12 +267,22 @@ func (b *builder) measureCmdline(s string) {
 }
 
 // hasher hashes the plan's banks and SHA-256 (for pieces) in one pass.
-func (b *builder) hasher() *measure.Hasher {
+func (b *builder) hasher() *measure.Hasher { return measure.NewHasher(b.hashBanks()) }
+
+// hashBanks are the banks hasher hashes: the plan's supported banks and
+// SHA-256 (for pieces and the kernel).
+func (b *builder) hashBanks() measure.Banks {
 	banks := b.banks
 	if !slices.Contains(banks, measure.SHA256) {
 		banks = append(slices.Clone(banks), measure.SHA256)
 	}
-	return measure.NewHasher(banks)
+	var out measure.Banks
+	for _, a := range banks {
+		if a.Supported() {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // prelude puts the policy events (PCR 7) first, then systemd-boot's
@@ -787,7 +800,7 @@ func (b *builder) kernel(linux *uki.Section) (*Blob, error) {
 	if !ok {
 		return snapshot("linux", linux.Open(), linux.Size())
 	}
-	k, err := snapshotImage("linux", linux.Open(), linux.Size())
+	k, err := snapshotUnhashed("linux", linux.Open(), linux.Size())
 	if err == nil {
 		copy(k.SHA256[:], d[measure.SHA256])
 	}

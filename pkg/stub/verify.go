@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/uki"
@@ -66,27 +65,46 @@ func (b *builder) openRegular(name string) (*peFile, error) {
 	return &peFile{f: f, size: st.Size(), full: full}, nil
 }
 
+// headers are what preRead read from the file.
+type headers struct {
+	hdr    *uki.File
+	layout *authenticode.Layout // nil when not verifying or when verdict is set
+	algs   []crypto.Hash
+	// verdict is Untrusted when the layout or the signature table cannot
+	// be checked; nil otherwise.
+	verdict *authenticode.Verdict
+}
+
 // preRead reads the headers and section table from the file (not from a
 // private copy: they only plan the read) and, when verifying, the
 // Authenticode layout and algorithms. A layout or signature table that
 // cannot be checked gives an Untrusted verdict and no algorithms.
-func (b *builder) preRead(r io.ReaderAt, size int64, full string, kind uki.Kind) (*uki.File, *authenticode.Layout, []crypto.Hash, *authenticode.Verdict, error) {
+func (b *builder) preRead(r io.ReaderAt, size int64, full string, kind uki.Kind) (*headers, error) {
 	hdr, err := uki.Read(r, size, full, kind)
-	if err != nil || b.pol.Verify.Mode == VerifyOff {
-		return hdr, nil, nil, nil, err
+	if err != nil {
+		return nil, err
+	}
+	h := &headers{hdr: hdr}
+	if b.pol.Verify.Mode == VerifyOff {
+		return h, nil
 	}
 	layout, err := authenticode.LayoutOf(hdr)
 	if err != nil {
-		return hdr, nil, nil, &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}, nil
+		h.verdict = &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}
+		return h, nil
 	}
-	algs, err := b.authAlgorithms(hdr)
+	// The digests its signatures and the trust store need; an error is
+	// the reason the image is Untrusted.
+	algs, err := authenticode.NeededAlgorithms(hdr, b.pol.Verify.Store)
 	if err != nil {
-		return hdr, nil, nil, &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}, nil
+		h.verdict = &authenticode.Verdict{Status: authenticode.Untrusted, Reason: err.Error()}
+		return h, nil
 	}
-	return hdr, layout, algs, nil, nil
+	h.layout, h.algs = layout, algs
+	return h, nil
 }
 
-// openPE copies a UKI or addon into a sealed memfd in one read pass that
+// openPE copies an addon into a sealed memfd in one read pass that
 // also computes its Authenticode digests, parses the private copy and
 // returns the verdict on it (nil when verification is off).
 func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authenticode.Verdict, error) {
@@ -95,29 +113,32 @@ func (b *builder) openPE(name string, kind uki.Kind) (*Blob, *uki.File, *authent
 		return nil, nil, nil, err
 	}
 	defer pf.f.Close()
-	return b.copyPE(name, pf, kind)
+	return b.copyPE(name, pf, kind, nil)
 }
 
 // copyPE is openPE on an opened file: the whole-file private copy, then
 // reads from it. It is the path for addons and for UKIs whose layout the
-// one pass does not take (onepass.go).
-func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind) (*Blob, *uki.File, *authenticode.Verdict, error) {
+// one pass does not take (onepass.go). pre is what preRead read from pf
+// already, or nil.
+func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind, pre *headers) (*Blob, *uki.File, *authenticode.Verdict, error) {
 	full := pf.full
 	var layout *authenticode.Layout
 	var verdict *authenticode.Verdict
 	var hashers []*authenticode.Hasher
 	if b.pol.Verify.Mode != VerifyOff {
 		// The headers, read first, say which bytes the digest covers.
-		_, l, algs, v, err := b.preRead(pf.f, pf.size, full, kind)
-		if err != nil {
-			return nil, nil, nil, err
+		if pre == nil {
+			var err error
+			if pre, err = b.preRead(pf.f, pf.size, full, kind); err != nil {
+				return nil, nil, nil, err
+			}
 		}
-		layout, verdict = l, v
-		if v == nil {
-			hashers = authHashers(layout, algs)
+		layout, verdict = pre.layout, pre.verdict
+		if verdict == nil {
+			hashers = authHashers(layout, pre.algs)
 		}
 	}
-	blob, err := snapshotImage(name, sectionFrom(pf.f, pf.size), pf.size, writers(hashers)...)
+	blob, err := snapshotUnhashed(name, sectionFrom(pf.f, pf.size), pf.size, writers(hashers)...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -127,8 +148,7 @@ func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind) (*Blob, *uki.Fi
 		return nil, nil, nil, err
 	}
 	if hashers != nil {
-		l2, err := authenticode.LayoutOf(u)
-		if err != nil || !slices.Equal(l2.Ranges, layout.Ranges) || l2.CertStart != layout.CertStart {
+		if !sameLayout(u, layout) {
 			blob.Close()
 			return nil, nil, nil, fmt.Errorf("%s changed while it was read", full)
 		}
@@ -142,15 +162,8 @@ func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind) (*Blob, *uki.Fi
 	return blob, u, verdict, nil
 }
 
-// authAlgorithms are the Authenticode digests to compute for f, whose
-// headers were read from the file: those its signatures and the trust
-// store need. Its error is the reason the image is Untrusted.
-func (b *builder) authAlgorithms(f *uki.File) ([]crypto.Hash, error) {
-	return authenticode.NeededAlgorithms(f, b.pol.Verify.Store)
-}
-
 // authHashers returns one Hasher per algorithm, so that each can run on
-// its own core.
+// its own core (fanout, in the one pass and in fill).
 func authHashers(l *authenticode.Layout, algs []crypto.Hash) []*authenticode.Hasher {
 	var hs []*authenticode.Hasher
 	for _, a := range algs {

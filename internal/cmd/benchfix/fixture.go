@@ -26,7 +26,7 @@ const version = "benchfix 1"
 // listEntries is the number of UKIs of a listing tree.
 const listEntries = 100
 
-// UKIName is where the signed UKI lies under a fixture's ESP.
+// ukiName is where the signed UKI lies under a fixture's ESP.
 const ukiName = "EFI/Linux/big.efi"
 
 // signedFixture makes DIR/esp/EFI/Linux/big.efi (mib MiB, signed with

@@ -205,16 +205,20 @@ func hashCases(c config) ([]row, []string) {
 	case err == nil:
 		r.baseline = floor
 	}
-	return append(rows, r), []string{note}
+	var notes []string
+	if note != "" {
+		notes = append(notes, note)
+	}
+	return append(rows, r), notes
 }
 
 // linearCase is budget 3: the large UKI's verified dry-run against the
 // main one's, the budget scaled from 2.2x for twice the size.
 func linearCase(c config) ([]row, []string) {
-	main, large := c.uki(c.sizes[1]), c.uki(c.sizes[2])
-	name := fmt.Sprintf("3  verified dry-run %d MiB / %d MiB", large.mib, main.mib)
-	m, err := c.hyperfine("3", c.runs, "", command{"large", shellJoin(c.verified(large, "sha256")...)}, command{"main", shellJoin(c.verified(main, "sha256")...)})
-	return []row{timed(name, m, err, "large", "main", 1.1*float64(large.mib)/float64(main.mib))}, nil
+	mid, large := c.uki(c.sizes[1]), c.uki(c.sizes[2])
+	name := fmt.Sprintf("3  verified dry-run %d MiB / %d MiB", large.mib, mid.mib)
+	m, err := c.hyperfine("3", c.runs, "", command{"large", shellJoin(c.verified(large, "sha256")...)}, command{"main", shellJoin(c.verified(mid, "sha256")...)})
+	return []row{timed(name, m, err, "large", "main", 1.1*float64(large.mib)/float64(mid.mib))}, nil
 }
 
 // listCases are budget 4: -list of 100 UKIs of 200 MiB against 100 of

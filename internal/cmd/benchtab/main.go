@@ -39,10 +39,10 @@ func main() {
 	flag.StringVar(&c.stripped, "stripped", "", "a stripped ukiboot (go build -trimpath -ldflags='-s -w') for the size budget")
 	flag.StringVar(&sizes, "sizes", "50,200,400", "the UKI sizes in MiB: small (memory), main, large (memory, linearity)")
 	flag.Uint64Var(&c.seed, "seed", 1, "benchfix's seed")
-	flag.IntVar(&c.runs, "runs", 5, "hyperfine runs per command (warm cases)")
+	flag.IntVar(&c.runs, "runs", 10, "hyperfine runs per command (warm cases)")
 	flag.Int64Var(&c.coldBPS, "cold-bps", 200000000, "budget 2's throttled row: the read rate of the fixtures' disk in bytes per second (a SATA SSD or eMMC)")
 	flag.BoolVar(&c.rom, "rom", false, "read what make bench-rom wrote under -fixtures: rom-core/ukiboot-share, rom-set/ukiboot-share, rom-boot.txt")
-	flag.StringVar(&c.goBench, "go-bench", "./pkg/authenticode ./pkg/measure ./pkg/stub ./pkg/cpio ./pkg/bls ./cmds/ukiboot", "the packages whose Go benchmarks run, or empty")
+	flag.StringVar(&c.goBench, "go-bench", "./pkg/authenticode ./pkg/measure ./pkg/stub ./internal/fanout ./pkg/cpio ./pkg/bls ./cmds/ukiboot", "the packages whose Go benchmarks run, or empty")
 	flag.Parse()
 	var err error
 	if c.sizes, err = parseSizes(sizes); err == nil && len(c.sizes) != 3 {

@@ -201,11 +201,11 @@ func median(xs []float64) float64 {
 	}
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
-	if n := len(s); n%2 == 0 {
+	n := len(s)
+	if n%2 == 0 {
 		return (s[n/2-1] + s[n/2]) / 2
-	} else {
-		return s[n/2]
 	}
+	return s[n/2]
 }
 
 // hashFloor is budget 1b's floor: max(total hash CPU / cores, longest
