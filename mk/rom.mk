@@ -153,7 +153,7 @@ SBATLEVEL ?=
 COMMANDS ?=
 ROM_XZ := xz --format=xz --check=crc32 --lzma2=preset=9e,dict=1MiB --threads=1
 # Not internal/cmd: make bench's tools are not in the ROM.
-ROM_SRCS := go.mod go.sum $(shell find cmds pkg internal -name '*.go' -not -name '*_test.go' -not -path 'internal/cmd/*' 2>/dev/null)
+ROM_SRCS := go.mod go.sum $(shell find cmds pkg internal -name '*.go' -not -name '*_test.go' -not -path 'internal/cmd/*' -not -path 'internal/benchlayout/*' 2>/dev/null)
 
 .PHONY: rom-mkuimage
 rom-mkuimage:

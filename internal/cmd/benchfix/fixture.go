@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ukiboot/ukiboot/internal/benchlayout"
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 )
@@ -27,12 +28,12 @@ const version = "benchfix 1"
 const listEntries = 100
 
 // ukiName is where the signed UKI lies under a fixture's ESP.
-const ukiName = "EFI/Linux/big.efi"
+const ukiName = benchlayout.UKIPath
 
 // signedFixture makes DIR/esp/EFI/Linux/big.efi (mib MiB, signed with
 // SHA-256 by a leaf of DIR/ca.pem) unless DIR's stamp says it is there.
 func signedFixture(out string, mib int, seed uint64) (string, error) {
-	dir := filepath.Join(out, fmt.Sprintf("uki-%dm-seed%d", mib, seed))
+	dir := benchlayout.SignedDir(out, mib, seed)
 	stamp := fmt.Sprintf("%s signed %d MiB seed %d\n", version, mib, seed)
 	if done(dir, stamp) {
 		return dir, nil
@@ -75,7 +76,7 @@ func signedFixture(out string, mib int, seed uint64) (string, error) {
 // zeros, written sparse (as cmds/ukiboot's BenchmarkList does): -list
 // reads their headers and small sections only.
 func listFixture(out string, mib, n int) (string, error) {
-	dir := filepath.Join(out, fmt.Sprintf("list-%dx%dm", n, mib))
+	dir := benchlayout.ListDir(out, n, mib)
 	stamp := fmt.Sprintf("%s list %d x %d MiB\n", version, n, mib)
 	if done(dir, stamp) {
 		return dir, nil

@@ -13,8 +13,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
+
+	"github.com/ukiboot/ukiboot/internal/benchlayout"
 )
 
 func main() {
@@ -30,11 +30,11 @@ func main() {
 }
 
 func run(out, sizes, lists string, seed uint64) error {
-	ss, err := parseSizes(sizes)
+	ss, err := benchlayout.ParseSizes(sizes)
 	if err != nil {
 		return fmt.Errorf("-sizes %q: %v", sizes, err)
 	}
-	ls, err := parseSizes(lists)
+	ls, err := benchlayout.ParseSizes(lists)
 	if err != nil {
 		return fmt.Errorf("-list %q: %v", lists, err)
 	}
@@ -53,20 +53,4 @@ func run(out, sizes, lists string, seed uint64) error {
 		fmt.Println(dir)
 	}
 	return nil
-}
-
-// parseSizes reads a comma-separated list of positive sizes in MiB.
-func parseSizes(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || n > 4096 {
-			return nil, fmt.Errorf("%q is not a size in MiB from 1 to 4096", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }

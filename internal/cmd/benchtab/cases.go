@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ukiboot/ukiboot/internal/benchlayout"
 )
 
 // ukiFixture is one of benchfix's signed UKIs.
@@ -19,7 +21,7 @@ type ukiFixture struct {
 }
 
 func (c config) uki(mib int) ukiFixture {
-	dir := filepath.Join(c.fixtures, fmt.Sprintf("uki-%dm-seed%d", mib, c.seed))
+	dir := benchlayout.SignedDir(c.fixtures, mib, c.seed)
 	f := ukiFixture{mib: mib, esp: filepath.Join(dir, "esp"), uki: filepath.Join(dir, "esp/EFI/Linux/big.efi"), ca: filepath.Join(dir, "ca.pem")}
 	if st, err := os.Stat(f.uki); err == nil {
 		f.size = st.Size()
@@ -224,7 +226,7 @@ func linearCase(c config) ([]row, []string) {
 // listCases are budget 4: -list of 100 UKIs of 200 MiB against 100 of
 // 1 MiB (warm), and the first menu frame with 100 entries (cold).
 func listCases(c config) ([]row, []string) {
-	big, small := filepath.Join(c.fixtures, "list-100x200m/esp"), filepath.Join(c.fixtures, "list-100x1m/esp")
+	big, small := filepath.Join(benchlayout.ListDir(c.fixtures, 100, 200), "esp"), filepath.Join(benchlayout.ListDir(c.fixtures, 100, 1), "esp")
 	// A -list takes milliseconds: more runs.
 	m, err := c.hyperfine("4a", max(c.runs, 30), "", command{"big", shellJoin(c.ukiboot, "-list", "-root", big)}, command{"small", shellJoin(c.ukiboot, "-list", "-root", small)})
 	rows := []row{timed("4a -list 100 x 200 MiB / 100 x 1 MiB", m, err, "big", "small", 1.2)}

@@ -13,8 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
+
+	"github.com/ukiboot/ukiboot/internal/benchlayout"
 )
 
 // config is what the Makefile hands benchtab.
@@ -45,7 +46,7 @@ func main() {
 	flag.StringVar(&c.goBench, "go-bench", "./pkg/authenticode ./pkg/measure ./pkg/stub ./internal/fanout ./pkg/cpio ./pkg/bls ./cmds/ukiboot", "the packages whose Go benchmarks run, or empty")
 	flag.Parse()
 	var err error
-	if c.sizes, err = parseSizes(sizes); err == nil && len(c.sizes) != 3 {
+	if c.sizes, err = benchlayout.ParseSizes(sizes); err == nil && len(c.sizes) != 3 {
 		err = fmt.Errorf("three sizes are needed (small,main,large), got %d", len(c.sizes))
 	}
 	if err != nil {
@@ -133,20 +134,4 @@ func loadLine() string {
 		s += fmt.Sprintf("  WARNING: over 0.5 per core (%d cores): other work shares the CPU, wall times are high and ratios noisy", runtime.NumCPU())
 	}
 	return s
-}
-
-// parseSizes reads a comma-separated list of positive sizes in MiB.
-func parseSizes(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || n > 4096 {
-			return nil, fmt.Errorf("%q is not a size in MiB from 1 to 4096", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
