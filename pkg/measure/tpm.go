@@ -6,6 +6,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // TPM is what a boot does with a TPM 2.0; tests use a fake.
@@ -48,22 +51,39 @@ func Open() (TPM, error) {
 	return nil, errors.Join(errs...)
 }
 
-// openDevice opens a TPM device node for reading and writing commands;
-// a file that is not a device is refused.
+// openDevice opens a TPM device node for reading and writing commands,
+// in blocking mode; a file that is not a device is refused.
+//
+// Blocking matters. os.OpenFile puts a character device that supports
+// poll, as the TPM's does, in non-blocking mode for Go's poller, and
+// Linux's TPM driver then runs a written command asynchronously: a read
+// before the TPM has answered returns 0 bytes, not EAGAIN
+// (drivers/char/tpm/tpm-dev-common.c, tpm_common_read), which reads as an
+// empty response (seen with swtpm under qemu TCG). Opened blocking, the
+// write runs the command and the read returns its response.
 func openDevice(path string) (*os.File, error) {
-	fi, err := os.Stat(path)
+	fi, err := os.Stat(path) // before open: opening a FIFO would block
 	if err != nil {
 		return nil, err
 	}
 	if fi.Mode()&fs.ModeDevice == 0 {
 		return nil, fmt.Errorf("%s: not a TPM device (%s)", path, fi.Mode())
 	}
-	return os.OpenFile(path, os.O_RDWR, 0)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	// A file descriptor without O_NONBLOCK stays blocking in os.NewFile.
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // device is a TPM 2.0 reached through a device node (tests: a socket to
 // swtpm), to which ukiboot sends its three commands itself (tpm2.go).
+// One command at a time: a command and its response are one write and
+// one read, which another goroutine's command (a signal's separator
+// while the boot extends) must not come between.
 type device struct {
+	mu   sync.Mutex
 	rw   io.ReadWriteCloser
 	name string
 }
@@ -73,6 +93,8 @@ func (d *device) String() string { return d.name }
 func (d *device) Close() error { return d.rw.Close() }
 
 func (d *device) Banks() (Banks, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	b, err := getBanks(d.rw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading the PCR banks: %w", d.name, err)
@@ -81,6 +103,8 @@ func (d *device) Banks() (Banks, error) {
 }
 
 func (d *device) Read(pcr int, a Alg) ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	v, err := readPCR(d.rw, pcr, a)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading PCR %d (%s): %w", d.name, pcr, a, err)
@@ -89,6 +113,8 @@ func (d *device) Read(pcr int, a Alg) ([]byte, error) {
 }
 
 func (d *device) Extend(pcr int, dg Digests) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if err := extendPCR(d.rw, pcr, dg); err != nil {
 		return fmt.Errorf("%s: extending PCR %d: %w", d.name, pcr, err)
 	}

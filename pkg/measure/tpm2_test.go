@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // h reads hex written field by field: spaces, newlines and "#" comments
@@ -346,5 +348,31 @@ func TestOpenRefusesNonDevices(t *testing.T) {
 	}
 	if _, err := openDevice(f); err == nil || !strings.Contains(err.Error(), "not a TPM device") {
 		t.Errorf("openDevice(a regular file) = %v", err)
+	}
+}
+
+// TestOpenDeviceBlocks: the device is opened in blocking mode, so that
+// Linux's TPM driver runs a command within write and read returns its
+// response (non-blocking, a read before the TPM answered returns 0
+// bytes). /dev/ptmx stands in for the TPM: a character device that
+// supports poll, which os.OpenFile would make non-blocking.
+func TestOpenDeviceBlocks(t *testing.T) {
+	f, err := openDevice("/dev/ptmx")
+	if err != nil {
+		t.Skipf("no /dev/ptmx to stand in for a TPM: %v", err)
+	}
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags int
+	var ferr error
+	// Control, unlike Fd, does not change the file's mode.
+	if err := rc.Control(func(fd uintptr) { flags, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0) }); err != nil || ferr != nil {
+		t.Fatal(err, ferr)
+	}
+	if flags&unix.O_NONBLOCK != 0 {
+		t.Error("the TPM device was opened non-blocking: the driver would answer reads before the TPM does with 0 bytes")
 	}
 }

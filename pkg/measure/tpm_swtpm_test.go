@@ -124,3 +124,35 @@ func TestSWTPMErrors(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSWTPMConcurrentExtends: extends from several goroutines (a signal's
+// separator while the boot extends) each get their own command and
+// response: the same event 24 times, in any order, replays to one value.
+func TestSWTPMConcurrentExtends(t *testing.T) {
+	d := swtpmDevice(t, "sha256")
+	banks := Banks{SHA256}
+	ev := Event{PCR: 16, Description: "same", Digests: Sum(banks, []byte("same"))}
+	const goroutines, each = 4, 6
+	errs := make(chan error, goroutines)
+	for range goroutines {
+		go func() {
+			for range each {
+				if err := d.Extend(ev.PCR, ev.Digests); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range goroutines {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := Replay(banks, slices.Repeat([]Event{ev}, goroutines*each))
+	got, err := d.Read(16, SHA256)
+	if err != nil || !bytes.Equal(got, want[16][SHA256]) {
+		t.Errorf("PCR 16 = %x, %v; want %x", got, err, want[16][SHA256])
+	}
+}
