@@ -1,0 +1,101 @@
+package httpra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// errStalled is the cause of a request cancelled by a read deadline.
+var errStalled = errors.New("stalled")
+
+// limitRedirects returns a copy of c (or of a default client) that follows
+// at most MaxRedirects redirects.
+func limitRedirects(c *http.Client) *http.Client {
+	cc := &http.Client{}
+	if c != nil {
+		*cc = *c
+	}
+	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > MaxRedirects {
+			return fmt.Errorf("more than %d redirects (a loop?); point the URL at the file itself", MaxRedirects)
+		}
+		return nil
+	}
+	return cc
+}
+
+// get sends a GET for bytes start..stop. The returned body fails any read
+// that waits longer than f.timeout; cancel releases the request.
+func (f *File) get(start, stop int64) (*http.Response, context.CancelFunc, error) {
+	ctx, cancel := context.WithCancelCause(f.ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
+	if err != nil {
+		cancel(nil)
+		return nil, nil, fmt.Errorf("httpra: %s: %v; give a valid URL", f.name, err)
+	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", start, stop))
+	// A transparently gunzipped body would not be the bytes asked for.
+	req.Header.Set("Accept-Encoding", "identity")
+	f.requests++
+	d := &deadline{timeout: f.timeout, cancel: cancel}
+	d.arm()
+	resp, err := f.client.Do(req)
+	d.disarm()
+	if err != nil {
+		cancel(nil)
+		if d.fired.Load() {
+			err = fmt.Errorf("no answer within %v", f.timeout)
+		}
+		return nil, nil, fmt.Errorf("httpra: %s: %w; check the URL, the network and the server", f.name, err)
+	}
+	resp.Body = &stallReader{r: resp.Body, d: d, name: f.name}
+	return resp, func() { cancel(nil) }, nil
+}
+
+// deadline cancels a request when one wait lasts longer than timeout.
+type deadline struct {
+	timeout time.Duration
+	cancel  context.CancelCauseFunc
+	timer   *time.Timer
+	fired   atomic.Bool
+}
+
+func (d *deadline) arm() {
+	d.timer = time.AfterFunc(d.timeout, func() {
+		d.fired.Store(true)
+		d.cancel(errStalled)
+	})
+}
+
+func (d *deadline) disarm() { d.timer.Stop() }
+
+// stallReader is a body whose every Read must return within the deadline.
+type stallReader struct {
+	r    io.ReadCloser
+	d    *deadline
+	name string
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	if s.d.fired.Load() {
+		return 0, s.stalled()
+	}
+	s.d.arm()
+	n, err := s.r.Read(p)
+	s.d.disarm()
+	if err != nil && err != io.EOF && s.d.fired.Load() {
+		return n, s.stalled()
+	}
+	return n, err
+}
+
+func (s *stallReader) stalled() error {
+	return fmt.Errorf("no data for %v (the transfer stalled); check the server and the network", s.d.timeout)
+}
+
+func (s *stallReader) Close() error { return s.r.Close() }
