@@ -150,7 +150,10 @@ func TestNoRange(t *testing.T) {
 		wantErr string
 	}{
 		{"200 with Content-Length", wholeServer(data), maxSize, ""},
-		{"200 larger than max", wholeServer(data), int64(len(data)) - 1, "more than the maximum"},
+		{"200 shorter than its Content-Length", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+			w.Write(data[:100])
+		}, maxSize, "reading the first 65536 bytes"},
 		{"200 without Content-Length", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			w.(http.Flusher).Flush()
@@ -314,6 +317,28 @@ func TestStall(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), u) ||
 				!strings.Contains(err.Error(), "50ms") {
 				t.Fatalf("Open = %v, %v; want a timeout error naming %s", f, err, u)
+			}
+		})
+	}
+}
+
+func TestMax(t *testing.T) {
+	data := testData(BlockSize + 10)
+	for _, tc := range []struct {
+		name string
+		h    http.HandlerFunc
+	}{
+		{"206", rangeServer(data)},
+		{"200", wholeServer(data)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := serve(t, tc.h)
+			if _, err := Open(context.Background(), nil, u, int64(len(data))); err != nil {
+				t.Fatalf("at the maximum: %v", err)
+			}
+			_, err := Open(context.Background(), nil, u, int64(len(data))-1)
+			if err == nil || !strings.Contains(err.Error(), "more than the maximum") || !strings.Contains(err.Error(), u) {
+				t.Fatalf("one byte over the maximum: %v", err)
 			}
 		})
 	}
