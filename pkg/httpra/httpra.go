@@ -66,9 +66,9 @@ func Open(ctx context.Context, c *http.Client, rawURL string, max int64) (*File,
 
 // OpenTimeout learns the size of the file at rawURL, and whether its server
 // supports Range requests, with one GET of the first block (kept in the
-// cache). A file larger than max bytes is refused. c may be nil (a client
-// with Go's defaults); its redirect policy is replaced by one that follows
-// at most MaxRedirects. Every wait for headers or body data fails after
+// cache). An empty file, or one larger than max bytes, is refused. c may
+// be nil (a client with Go's defaults); its redirect policy is replaced by
+// one that follows at most MaxRedirects. Every wait for headers or body data fails after
 // timeout. ctx bounds every request of the File.
 func OpenTimeout(ctx context.Context, c *http.Client, rawURL string, max int64, timeout time.Duration) (*File, error) {
 	u, err := url.Parse(rawURL)
@@ -130,10 +130,10 @@ func (f *File) openWhole(resp *http.Response, max int64) error {
 	if n > max {
 		return fmt.Errorf("httpra: %s: %d bytes, more than the maximum of %d; raise the maximum or serve a smaller file", f.name, n, max)
 	}
-	f.size = n
 	if n == 0 {
-		return nil
+		return fmt.Errorf("httpra: %s: the file is empty; check the URL and serve a UKI", f.name)
 	}
+	f.size = n
 	b := make([]byte, min(n, BlockSize))
 	if _, err := io.ReadFull(resp.Body, b); err != nil {
 		return fmt.Errorf("httpra: %s: reading the first %d bytes: %w; check the server and the network", f.name, len(b), err)
@@ -277,7 +277,7 @@ func (f *File) statusError(resp *http.Response) error {
 	what := "check the URL and that the server serves the file"
 	switch {
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
-		what = "the file is probably empty; serve a UKI"
+		what = "the file is probably empty; check the URL and serve a UKI"
 	case resp.StatusCode >= 500:
 		what = "the server failed; try again later or check the server's log"
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:

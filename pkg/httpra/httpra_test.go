@@ -195,6 +195,8 @@ func TestBadAnswers(t *testing.T) {
 		wantErr string
 	}{
 		{"404", http.NotFound, true, `"404 Not Found": check the URL`},
+		{"416", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(416) }, true, "probably empty"},
+		{"403", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(403) }, true, "refuses access"},
 		{"500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "x", 500) }, true, "try again later"},
 		{"wrong Content-Range on Open", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Range", fmt.Sprintf("bytes 1-%d/%d", BlockSize, size))
@@ -339,6 +341,40 @@ func TestMax(t *testing.T) {
 			_, err := Open(context.Background(), nil, u, int64(len(data))-1)
 			if err == nil || !strings.Contains(err.Error(), "more than the maximum") || !strings.Contains(err.Error(), u) {
 				t.Fatalf("one byte over the maximum: %v", err)
+			}
+		})
+	}
+}
+
+func TestSmallFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		size    int
+		wantErr string
+	}{
+		{"one byte", 1, ""},
+		{"under one block", 100, ""},
+		{"exactly one block", BlockSize, ""},
+		{"empty", 0, "empty; check the URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := testData(tc.size)
+			u := serve(t, rangeServer(data))
+			f, err := Open(context.Background(), nil, u, maxSize)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), u) {
+					t.Fatalf("err %v, want %q naming %s", err, tc.wantErr, u)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := make([]byte, tc.size+10)
+			n, err := f.ReadAt(p, 0)
+			if n != tc.size || err != io.EOF || !bytes.Equal(p[:n], data) || f.Size() != int64(tc.size) || f.Requests() != 1 {
+				t.Fatalf("ReadAt = %d, %v (equal %v); Size %d, Requests %d; want %d, EOF, one request",
+					n, err, bytes.Equal(p[:n], data), f.Size(), f.Requests(), tc.size)
 			}
 		})
 	}
