@@ -215,6 +215,20 @@ func TestBadAnswers(t *testing.T) {
 		{"long body", lyingServer(t, data, func(a, b int64) (string, []byte) {
 			return fmt.Sprintf("bytes %d-%d/%d", a, b, size), data[a : b+2]
 		}), false, "announced"},
+		{"long body with its Content-Length", func() http.HandlerFunc {
+			n := 0
+			return func(w http.ResponseWriter, r *http.Request) {
+				if n++; n == 1 {
+					rangeServer(data)(w, r)
+					return
+				}
+				a, b := rangeOf(t, r)
+				w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", a, b, size))
+				w.Header().Set("Content-Length", strconv.FormatInt(b-a+2, 10))
+				w.WriteHeader(http.StatusPartialContent)
+				w.Write(data[a : b+2])
+			}
+		}(), false, "Content-Length against Content-Range"},
 		{"wrong Content-Range", lyingServer(t, data, func(a, b int64) (string, []byte) {
 			return fmt.Sprintf("bytes %d-%d/%d", a+1, b+1, size), data[a+1 : b+2]
 		}), false, "answered Content-Range"},

@@ -66,6 +66,10 @@ type deadline struct {
 }
 
 func (d *deadline) arm() {
+	if d.timer != nil {
+		d.timer.Reset(d.timeout)
+		return
+	}
 	d.timer = time.AfterFunc(d.timeout, func() {
 		d.fired.Store(true)
 		d.cancel(errStalled)
