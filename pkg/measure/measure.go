@@ -49,7 +49,7 @@ func (a Alg) String() string {
 }
 
 // Supported says whether ukiboot can compute digests for the bank.
-func (a Alg) Supported() bool { return a.newHash() != nil }
+func (a Alg) Supported() bool { return a.New() != nil }
 
 // Size is the digest size in bytes (0 when unknown).
 func (a Alg) Size() int {
@@ -66,7 +66,9 @@ func (a Alg) Size() int {
 	return 0
 }
 
-func (a Alg) newHash() hash.Hash {
+// New returns a new hash of bank a, or nil when ukiboot cannot compute it
+// (see Supported).
+func (a Alg) New() hash.Hash {
 	switch a {
 	case SHA1:
 		return sha1.New()
@@ -138,7 +140,7 @@ type Hasher struct {
 func NewHasher(banks Banks) *Hasher {
 	h := &Hasher{}
 	for _, a := range banks {
-		if f := a.newHash(); f != nil {
+		if f := a.New(); f != nil {
 			h.banks = append(h.banks, a)
 			h.hashes = append(h.hashes, f)
 		}
@@ -297,7 +299,7 @@ func Replay(banks Banks, events []Event) map[int]Digests {
 			pcrs[e.PCR] = v
 		}
 		for a, cur := range v {
-			h := a.newHash()
+			h := a.New()
 			h.Write(cur)
 			h.Write(e.Digests[a])
 			v[a] = h.Sum(nil)

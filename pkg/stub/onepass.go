@@ -559,7 +559,7 @@ func newSectionHashers(pp *passPlan, banks measure.Banks) *sectionHashers {
 		seg := []segment{{int64(s.PointerToRawData), int64(s.PointerToRawData) + s.FileSize(), s.Size() - s.FileSize()}}
 		var hs []*streamHash
 		for _, a := range banks {
-			hs = append(hs, &streamHash{h: newBankHash(a), segs: seg})
+			hs = append(hs, &streamHash{h: a.New(), segs: seg}) // hashBanks has only supported banks
 		}
 		sh.secs = append(sh.secs, s)
 		sh.hs = append(sh.hs, hs)
@@ -610,23 +610,6 @@ func wholeInitrdHasher(pp *passPlan) *streamHash {
 	}
 	return h
 }
-
-// newBankHash returns a hash of bank a (a supported one).
-func newBankHash(a measure.Alg) hashWriter {
-	if a == measure.SHA256 {
-		return sha256.New()
-	}
-	return bankHash{measure.NewHasher(measure.Banks{a}), a}
-}
-
-// bankHash is a measure.Hasher of one bank as a hashWriter.
-type bankHash struct {
-	h *measure.Hasher
-	a measure.Alg
-}
-
-func (b bankHash) Write(p []byte) (int, error) { return b.h.Write(p) }
-func (b bankHash) Sum(in []byte) []byte        { return append(in, b.h.Sum()[b.a]...) }
 
 // maxPassZeroTail bounds the zero fill of a section the one pass hashes
 // (before Verify runs); larger ones go through copyPE.
