@@ -13,8 +13,8 @@ import (
 // three. They are the union of
 //
 //   - the digest algorithm of every signature in f's certificate table
-//     (a signature whose digest was not computed is invalid, and an
-//     invalid signature is not checked against dbx);
+//     (Verify refuses an image with a signature whose digest was not
+//     computed: it could be a revoked one);
 //   - every algorithm of an image hash in db or dbx (EFI_CERT_SHA256,
 //     SHA384, SHA512 entries), so that no image hash stops allowing or
 //     revoking; certificates and TBS hashes need no image digest;
@@ -30,8 +30,7 @@ import (
 //
 // Verify must run on the bytes that were hashed: when those are a copy
 // of f made after this call, and the copy's table names an algorithm
-// that was not computed, that signature is invalid and the image is not
-// trusted by it.
+// that was not computed, Verify says Untrusted (fail closed).
 func NeededAlgorithms(f *uki.File, store *Store) ([]crypto.Hash, error) {
 	sigs, err := signatures(f)
 	if err != nil {

@@ -136,6 +136,13 @@ func verifySignatures(f *uki.File, sigs []*Signature, digests map[crypto.Hash][]
 	// Share identical certificates between the signatures, so that each
 	// pair is checked once.
 	internCerts(sigs)
+	// A signature whose digest algorithm was not computed cannot be
+	// judged, so it cannot be checked against dbx either: fail closed.
+	for i, s := range sigs {
+		if _, ok := digests[s.DigestAlgorithm]; !ok {
+			return untrusted("signature %d: image digest %v was not computed; a signature that cannot be checked could be a revoked one", i+1, s.DigestAlgorithm)
+		}
+	}
 	// 2. Which signatures are valid for this image.
 	valid := make([]bool, len(sigs))
 	for i, s := range sigs {
