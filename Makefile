@@ -104,23 +104,34 @@ BENCH_ROM ?= 1
 # budget 2's throttled row: the fixtures' disk read at this many bytes/s
 # (a SATA SSD or eMMC: slower than the hashes, as at boot)
 BENCH_COLD_BPS ?= 200000000
+# budget 8's paced row: benchserve's link at this many bytes/s (1 Gbit/s:
+# slower than the hashes, as a server port at boot)
+BENCH_NET_BPS ?= 125000000
 BENCH_GO_PKGS := ./pkg/authenticode ./pkg/measure ./pkg/stub ./internal/fanout ./pkg/cpio ./pkg/bls ./cmds/ukiboot
 bench: build
-	$(call apt-install,hyperfine openssl)
+	$(call apt-install,hyperfine openssl wget)
 	$(GO) run ./internal/cmd/benchfix -out $(BENCH_OUT) -sizes $(BENCH_SIZES) -list 1,200
 	$(GO) build -trimpath -ldflags='-s -w' -o $(BENCH_OUT)/ukiboot-stripped ./cmds/ukiboot
+	$(GO) build -trimpath -ldflags='-s -w' -tags nonetboot -o $(BENCH_OUT)/ukiboot-stripped-nonetboot ./cmds/ukiboot
+	$(GO) build -o $(BENCH_OUT)/benchserve ./internal/cmd/benchserve
 	$(if $(filter 1,$(BENCH_ROM)),$(MAKE) --no-print-directory bench-rom)
 	$(GO) run ./internal/cmd/benchtab -fixtures $(BENCH_OUT) -ukiboot bin/ukiboot -sizes $(BENCH_SIZES) \
-		-runs $(BENCH_RUNS) -cold-bps $(BENCH_COLD_BPS) -stripped $(BENCH_OUT)/ukiboot-stripped -go-bench "$(BENCH_GO_PKGS)" \
+		-runs $(BENCH_RUNS) -cold-bps $(BENCH_COLD_BPS) -go-bench "$(BENCH_GO_PKGS)" \
+		-stripped $(BENCH_OUT)/ukiboot-stripped -stripped-nonetboot $(BENCH_OUT)/ukiboot-stripped-nonetboot \
+		-serve $(BENCH_OUT)/benchserve -net-bps $(BENCH_NET_BPS) -rom-initramfs-max $(ROM_INITRAMFS_MAX) \
 		$(if $(filter 1,$(BENCH_ROM)),-rom)
 
 bench-clean:
 	rm -rf $(BENCH_OUT)
 
-# Budget 6's initramfs shares and budget 7's ROM boot (make bench).
+# Budget 6's initramfs shares (u-root's core set and the ROM set, each
+# with and without network boot) and budget 7's ROM boot (make bench).
 bench-rom: vm-assets
-	@$(MAKE) --no-print-directory rom-share ROM_OUT=$(BENCH_OUT)/rom-core COMMANDS=core DB= DBX= SBATLEVEL=
-	@$(MAKE) --no-print-directory rom-share ROM_OUT=$(BENCH_OUT)/rom-set COMMANDS= DB= DBX= SBATLEVEL=
+	@# Each set with and without network boot; the ROM set's initramfs is
+	@# built whatever its size (ROM_INITRAMFS_MAX=ROM_MAX): benchtab judges it.
+	@for tags in nonetboot ""; do for set in core ""; do \
+		$(MAKE) --no-print-directory rom-share ROM_OUT=$(BENCH_OUT)/rom-$${set:-set}$${tags:+-$$tags} COMMANDS=$$set \
+			ROM_GO_TAGS=$$tags ROM_INITRAMFS_MAX=$(ROM_MAX) DB= DBX= SBATLEVEL= || exit 1; done; done
 	@$(MAKE) --no-print-directory rom ROM_OUT=$(ROM_TEST_OUT) SYSTEM_TRUSTED_KEYS=rom/testkeys/kernel-signing.crt \
 		DB=rom/testkeys/uki-signing.crt DBX= SBATLEVEL= UKIBOOT_ARGS= COMMANDS=
 	rm -f $(BENCH_OUT)/rom-boot.txt

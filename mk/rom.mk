@@ -30,6 +30,9 @@
 #                   instead of the ROM set (ROM_CMDS); over the initramfs
 #                   budget, so only the payload's 8 MiB is enforced
 #   KERNEL_CACHE=DIR  where built kernel trees are kept
+#   ROM_GO_TAGS=TAGS  Go build tags of the initramfs's commands
+#                   (comma-separated): nonetboot builds ukiboot without
+#                   network boot (make bench measures both)
 #
 # Nothing is downloaded but Debian packages (apt) and Go modules (proxy).
 
@@ -147,6 +150,8 @@ UROOT := github.com/u-root/u-root/cmds/core
 ROM_CMDS ?= init gosh ls cat cp mv rm ln mkdir mount umount dmesg ip \
 	poweroff shutdown sync ps kill echo grep hexdump uname gpt df free pci more wc head tail sleep find chmod date tee lsdrivers
 UKIBOOT_ARGS ?= -on-failure menu
+ROM_GO_TAGS ?=
+ROM_TAGS_FLAG = $(if $(ROM_GO_TAGS),-go-build-tags "$(ROM_GO_TAGS)")
 DB ?=
 DBX ?=
 SBATLEVEL ?=
@@ -167,7 +172,7 @@ $(ROM_OUT)/initramfs.inputs: FORCE
 	@set -e; mkdir -p $(ROM_OUT); \
 	for v in DB=$(DB) DBX=$(DBX) SBATLEVEL=$(SBATLEVEL); do \
 		f=$${v#*=}; [ -z "$$f" ] || [ -e "$$f" ] || { echo "$${v%%=*}=$$f: no such file or directory"; exit 1; }; done; \
-	{ echo "UKIBOOT_ARGS=$(UKIBOOT_ARGS)"; echo "COMMANDS=$(COMMANDS) $(ROM_CMDS)"; \
+	{ echo "UKIBOOT_ARGS=$(UKIBOOT_ARGS)"; echo "COMMANDS=$(COMMANDS) $(ROM_CMDS)"; echo "ROM_GO_TAGS=$(ROM_GO_TAGS)"; \
 	  for f in $(DB) $(DBX) $(SBATLEVEL); do find $$f -type f -print0 | sort -z | xargs -0 sha256sum; done; } > $@.tmp; \
 	if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
@@ -191,7 +196,7 @@ ROM_FILES = $(if $(DB),-files "$(DB):etc/ukiboot/db") $(if $(DBX),-files "$(DBX)
 
 $(ROM_OUT)/ukiboot.cpio: $(ROM_OUT)/initramfs.inputs $(ROM_SRCS) mk/rom.mk $(if $(filter core,$(COMMANDS)),$(ROM_OUT)/core-cmds) | rom-mkuimage
 	@set -e; rm -f $@.tmp; \
-	$(ROM_GOENV) $(ROM_MKUIMAGE) -o $@.tmp -initcmd=init -uinitcmd="ukiboot $(UKIBOOT_ARGS)" -defaultsh=ukiboot \
+	$(ROM_GOENV) $(ROM_MKUIMAGE) $(ROM_TAGS_FLAG) -o $@.tmp -initcmd=init -uinitcmd="ukiboot $(UKIBOOT_ARGS)" -defaultsh=ukiboot \
 		$(ROM_FILES) ./cmds/ukiboot $(ROM_CMD_PKGS); \
 	mv $@.tmp $@
 
@@ -243,7 +248,7 @@ rom-share: $(ROM_OUT)/ukiboot-share
 
 $(ROM_OUT)/ukiboot-share: $(ROM_OUT)/ukiboot.cpio.xz
 	@set -e; \
-	$(ROM_GOENV) $(ROM_MKUIMAGE) -o $(ROM_OUT)/without-ukiboot.cpio -initcmd=init -uinitcmd= -defaultsh=gosh \
+	$(ROM_GOENV) $(ROM_MKUIMAGE) $(ROM_TAGS_FLAG) -o $(ROM_OUT)/without-ukiboot.cpio -initcmd=init -uinitcmd= -defaultsh=gosh \
 		$(ROM_CMD_PKGS) 2>/dev/null; \
 	$(ROM_XZ) -c $(ROM_OUT)/without-ukiboot.cpio > $(ROM_OUT)/without-ukiboot.cpio.xz; \
 	d() { echo $$(( $$(stat -c %s $$1) - $$(stat -c %s $$2) )); }; \

@@ -39,15 +39,12 @@ func (c config) verified(f ukiFixture, banks string) []string {
 // it prints today (so that no figure is taken of a run that does less);
 // the output is kept in the logs.
 func (c config) checkPlan(args []string, banks string) error {
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	log := filepath.Join(c.logs, "plan-"+strings.ReplaceAll(banks, ",", "-")+".txt")
-	if werr := os.WriteFile(log, out, 0o644); werr != nil {
-		return werr
-	}
+	name := "plan-" + strings.ReplaceAll(banks, ",", "-") + ".txt"
+	plan, err := c.planOf(args, name)
 	if err != nil {
-		return fmt.Errorf("%s: %v (its output: %s)", shellJoin(args...), err, log)
+		return err
 	}
-	return planComplete(string(out), banks, log)
+	return planComplete(plan, banks, filepath.Join(c.logs, name))
 }
 
 // planComplete: the plan names the kernel and initrd with their SHA-256

@@ -3,7 +3,7 @@
 // fixtures benchfix built, measures memory and sizes, and prints one table
 // (case | ukiboot | baseline | ratio | budget | pass/fail) with the Go
 // benchmarks of the hot paths under it. It exits 1 when a budget of
-// issue 14 is missed. docs/performance.md says what each case measures.
+// issue 14 or 15 is missed. docs/performance.md says what each case measures.
 package main
 
 import (
@@ -20,16 +20,20 @@ import (
 
 // config is what the Makefile hands benchtab.
 type config struct {
-	fixtures string // benchfix's -out
-	ukiboot  string // the binary timed
-	stripped string // the stripped build (budget 6)
-	sizes    []int  // MiB: small, main, large
-	seed     uint64
-	runs     int
-	coldBPS  int64  // budget 2: the throttled disk's read rate, bytes/s
-	rom      bool   // read make bench-rom's figures (budgets 6 and 7)
-	goBench  string // packages whose Go benchmarks run once, or ""
-	logs     string // where hyperfine's output and JSON go
+	fixtures        string // benchfix's -out
+	ukiboot         string // the binary timed
+	stripped        string // the stripped build (budget 6)
+	noNet           string // the stripped build with -tags nonetboot (budget 6)
+	serve           string // benchserve, for case 8
+	netBPS          int64  // case 8's paced link, bytes/s
+	romInitramfsMax int64  // mk/rom.mk's ROM_INITRAMFS_MAX (budget 6)
+	sizes           []int  // MiB: small, main, large
+	seed            uint64
+	runs            int
+	coldBPS         int64  // budget 2: the throttled disk's read rate, bytes/s
+	rom             bool   // read make bench-rom's figures (budgets 6 and 7)
+	goBench         string // packages whose Go benchmarks run once, or ""
+	logs            string // where hyperfine's output and JSON go
 }
 
 func main() {
@@ -38,6 +42,10 @@ func main() {
 	flag.StringVar(&c.fixtures, "fixtures", "out/bench", "benchfix's output directory")
 	flag.StringVar(&c.ukiboot, "ukiboot", "bin/ukiboot", "the ukiboot binary to time")
 	flag.StringVar(&c.stripped, "stripped", "", "a stripped ukiboot (go build -trimpath -ldflags='-s -w') for the size budget")
+	flag.StringVar(&c.noNet, "stripped-nonetboot", "", "a stripped ukiboot built with -tags nonetboot, for the size budget without network boot")
+	flag.StringVar(&c.serve, "serve", "", "benchserve (go build ./internal/cmd/benchserve), for the download case; empty: skipped")
+	flag.Int64Var(&c.netBPS, "net-bps", 125000000, "case 8's paced row: the link's rate in bytes per second (125000000: 1 Gbit/s)")
+	flag.Int64Var(&c.romInitramfsMax, "rom-initramfs-max", 3145728, "the ROM's initramfs budget in bytes (mk/rom.mk's ROM_INITRAMFS_MAX)")
 	flag.StringVar(&sizes, "sizes", "50,200,400", "the UKI sizes in MiB: small (memory), main, large (memory, linearity)")
 	flag.Uint64Var(&c.seed, "seed", 1, "benchfix's seed")
 	flag.IntVar(&c.runs, "runs", 10, "hyperfine runs per command (warm cases)")
@@ -76,7 +84,7 @@ func run(c config, w io.Writer) []row {
 	var rows []row
 	var notes []string
 	for _, step := range []func(config) ([]row, []string){
-		hashCases, coldCase, linearCase, listCases, memoryCases, sizeCases, romBootCase,
+		hashCases, coldCase, linearCase, listCases, memoryCases, sizeCases, romBootCase, downloadCases,
 	} {
 		r, n := step(c)
 		rows = append(rows, r...)
