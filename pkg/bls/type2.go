@@ -39,7 +39,14 @@ func type2Entries(part *Root, name string, o Options) []*Entry {
 		return fail(err)
 	}
 	defer f.Close()
-	m, err := peMachine(f)
+	return ukiEntries(base, f, st.Size(), o)
+}
+
+// ukiEntries makes the entries of the UKI read through r (size bytes),
+// one per profile, from base (its file's entry): the part of
+// type2Entries that reads the file, shared with the -url entries.
+func ukiEntries(base *Entry, r io.ReaderAt, size int64, o Options) []*Entry {
+	m, err := peMachine(r)
 	if err != nil {
 		base.hide("%v (systemd-boot skips it)", err)
 		return []*Entry{base}
@@ -48,9 +55,10 @@ func type2Entries(part *Root, name string, o Options) []*Entry {
 		base.hide("built for %s, this machine is %s (systemd-boot skips UKIs for another CPU)", machineName(m), o.Arch)
 		return []*Entry{base}
 	}
-	u, err := o.readUKI(f, st.Size(), base.DisplayPath())
+	u, err := o.readUKI(r, size, base.DisplayPath())
 	if err != nil {
-		return fail(err)
+		base.Status, base.Err = StatusInvalid, err
+		return []*Entry{base}
 	}
 	var out []*Entry
 	texts := &ukiTexts{u: u, parsed: map[*uki.Section]*uki.OSRelease{}, mangled: map[*uki.Section]string{}}

@@ -42,6 +42,17 @@ const (
 // does not support Range requests.
 var ErrNoRange = errors.New("the server does not support Range requests")
 
+// TooLargeError is returned by Open for a file larger than its maximum,
+// before its body is read.
+type TooLargeError struct {
+	Name      string // the URL without a password
+	Size, Max int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("httpra: %s: %d bytes, more than the maximum of %d; raise the maximum or serve a smaller file", e.Name, e.Size, e.Max)
+}
+
 // File is a file served over HTTP(S), read with Range requests. Its
 // methods are safe for concurrent use.
 type File struct {
@@ -109,7 +120,7 @@ func (f *File) openRanged(resp *http.Response, max int64) error {
 			f.name, BlockSize-1, cr)
 	}
 	if total > max {
-		return fmt.Errorf("httpra: %s: %d bytes, more than the maximum of %d; raise the maximum or serve a smaller file", f.name, total, max)
+		return &TooLargeError{Name: f.name, Size: total, Max: max}
 	}
 	f.size, f.ranged = total, true
 	b, err := f.readBody(resp, stop+1)
@@ -128,7 +139,7 @@ func (f *File) openWhole(resp *http.Response, max int64) error {
 		return fmt.Errorf("httpra: %s: the server supports neither Range requests nor Content-Length, so the size is unknown; fix the server", f.name)
 	}
 	if n > max {
-		return fmt.Errorf("httpra: %s: %d bytes, more than the maximum of %d; raise the maximum or serve a smaller file", f.name, n, max)
+		return &TooLargeError{Name: f.name, Size: n, Max: max}
 	}
 	if n == 0 {
 		return fmt.Errorf("httpra: %s: the file is empty; check the URL and serve a UKI", f.name)

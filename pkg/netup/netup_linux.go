@@ -1,0 +1,106 @@
+package netup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Up makes sure the network is up: it returns at once when a non-loopback
+// interface is up with a usable address (IPv4, or global IPv6 not
+// tentative), and with an error at once when there is no interface but
+// the loopback. Otherwise it brings the links up and configures them
+// (DHCPv4, DHCPv6, SLAAC) until one has an address and a route, or until
+// o.Wait or ctx ends.
+func Up(ctx context.Context, o Options) error {
+	links, err := snapshot()
+	if err != nil {
+		return err
+	}
+	if len(candidates(links)) == 0 {
+		return errors.New("network: no network interface but the loopback; build the network card's driver into the ROM kernel, or boot from a disk")
+	}
+	if _, _, ok := configured(links); ok {
+		return nil
+	}
+	return errors.New("network: no interface is configured (DHCP is not implemented yet)")
+}
+
+// snapshot lists the links with their addresses and main-table routes.
+func snapshot() ([]Link, error) {
+	nls, err := netlink.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("network: listing the interfaces: %v", err)
+	}
+	links := make([]Link, 0, len(nls))
+	for _, nl := range nls {
+		l, err := linkOf(nl)
+		if err != nil {
+			return nil, err
+		}
+		links = append(links, l)
+	}
+	return links, nil
+}
+
+// linkOf describes one netlink link.
+func linkOf(nl netlink.Link) (Link, error) {
+	at := nl.Attrs()
+	l := Link{
+		Name:     at.Name,
+		Loopback: at.RawFlags&unix.IFF_LOOPBACK != 0,
+		Up:       at.RawFlags&unix.IFF_UP != 0,
+	}
+	l.Carrier = l.Up && (at.OperState == netlink.OperUp || at.OperState == netlink.OperUnknown)
+	addrs, err := netlink.AddrList(nl, netlink.FAMILY_ALL)
+	if err != nil {
+		return Link{}, fmt.Errorf("network: %s: listing addresses: %v", at.Name, err)
+	}
+	for _, a := range addrs {
+		p, ok := prefixOf(a)
+		if !ok {
+			continue
+		}
+		l.Addrs = append(l.Addrs, Addr{Prefix: p, Tentative: a.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0})
+	}
+	routes, err := netlink.RouteList(nl, netlink.FAMILY_ALL)
+	if err != nil {
+		return Link{}, fmt.Errorf("network: %s: listing routes: %v", at.Name, err)
+	}
+	for _, r := range routes {
+		l.Routes = append(l.Routes, routeDst(r))
+	}
+	return l, nil
+}
+
+// prefixOf is a's address and prefix length.
+func prefixOf(a netlink.Addr) (netip.Prefix, bool) {
+	if a.IPNet == nil {
+		return netip.Prefix{}, false
+	}
+	ip, ok := netip.AddrFromSlice(a.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ip = ip.Unmap()
+	ones, _ := a.Mask.Size()
+	return netip.PrefixFrom(ip, ones), true
+}
+
+// routeDst is r's destination; a default route is 0.0.0.0/0 or ::/0.
+func routeDst(r netlink.Route) netip.Prefix {
+	if r.Dst != nil {
+		if ip, ok := netip.AddrFromSlice(r.Dst.IP); ok {
+			ones, _ := r.Dst.Mask.Size()
+			return netip.PrefixFrom(ip.Unmap(), ones)
+		}
+	}
+	if r.Family == unix.AF_INET6 {
+		return netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+	}
+	return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+}
