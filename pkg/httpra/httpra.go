@@ -45,7 +45,7 @@ var ErrNoRange = errors.New("the server does not support Range requests")
 // TooLargeError is returned by Open for a file larger than its maximum,
 // before its body is read.
 type TooLargeError struct {
-	Name      string // the URL without a password
+	Name      string // the URL without user, password or fragment
 	Size, Max int64
 }
 
@@ -59,7 +59,7 @@ type File struct {
 	ctx     context.Context
 	client  *http.Client
 	url     string // for requests
-	name    string // for messages: the URL without a password
+	name    string // for messages: the URL without user, password or fragment
 	size    int64
 	ranged  bool
 	timeout time.Duration
@@ -87,9 +87,9 @@ func OpenTimeout(ctx context.Context, c *http.Client, rawURL string, max int64, 
 		return nil, fmt.Errorf("httpra: %q is not a URL: %v; give an absolute http:// or https:// URL", rawURL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("httpra: %s: not an absolute http:// or https:// URL; give one", u.Redacted())
+		return nil, fmt.Errorf("httpra: %s: not an absolute http:// or https:// URL; give one", display(u))
 	}
-	f := &File{ctx: ctx, client: limitRedirects(c), url: rawURL, name: u.Redacted(),
+	f := &File{ctx: ctx, client: limitRedirects(c), url: rawURL, name: display(u),
 		timeout: timeout, blocks: map[int64][]byte{}}
 	resp, cancel, err := f.get(0, BlockSize-1)
 	if err != nil {
@@ -109,6 +109,14 @@ func OpenTimeout(ctx context.Context, c *http.Client, rawURL string, max int64, 
 		return nil, err
 	}
 	return f, nil
+}
+
+// display is u as messages name it: without user, password or fragment.
+func display(u *url.URL) string {
+	c := *u
+	c.User = nil
+	c.Fragment, c.RawFragment = "", ""
+	return c.String()
 }
 
 // openRanged takes the size from the 206 answer to Open's request.

@@ -11,7 +11,7 @@ import (
 // Stream gets the whole file with one GET without Range and returns its
 // body, which must be exactly Size bytes: the one download of a file
 // whose headers were read through ReadAt. A status other than 200, a
-// Content-Length other than Size, a body that ends early or goes on past
+// missing Content-Length or one other than Size, a body that ends early or goes on past
 // Size are errors (the last two from Read), and so is any read that
 // waits longer than the File's timeout. The caller closes the body.
 func (f *File) Stream() (io.ReadCloser, error) {
@@ -37,7 +37,11 @@ func (f *File) checkWhole(resp *http.Response) error {
 	default:
 		return f.statusError(resp)
 	}
-	if n := resp.ContentLength; n >= 0 && n != f.size {
+	n := resp.ContentLength
+	if n < 0 {
+		return fmt.Errorf("httpra: %s: the server did not announce the file's size (no Content-Length); fix the server", f.name)
+	}
+	if n != f.size {
 		return fmt.Errorf("httpra: %s: the server announced %d bytes for the whole file, %d when it was opened; fix the server (did the file change?)",
 			f.name, n, f.size)
 	}
@@ -73,7 +77,7 @@ func (e *exactBody) Read(p []byte) (int, error) {
 			return n, err
 		}
 		return n, nil
-	case err == io.EOF:
+	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
 		return n, fmt.Errorf("httpra: %s: the server sent %d of the %d bytes it announced: %w; check the server and the network",
 			e.name, e.size-e.left, e.size, io.ErrUnexpectedEOF)
 	case err != nil:
@@ -86,8 +90,11 @@ func (e *exactBody) Read(p []byte) (int, error) {
 func (e *exactBody) checkEnd() error {
 	var one [1]byte
 	n, err := e.body.Read(one[:])
-	for n == 0 && err == nil {
+	for i := 0; n == 0 && err == nil && i < 100; i++ { // io.Reader allows 0, nil; not forever
 		n, err = e.body.Read(one[:])
+	}
+	if n == 0 && err == nil {
+		err = io.ErrNoProgress
 	}
 	switch {
 	case n > 0:

@@ -3,7 +3,6 @@ package netboot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -63,11 +62,7 @@ func (s *Source) download(f *httpra.File) (stub.File, error) {
 	}
 	r := s.progress(body, f.Size())
 	defer r.Close()
-	m, err := memfdCopy(path.Base(s.Name()), r, f.Size())
-	if err != nil {
-		return nil, fmt.Errorf("downloading %s: %w", s.u, err)
-	}
-	return m, nil
+	return memfdCopy(s.u.String(), r, f.Size())
 }
 
 // netFile is a UKI on a server with Range support.

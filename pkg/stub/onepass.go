@@ -284,8 +284,13 @@ func sameLayout(u *uki.File, l *authenticode.Layout) bool {
 
 // readOnce streams the file's size bytes to ws.
 func readOnce(pf *peFile, ws []io.Writer) error {
+	src, done, err := pf.stream()
+	if err != nil {
+		return err
+	}
+	defer done()
 	fw := fanout.New(ws...)
-	n, err := fw.ReadFrom(io.NewSectionReader(pf.f, 0, pf.size))
+	n, err := fw.ReadFrom(src)
 	if err != nil {
 		fw.Abort(err)
 		return fmt.Errorf("reading %s: %w", pf.full, err)

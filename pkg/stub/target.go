@@ -65,6 +65,16 @@ type File interface {
 	ReadDir(n int) ([]fs.DirEntry, error)
 }
 
+// Streamer is a File that is best read as one stream, such as a UKI
+// served over the network (pkg/netboot): the one pass reads its bytes
+// from one Stream instead of ReadAt calls, which still read the headers
+// first (and are compared with the streamed bytes). The stream must give
+// the file's bytes from its start; more bytes than Stat's size are not
+// read.
+type Streamer interface {
+	Stream() (io.ReadCloser, error)
+}
+
 // TargetOf describes what booting e would boot, with the boot-counting
 // rename planned when e has a counter. An entry that cannot boot is a
 // *PlanError that says why; so is a network entry (e.Network()), whose

@@ -65,6 +65,21 @@ func (b *builder) openRegular(name string) (*peFile, error) {
 	return &peFile{f: f, size: st.Size(), full: full}, nil
 }
 
+// stream returns the file's size bytes from its start, and what to call
+// when done: one Stream of a Streamer (a UKI served over the network is
+// downloaded once), else ReadAt calls.
+func (pf *peFile) stream() (io.Reader, func(), error) {
+	s, ok := pf.f.(Streamer)
+	if !ok {
+		return sectionFrom(pf.f, pf.size), func() {}, nil
+	}
+	rc, err := s.Stream()
+	if err != nil {
+		return nil, nil, err
+	}
+	return io.LimitReader(rc, pf.size), func() { rc.Close() }, nil
+}
+
 // headers are what preRead read from the file.
 type headers struct {
 	hdr    *uki.File
@@ -138,7 +153,12 @@ func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind, pre *headers) (
 			hashers = authHashers(layout, pre.algs)
 		}
 	}
-	blob, err := snapshotUnhashed(name, sectionFrom(pf.f, pf.size), pf.size, writers(hashers)...)
+	src, done, err := pf.stream()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	blob, err := snapshotUnhashed(name, src, pf.size, writers(hashers)...)
+	done()
 	if err != nil {
 		return nil, nil, nil, err
 	}
