@@ -20,14 +20,15 @@ import (
 
 // config is what the Makefile hands benchtab.
 type config struct {
-	fixtures        string // benchfix's -out
-	ukiboot         string // the binary timed
-	stripped        string // the stripped build (budget 6)
-	noNet           string // the stripped build with -tags nonetboot (budget 6)
-	serve           string // benchserve, for case 8
-	netBPS          int64  // case 8's paced link, bytes/s
-	romInitramfsMax int64  // mk/rom.mk's ROM_INITRAMFS_MAX (budget 6)
-	sizes           []int  // MiB: small, main, large
+	fixtures        string          // benchfix's -out
+	ukiboot         string          // the binary timed
+	stripped        string          // the stripped build (budget 6)
+	noNet           string          // the stripped build with -tags nonetboot (budget 6)
+	serve           string          // benchserve, for case 8
+	netBPS          int64           // case 8's paced link, bytes/s
+	romInitramfsMax int64           // mk/rom.mk's ROM_INITRAMFS_MAX (budget 6)
+	cases           map[string]bool // the cases to run ("1".."8"); nil: all
+	sizes           []int           // MiB: small, main, large
 	seed            uint64
 	runs            int
 	coldBPS         int64  // budget 2: the throttled disk's read rate, bytes/s
@@ -38,7 +39,7 @@ type config struct {
 
 func main() {
 	var c config
-	var sizes string
+	var sizes, cases string
 	flag.StringVar(&c.fixtures, "fixtures", "out/bench", "benchfix's output directory")
 	flag.StringVar(&c.ukiboot, "ukiboot", "bin/ukiboot", "the ukiboot binary to time")
 	flag.StringVar(&c.stripped, "stripped", "", "a stripped ukiboot (go build -trimpath -ldflags='-s -w') for the size budget")
@@ -46,6 +47,7 @@ func main() {
 	flag.StringVar(&c.serve, "serve", "", "benchserve (go build ./internal/cmd/benchserve), for the download case; empty: skipped")
 	flag.Int64Var(&c.netBPS, "net-bps", 125000000, "case 8's paced row: the link's rate in bytes per second (125000000: 1 Gbit/s)")
 	flag.Int64Var(&c.romInitramfsMax, "rom-initramfs-max", 3145728, "the ROM's initramfs budget in bytes (mk/rom.mk's ROM_INITRAMFS_MAX)")
+	flag.StringVar(&cases, "cases", "", "only these cases, comma-separated (e.g. 6,8: a quick look); empty: all")
 	flag.StringVar(&sizes, "sizes", "50,200,400", "the UKI sizes in MiB: small (memory), main, large (memory, linearity)")
 	flag.Uint64Var(&c.seed, "seed", 1, "benchfix's seed")
 	flag.IntVar(&c.runs, "runs", 10, "hyperfine runs per command (warm cases)")
@@ -59,6 +61,9 @@ func main() {
 	}
 	if err != nil {
 		fatalf("-sizes %q (BENCH_SIZES): %v", sizes, err)
+	}
+	if c.cases, err = parseCases(cases); err != nil {
+		fatalf("-cases %q (BENCH_CASES): %v", cases, err)
 	}
 	c.logs = filepath.Join(c.fixtures, "logs")
 	if err := os.MkdirAll(c.logs, 0o755); err != nil {
@@ -83,10 +88,11 @@ func run(c config, w io.Writer) []row {
 	before := machine()
 	var rows []row
 	var notes []string
-	for _, step := range []func(config) ([]row, []string){
-		hashCases, coldCase, linearCase, listCases, memoryCases, sizeCases, romBootCase, downloadCases,
-	} {
-		r, n := step(c)
+	for _, st := range steps() {
+		if c.cases != nil && !c.cases[st.id] {
+			continue
+		}
+		r, n := st.run(c)
 		rows = append(rows, r...)
 		notes = append(notes, n...)
 	}
@@ -96,6 +102,9 @@ func run(c config, w io.Writer) []row {
 	}
 	fmt.Fprintln(w, before)
 	fmt.Fprintln(w, "after:", loadLine())
+	if c.cases != nil {
+		fmt.Fprintln(w, "only the cases of -cases (BENCH_CASES): the table is not make bench's whole verdict")
+	}
 	fmt.Fprintln(w)
 	printTable(w, rows)
 	fmt.Fprintln(w)
@@ -108,6 +117,41 @@ func run(c config, w io.Writer) []row {
 		fmt.Fprint(w, goBench)
 	}
 	return rows
+}
+
+// step is one case, by number.
+type step struct {
+	id  string
+	run func(config) ([]row, []string)
+}
+
+// steps are the cases in the table's order.
+func steps() []step {
+	return []step{
+		{"1", hashCases}, {"2", coldCase}, {"3", linearCase}, {"4", listCases}, {"5", memoryCases},
+		{"6", sizeCases}, {"7", romBootCase}, {"8", downloadCases},
+	}
+}
+
+// parseCases reads -cases: "" is every case (nil), else a
+// comma-separated list of case numbers.
+func parseCases(s string) (map[string]bool, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	known := map[string]bool{}
+	for _, st := range steps() {
+		known[st.id] = true
+	}
+	m := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if !known[f] {
+			return nil, fmt.Errorf("%q is not a case (1 to %d)", f, len(steps()))
+		}
+		m[f] = true
+	}
+	return m, nil
 }
 
 // machine describes the CPU and the load, and warns when the load makes

@@ -163,3 +163,32 @@ func TestSizeCases(t *testing.T) {
 		}
 	})
 }
+
+func TestParseCases(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     []string // nil: every case
+		wantErr  bool
+	}{
+		{"empty is every case", "", nil, false},
+		{"two cases", "6,8", []string{"6", "8"}, false},
+		{"spaces around", " 8 ", []string{"8"}, false},
+		{"an unknown case", "9", nil, true},
+		{"a letter", "1a", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseCases(tc.in)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v, want an error: %v", err, tc.wantErr)
+			}
+			if len(got) != len(tc.want) || (tc.want == nil) != (got == nil) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			for _, w := range tc.want {
+				if !got[w] {
+					t.Errorf("%s not selected: %v", w, got)
+				}
+			}
+		})
+	}
+}
