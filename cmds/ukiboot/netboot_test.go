@@ -4,12 +4,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ukiboot/ukiboot/internal/ukitest"
+	"github.com/ukiboot/ukiboot/pkg/netboot"
 )
 
 // The network tests serve UKIs from httptest servers on 127.0.0.1: a
@@ -195,8 +201,6 @@ func TestAutoFallsBackFromURL(t *testing.T) {
 	tampered := bytes.Clone(f.served)
 	i := bytes.Index(tampered, []byte("K-NET"))
 	tampered[i] = 'X'
-	stop := make(chan struct{})
-	defer close(stop)
 	mux := http.NewServeMux()
 	serve(mux, "/fleet.efi", f.served)
 	serve(mux, "/tampered.efi", tampered)
@@ -209,7 +213,7 @@ func TestAutoFallsBackFromURL(t *testing.T) {
 	})
 	// Range requests are answered; the whole file is announced and cut
 	// short, or stalls half-way.
-	whole := func(path string, cut func(w http.ResponseWriter)) {
+	whole := func(path string, cut func(r *http.Request)) {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("Range") != "" {
 				http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.served))
@@ -219,13 +223,20 @@ func TestAutoFallsBackFromURL(t *testing.T) {
 			w.WriteHeader(http.StatusOK)
 			w.Write(f.served[:len(f.served)/2])
 			w.(http.Flusher).Flush()
-			cut(w)
+			cut(r)
 		})
 	}
-	whole("/short.efi", func(http.ResponseWriter) {})
-	whole("/stall.efi", func(http.ResponseWriter) { <-stop })
+	stop := make(chan struct{})
+	whole("/short.efi", func(*http.Request) {})
+	whole("/stall.efi", func(r *http.Request) {
+		select {
+		case <-stop:
+		case <-r.Context().Done():
+		}
+	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
+	defer close(stop) // before srv.Close, which waits for the handlers
 	down := httptest.NewServer(mux)
 	downURL := down.URL
 	down.Close()
@@ -318,6 +329,8 @@ func TestURLFlagUsage(t *testing.T) {
 		{"ftp", []string{"-url", "ftp://h/x.efi"}, "not an absolute http:// or https:// URL"},
 		{"unknown fragment key", []string{"-url", "http://h/x.efi#max-version=1"}, "the only fragment allowed is #min-version"},
 		{"-net", []string{"-net", "on"}, `-net "on": use auto or off`},
+		{"-net-wait 0", []string{"-net-wait", "0"}, "-net-wait must be more than 0"},
+		{"-net-read-timeout 0", []string{"-net-read-timeout", "0s"}, "-net-read-timeout must be more than 0"},
 		{"-url with -inspect", []string{"-inspect", "x.efi", "-url", "http://h/x.efi"}, "-url goes with"},
 	}
 	for _, tc := range cases {
@@ -325,6 +338,121 @@ func TestURLFlagUsage(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			if rc := runWith(append([]string{"-list", "-root", t.TempDir()}[:0:0], tc.args...), &stdout, &stderr, system{}); rc != 2 || !strings.Contains(stderr.String(), tc.want) {
 				t.Errorf("rc %d, stderr %q; want 2 and %q", rc, stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestNoNetBootLinksNoNetwork: built with -tags nonetboot, ukiboot links
+// neither net/http, crypto/tls nor u-root's dhclient (the ROM size
+// without network boot).
+func TestNoNetBootLinksNoNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = "/usr/local/go/bin/go"
+	}
+	out, err := exec.Command(goTool, "list", "-deps", "-tags", "nonetboot", ".").CombinedOutput()
+	if err != nil {
+		t.Skipf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "net/http" || pkg == "crypto/tls" || strings.HasSuffix(pkg, "/dhclient") {
+			t.Errorf("-tags nonetboot links %s", pkg)
+		}
+	}
+}
+
+// TestURLOverHTTPS: an https:// -url is checked against the -ca file:
+// the server's CA boots the served UKI; another CA, or a -ca file that
+// cannot be read, fails the network entry (and names why), and the disk
+// entry boots.
+func TestURLOverHTTPS(t *testing.T) {
+	f := newNetFleet(t)
+	mux := http.NewServeMux()
+	serve(mux, "/fleet.efi", f.served)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	srv.StartTLS()
+	defer srv.Close()
+	dir := t.TempDir()
+	good, wrong := filepath.Join(dir, "good.pem"), filepath.Join(dir, "wrong.pem")
+	os.WriteFile(good, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	other := ukitest.NewCA(t, "Another CA", false)
+	os.WriteFile(wrong, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: other.Cert.Raw}), 0o644)
+	cases := []struct {
+		name, ca, kernel, why string
+	}{
+		{"the server's CA", good, "K-NET", ""},
+		{"another CA", wrong, "K-DISK", "certificate"},
+		{"no -ca file", filepath.Join(dir, "missing.pem"), "K-DISK", "-ca " + filepath.Join(dir, "missing.pem")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := &fakeSystem{platform: noPlatform(t)}
+			var stdout, stderr bytes.Buffer
+			rc := runWith([]string{"-auto", "-db", f.db, "-root", f.esp, "-ca", tc.ca, "-url", srv.URL + "/fleet.efi"}, &stdout, &stderr, fs.sys())
+			if rc != 0 || len(fs.loads) != 1 || string(fs.loads[0].kernel) != tc.kernel {
+				t.Fatalf("rc %d, %d loads, want %s:\n%s", rc, len(fs.loads), tc.kernel, stderr.String())
+			}
+			if tc.why != "" && (!strings.Contains(stderr.String(), "cannot boot fleet.efi: ") || !strings.Contains(stderr.String(), tc.why)) {
+				t.Errorf("log lacks why fleet.efi did not boot (%q):\n%s", tc.why, stderr.String())
+			}
+		})
+	}
+}
+
+// TestNetworkBroughtUpOnce: the network is brought up before the first
+// request to a server that is not on a loopback address, once per
+// pipeline, not with -net off; its failure is logged and returned (the
+// request adds it to its own error), not fatal.
+func TestNetworkBroughtUpOnce(t *testing.T) {
+	failed := errors.New("no DHCP answer")
+	cases := []struct {
+		name  string
+		url   string
+		net   string
+		upErr error
+		calls int
+		log   string
+	}{
+		{"a remote server", "http://boot.example/x.efi", "auto", nil, 1, ""},
+		{"a remote server, bring-up fails", "https://[2001:db8::1]/x.efi", "auto", failed, 1, "network: no DHCP answer"},
+		{"-net off", "http://boot.example/x.efi", "off", nil, 0, ""},
+		{"loopback", "http://127.0.0.1:8080/x.efi", "auto", nil, 0, ""},
+		{"localhost", "http://localhost/x.efi", "auto", nil, 0, ""},
+		{"IPv6 loopback", "http://[::1]/x.efi", "auto", nil, 0, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls int
+			var waited time.Duration
+			var log []string
+			o := &options{net: tc.net, netWait: 42 * time.Second}
+			sys := system{netUp: func(_ context.Context, wait time.Duration, _ func(string, ...any)) error {
+				calls++
+				waited = wait
+				return tc.upErr
+			}}
+			n := newNetBoot(o, sys, func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) })
+			u, err := netboot.ParseURL(tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ready := n.readyFor(u); ready != nil {
+				for range 3 {
+					if err := ready(context.Background()); !errors.Is(err, tc.upErr) {
+						t.Errorf("ready: %v, want %v", err, tc.upErr)
+					}
+				}
+			}
+			if calls != tc.calls || calls > 0 && waited != 42*time.Second {
+				t.Errorf("brought up %d times (wait %s), want %d (wait 42s)", calls, waited, tc.calls)
+			}
+			if got := strings.Join(log, "\n"); got != tc.log {
+				t.Errorf("log %q, want %q", got, tc.log)
 			}
 		})
 	}
