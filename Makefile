@@ -43,6 +43,7 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags nonetboot ./cmds/ukiboot
 
 lint: vet
 	@[ -x $(GOBIN)/staticcheck ] && $(GOBIN)/staticcheck -version | grep -qF "($(STATICCHECK_VERSION:v%=%))" || \

@@ -41,14 +41,14 @@ func (e *Entry) Network() bool { return e.UKIURL != "" }
 // (o.CheckURL) is listed as invalid, with the reason.
 func checkUKIURL(e *Entry, o Options) {
 	switch {
+	case strings.HasPrefix(e.UKIURL, ":"):
+		e.hide("uki-url %s: no origin URL to resolve it against (ukiboot was not loaded from a URL; systemd-boot drops it too)", e.UKIURL)
 	case !o.NetBoot:
 		name, err := urlName(e.UKIURL)
 		if err != nil {
 			name = e.UKIURL
 		}
 		e.hide("uki-url %s: ukiboot cannot boot from the network (built without network boot)", name)
-	case strings.HasPrefix(e.UKIURL, ":"):
-		e.hide("uki-url %s: no origin URL to resolve it against (ukiboot was not loaded from a URL; systemd-boot drops it too)", e.UKIURL)
 	default:
 		name, err := o.checkURL(e.UKIURL)
 		if err != nil {

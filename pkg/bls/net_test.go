@@ -36,6 +36,7 @@ func TestUKIURLEntries(t *testing.T) {
 		{"http", "http://example.com/x.efi", true, nil, bls.StatusOK, "", "http://example.com/x.efi"},
 		{"https without password and fragment", "https://u:secret@example.com/x.efi#min-version=6.1", true, nil, bls.StatusOK, "", "https://example.com/x.efi"},
 		{"relative: no origin URL", ":x.efi", true, nil, bls.StatusHidden, "no origin URL", ""},
+		{"relative, no network boot: no origin URL", ":x.efi", false, nil, bls.StatusHidden, "no origin URL", ""},
 		{"ftp: invalid", "ftp://example.com/x.efi", true, nil, bls.StatusInvalid, "not an absolute http:// or https:// URL", ""},
 		{"a path: invalid", "/EFI/x.efi", true, nil, bls.StatusInvalid, "not an absolute http:// or https:// URL", ""},
 		{"refused by CheckURL: invalid", "http://example.com/x.efi#bad=1", true, refuseFragment, bls.StatusInvalid, "unknown fragment key", ""},
