@@ -99,8 +99,9 @@ func (c config) romShare(dir, tags string) ([]row, []string) {
 	return rows, notes
 }
 
-// netbootMax is the stripped binary's budget with network boot
-// (docs/performance.md, case 6, says why).
+// netbootMax is the stripped binary's budget with network boot: the
+// 5 MiB without it plus 3.5 MiB for net/http's client, crypto/tls and
+// u-root's dhclient (docs/performance.md, case 6, says why).
 const netbootMax = 8.5 * (1 << 20)
 
 // binarySize is a row of a stripped binary's size against limit bytes.
