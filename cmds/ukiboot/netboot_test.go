@@ -406,14 +406,15 @@ func TestURLOverHTTPS(t *testing.T) {
 
 // TestNetworkBroughtUpOnce: the network is brought up before the first
 // request to a server that is not on a loopback address, once per
-// pipeline, not with -net off; its failure is logged and returned (the
-// request adds it to its own error), not fatal.
+// pipeline, not with -net off, nor by -dry-run and -list (which change
+// nothing); its failure is logged and returned (the request adds it to
+// its own error), not fatal.
 func TestNetworkBroughtUpOnce(t *testing.T) {
 	failed := errors.New("no DHCP answer")
 	cases := []struct {
 		name  string
 		url   string
-		net   string
+		net   string // -net, and the mode
 		upErr error
 		calls int
 		log   string
@@ -421,6 +422,8 @@ func TestNetworkBroughtUpOnce(t *testing.T) {
 		{"a remote server", "http://boot.example/x.efi", "auto", nil, 1, ""},
 		{"a remote server, bring-up fails", "https://[2001:db8::1]/x.efi", "auto", failed, 1, "network: no DHCP answer"},
 		{"-net off", "http://boot.example/x.efi", "off", nil, 0, ""},
+		{"-dry-run changes nothing", "http://boot.example/x.efi", "auto -dry-run", nil, 0, "network: not brought up: -dry-run and -list change nothing (bring it up first, or give -net off to hide this)"},
+		{"-list changes nothing", "http://boot.example/x.efi", "auto -list", nil, 0, "network: not brought up: -dry-run and -list change nothing (bring it up first, or give -net off to hide this)"},
 		{"loopback", "http://127.0.0.1:8080/x.efi", "auto", nil, 0, ""},
 		{"localhost", "http://localhost/x.efi", "auto", nil, 0, ""},
 		{"IPv6 loopback", "http://[::1]/x.efi", "auto", nil, 0, ""},
@@ -430,7 +433,8 @@ func TestNetworkBroughtUpOnce(t *testing.T) {
 			var calls int
 			var waited time.Duration
 			var log []string
-			o := &options{net: tc.net, netWait: 42 * time.Second}
+			mode, flag, _ := strings.Cut(tc.net, " ")
+			o := &options{net: mode, netWait: 42 * time.Second, dryRun: flag == "-dry-run", list: flag == "-list"}
 			sys := system{netUp: func(_ context.Context, wait time.Duration, _ func(string, ...any)) error {
 				calls++
 				waited = wait
@@ -455,5 +459,30 @@ func TestNetworkBroughtUpOnce(t *testing.T) {
 				t.Errorf("log %q, want %q", got, tc.log)
 			}
 		})
+	}
+}
+
+// TestURLWithoutRange: a server that answers no Range request lists the
+// UKI by its URL, says why, and the UKI still boots (downloaded whole).
+func TestURLWithoutRange(t *testing.T) {
+	f := newNetFleet(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(f.served)))
+		w.Write(f.served)
+	}))
+	defer srv.Close()
+	url := srv.URL + "/fleet.efi"
+	var stdout, stderr bytes.Buffer
+	if rc := runWith([]string{"-list", "-db", f.db, "-root", f.esp, "-url", url}, &stdout, &stderr, (&fakeSystem{platform: noPlatform(t)}).sys()); rc != 0 {
+		t.Fatalf("-list: rc %d\n%s", rc, stderr.String())
+	}
+	for _, want := range []string{"* 1  fleet.efi  " + url, "fleet.efi: " + url + ": the server does not support Range requests"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("-list lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	fs := &fakeSystem{platform: noPlatform(t)}
+	if rc := runWith([]string{"-auto", "-db", f.db, "-root", f.esp, "-url", url}, &stdout, &stderr, fs.sys()); rc != 0 || len(fs.loads) != 1 || string(fs.loads[0].kernel) != "K-NET" {
+		t.Errorf("-auto: rc %d, loads %+v\n%s", rc, fs.loads, stderr.String())
 	}
 }
