@@ -60,6 +60,7 @@ $(SHIM):
 
 unit: deps $(SHIM)
 	UKIBOOT_REQUIRE_TOOLS=1 UKIBOOT_SHIM=$(CURDIR)/$(SHIM) $(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags nonetboot -run 'NoNetBoot|ListHidden|ReferenceDocuments' ./cmds/ukiboot
 
 # Every Go benchmark once (-benchtime=1x), no tests, so that they build
 # and run on every `make test` and cannot rot; their fixtures are sized to
