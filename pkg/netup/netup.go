@@ -21,7 +21,8 @@ const DefaultWait = 90 * time.Second
 type Options struct {
 	// Wait bounds the whole bring-up; zero is DefaultWait.
 	Wait time.Duration
-	// Logf prints progress lines; nil prints nothing.
+	// Logf prints progress lines, each starting "network: " (the caller
+	// adds its own prefix, "ukiboot: "); nil prints nothing.
 	Logf func(format string, args ...any)
 }
 
@@ -124,4 +125,10 @@ func hasRoute(routes []netip.Prefix, v4 bool) bool {
 		return true
 	}
 	return false
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
 }

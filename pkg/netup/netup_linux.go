@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
+	"github.com/u-root/u-root/pkg/dhclient"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -13,21 +15,39 @@ import (
 // Up makes sure the network is up: it returns at once when a non-loopback
 // interface is up with a usable address (IPv4, or global IPv6 not
 // tentative), and with an error at once when there is no interface but
-// the loopback. Otherwise it brings the links up and configures them
-// (DHCPv4, DHCPv6, SLAAC) until one has an address and a route, or until
-// o.Wait or ctx ends.
+// the loopback. Otherwise it brings every other link up and runs DHCPv4
+// and DHCPv6 on each, retrying with backoff, while the kernel's SLAAC may
+// configure IPv6, until one link has an address and a route (nil), or
+// until o.Wait or ctx ends (an error saying what was tried).
 func Up(ctx context.Context, o Options) error {
+	return up(ctx, o, sys{resolvConf: dhclient.ResolvConfPath, poll: 250 * time.Millisecond})
+}
+
+// sys is where Up writes DNS servers and how often it looks at the links.
+type sys struct {
+	resolvConf string
+	poll       time.Duration
+}
+
+func up(ctx context.Context, o Options, s sys) error {
 	links, err := snapshot()
 	if err != nil {
 		return err
 	}
-	if len(candidates(links)) == 0 {
+	cands := candidates(links)
+	if len(cands) == 0 {
 		return errors.New("network: no network interface but the loopback; build the network card's driver into the ROM kernel, or boot from a disk")
 	}
 	if _, _, ok := configured(links); ok {
 		return nil
 	}
-	return errors.New("network: no interface is configured (DHCP is not implemented yet)")
+	if o.Wait <= 0 {
+		o.Wait = DefaultWait
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Wait)
+	defer cancel()
+	b := &bringup{o: o, sys: s, start: time.Now(), results: make(chan result), lastErr: map[string]error{}}
+	return b.run(ctx, cands)
 }
 
 // snapshot lists the links with their addresses and main-table routes.
