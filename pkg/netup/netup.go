@@ -30,6 +30,7 @@ type Options struct {
 type Link struct {
 	Name     string
 	Loopback bool
+	Ether    bool // a 6-byte hardware address (Ethernet, Wi-Fi): DHCP can run on it
 	Up       bool // administratively up (IFF_UP)
 	Carrier  bool // operationally up or unknown: packets can flow
 	Addrs    []Addr
@@ -67,8 +68,21 @@ func (l Link) usableAddr() (Addr, bool) {
 	return Addr{}, false
 }
 
-// candidates are the links Up works on: every link but loopbacks.
+// candidates are the links Up brings up and runs DHCP on: the
+// Ethernet-like ones (not loopbacks, tunnels such as sit0, or
+// InfiniBand).
 func candidates(links []Link) []Link {
+	var c []Link
+	for _, l := range links {
+		if l.Ether && !l.Loopback {
+			c = append(c, l)
+		}
+	}
+	return c
+}
+
+// others are the links but loopbacks.
+func others(links []Link) []Link {
 	var c []Link
 	for _, l := range links {
 		if !l.Loopback {
@@ -79,10 +93,10 @@ func candidates(links []Link) []Link {
 }
 
 // configured is the first non-loopback link that is up with a usable
-// address: when there is one, the network is already up and Up does
-// nothing.
+// address (a tunnel or bridge counts: someone configured the network):
+// when there is one, the network is already up and Up does nothing.
 func configured(links []Link) (Link, Addr, bool) {
-	for _, l := range candidates(links) {
+	for _, l := range others(links) {
 		if !l.Up {
 			continue
 		}
@@ -98,7 +112,7 @@ func configured(links []Link) (Link, Addr, bool) {
 // or a network route (an IPv4 lease without a router reaches its subnet),
 // not a host route nor IPv6 link-local or multicast. It ends Up's wait.
 func ready(links []Link) (Link, Addr, bool) {
-	for _, l := range candidates(links) {
+	for _, l := range others(links) {
 		if !l.Up || !l.Carrier {
 			continue
 		}

@@ -34,12 +34,12 @@ func up(ctx context.Context, o Options, s sys) error {
 	if err != nil {
 		return err
 	}
-	cands := candidates(links)
-	if len(cands) == 0 {
-		return errors.New("network: no network interface but the loopback; build the network card's driver into the ROM kernel, or boot from a disk")
-	}
 	if _, _, ok := configured(links); ok {
 		return nil
+	}
+	cands := candidates(links)
+	if len(cands) == 0 {
+		return errors.New("network: no Ethernet interface, only the loopback or tunnels; build the network card's driver into the ROM kernel, or boot from a disk")
 	}
 	if o.Wait <= 0 {
 		o.Wait = DefaultWait
@@ -74,6 +74,7 @@ func linkOf(nl netlink.Link) (Link, error) {
 		Name:     at.Name,
 		Loopback: at.RawFlags&unix.IFF_LOOPBACK != 0,
 		Up:       at.RawFlags&unix.IFF_UP != 0,
+		Ether:    len(at.HardwareAddr) == 6,
 	}
 	l.Carrier = l.Up && (at.OperState == netlink.OperUp || at.OperState == netlink.OperUnknown)
 	addrs, err := netlink.AddrList(nl, netlink.FAMILY_ALL)

@@ -190,7 +190,7 @@ func TestUpNoInterfaceButLoopback(t *testing.T) {
 	}
 	start := time.Now()
 	err := up(context.Background(), Options{Wait: time.Minute, Logf: t.Logf}, testSys(t))
-	if err == nil || !strings.Contains(err.Error(), "no network interface but the loopback") {
+	if err == nil || !strings.Contains(err.Error(), "no Ethernet interface") {
 		t.Fatalf("Up with only lo: %v, want an error saying there is no interface", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
