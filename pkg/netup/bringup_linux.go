@@ -36,6 +36,8 @@ type bringup struct {
 	dns     []net.IP         // every name server leases gave
 	search  []string
 	domain  string
+	// dnsSkipped: resolv.conf is on a disk; said once.
+	dnsSkipped bool
 }
 
 // result is the outcome of one DHCP attempt.
@@ -322,6 +324,13 @@ func (b *bringup) addDNS(ns []net.IP, search []string, domain string) error {
 		b.search, added = search, true
 	}
 	if !added || len(b.dns) == 0 {
+		return nil
+	}
+	if ram, err := b.sys.inRAM(b.sys.resolvConf); err != nil || !ram {
+		if !b.dnsSkipped {
+			b.o.logf("network: name servers %v not written: %s is not in memory (%v), and ukiboot writes to no disk; use IP addresses in URLs", b.dns, b.sys.resolvConf, err)
+			b.dnsSkipped = true
+		}
 		return nil
 	}
 	if err := dhclient.WriteDNSSettings(b.dns, b.search, b.domain, b.sys.resolvConf); err != nil {

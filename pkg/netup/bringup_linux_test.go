@@ -101,10 +101,68 @@ func TestAddDNS(t *testing.T) {
 	}
 	t.Run("an unwritable resolv.conf names the file", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "no", "resolv.conf")
-		b := &bringup{sys: sys{resolvConf: file}}
+		b := &bringup{sys: sys{resolvConf: file, inRAM: testSys(t).inRAM}}
 		err := b.addDNS([]net.IP{ip("10.0.2.3")}, nil, "")
 		if err == nil || !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), file) {
 			t.Fatalf("addDNS into a missing directory: %v", err)
 		}
 	})
+}
+
+func TestAddDNSNotOnDisk(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		inRAM func(string) (bool, error)
+	}{
+		{"resolv.conf on a disk", func(string) (bool, error) { return false, nil }},
+		{"cannot tell", func(string) (bool, error) { return false, os.ErrPermission }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testSys(t)
+			s.inRAM = tc.inRAM
+			var logged []string
+			b := &bringup{sys: s, o: Options{Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }}}
+			for range 2 {
+				if err := b.addDNS([]net.IP{net.ParseIP("10.0.2.3")}, nil, ""); err != nil {
+					t.Fatal(err)
+				}
+				b.dns = nil // a new server each time
+			}
+			if _, err := os.Stat(s.resolvConf); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("resolv.conf written to a disk: %v", err)
+			}
+			if len(logged) != 1 || !strings.Contains(logged[0], "writes to no disk") {
+				t.Errorf("logged %q, want one line saying why", logged)
+			}
+		})
+	}
+}
+
+func TestRAMFS(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		magic int64
+		want  bool
+	}{
+		{"tmpfs", 0x01021994, true},
+		{"ramfs", 0x858458f6, true},
+		{"ext4", 0xef53, false},
+		{"vfat", 0x4d44, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ramFS(tc.magic); got != tc.want {
+				t.Errorf("ramFS(%#x) = %v, want %v", tc.magic, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestInRAMOfAMissingFile(t *testing.T) {
+	// A resolv.conf that does not exist yet is judged by its directory.
+	if _, err := inRAM(filepath.Join(t.TempDir(), "resolv.conf")); err != nil {
+		t.Fatalf("inRAM of a missing file in an existing directory: %v", err)
+	}
+	if _, err := inRAM(filepath.Join(t.TempDir(), "no", "resolv.conf")); err == nil {
+		t.Fatal("inRAM of a file in a missing directory: no error")
+	}
 }

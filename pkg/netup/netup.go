@@ -4,9 +4,11 @@
 // clients it uses) while the kernel's SLAAC may configure IPv6 from router
 // advertisements, until one interface has an address and a route.
 //
-// It changes the kernel's network configuration (links, addresses, routes)
-// and, when a lease names DNS servers, writes /etc/resolv.conf, which in a
-// LinuxBoot ROM is in the initramfs (a tmpfs): nothing is written to disks.
+// It changes the kernel's network configuration (links, addresses, routes),
+// which lives in memory, and, when a lease names DNS servers, writes
+// /etc/resolv.conf, which in a LinuxBoot ROM is in the initramfs (a tmpfs
+// or ramfs). Nothing is written to disks: on a machine whose /etc is on a
+// disk, the name servers are logged and not written.
 package netup
 
 import (

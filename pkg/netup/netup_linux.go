@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"time"
 
 	"github.com/u-root/u-root/pkg/dhclient"
@@ -20,13 +21,34 @@ import (
 // configure IPv6, until one link has an address and a route (nil), or
 // until o.Wait or ctx ends (an error saying what was tried).
 func Up(ctx context.Context, o Options) error {
-	return up(ctx, o, sys{resolvConf: dhclient.ResolvConfPath, poll: 250 * time.Millisecond})
+	return up(ctx, o, sys{resolvConf: dhclient.ResolvConfPath, inRAM: inRAM, poll: 250 * time.Millisecond})
 }
 
-// sys is where Up writes DNS servers and how often it looks at the links.
+// sys is where Up writes DNS servers, how it tells that file is in memory,
+// and how often it looks at the links.
 type sys struct {
 	resolvConf string
+	inRAM      func(path string) (bool, error)
 	poll       time.Duration
+}
+
+// inRAM reports whether path (or, when it does not exist, its directory)
+// is on a tmpfs or ramfs, as the ROM's initramfs is: Up writes to no disk.
+func inRAM(path string) (bool, error) {
+	var st unix.Statfs_t
+	err := unix.Statfs(path, &st)
+	if errors.Is(err, unix.ENOENT) {
+		err = unix.Statfs(filepath.Dir(path), &st)
+	}
+	if err != nil {
+		return false, err
+	}
+	return ramFS(int64(st.Type)), nil
+}
+
+// ramFS reports whether a statfs type is a file system in memory.
+func ramFS(magic int64) bool {
+	return magic == unix.TMPFS_MAGIC || magic == unix.RAMFS_MAGIC
 }
 
 func up(ctx context.Context, o Options, s sys) error {

@@ -181,7 +181,9 @@ func dhcpServer(t *testing.T, dns bool) func() error {
 }
 
 func testSys(t *testing.T) sys {
-	return sys{resolvConf: filepath.Join(t.TempDir(), "resolv.conf"), poll: 20 * time.Millisecond}
+	// The test's directory is on whatever file system: say it is in RAM.
+	ram := func(string) (bool, error) { return true, nil }
+	return sys{resolvConf: filepath.Join(t.TempDir(), "resolv.conf"), inRAM: ram, poll: 20 * time.Millisecond}
 }
 
 func TestUpNoInterfaceButLoopback(t *testing.T) {
