@@ -17,6 +17,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv6/nclient6"
 	"github.com/u-root/u-root/pkg/dhclient"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Backoff of DHCP attempts: each waits for answers twice as long as the
@@ -127,11 +128,13 @@ func (b *bringup) record(r result) {
 	if r.err == nil {
 		r.err = b.configure(r)
 		if r.err == nil {
-			delete(b.lastErr, r.key())
+			// Said only if the wait ends before a route comes.
+			b.lastErr[r.key()] = errors.New("address configured, but no route (IPv6 routes come from router advertisements)")
 			return
 		}
 	}
-	if _, seen := b.lastErr[r.key()]; !seen && !errors.Is(r.err, errNotYet) {
+	var wait notYet
+	if _, seen := b.lastErr[r.key()]; !seen && !errors.As(r.err, &wait) {
 		b.o.logf("network: %s: %v (retrying)", r.key(), r.err)
 	}
 	b.lastErr[r.key()] = r.err
@@ -144,8 +147,10 @@ func (b *bringup) retry(ctx context.Context, link netlink.Link, proto string) {
 		begun := time.Now()
 		r := result{link: link, proto: proto}
 		switch {
-		case !b.carrier(ctx, link, try):
-			r.err = fmt.Errorf("%w: no carrier (check the cable and the switch port)", errNotYet)
+		case !b.waitFor(ctx, try, func() bool { return hasCarrier(link) }):
+			r.err = notYet("no carrier (check the cable and the switch port)")
+		case proto == "DHCPv6" && !b.waitFor(ctx, try, func() bool { return hasLinkLocal(link) }):
+			r.err = notYet("no usable link-local IPv6 address yet")
 		case proto == "DHCPv4":
 			r.v4, r.err = lease4(ctx, link, try)
 		default:
@@ -174,23 +179,19 @@ func (b *bringup) retry(ctx context.Context, link netlink.Link, proto string) {
 	}
 }
 
-// errNotYet marks failures that are waits for the link, not logged as
-// they happen (they are in Up's error when the wait ends).
-var errNotYet = errors.New("waiting")
+// notYet is a failure that is a wait for the link, not logged as it
+// happens (it is in Up's error when the wait ends).
+type notYet string
 
-// carrier waits up to max for link to have carrier (packets sent before
-// are lost), reporting whether it has.
-func (b *bringup) carrier(ctx context.Context, link netlink.Link, max time.Duration) bool {
+func (e notYet) Error() string { return string(e) }
+
+// waitFor polls cond until it holds (true), max passes or ctx ends.
+func (b *bringup) waitFor(ctx context.Context, max time.Duration, cond func() bool) bool {
 	t := time.NewTimer(max)
 	defer t.Stop()
 	tick := time.NewTicker(b.sys.poll)
 	defer tick.Stop()
-	for {
-		if nl, err := netlink.LinkByIndex(link.Attrs().Index); err == nil {
-			if o := nl.Attrs().OperState; o == netlink.OperUp || o == netlink.OperUnknown {
-				return true
-			}
-		}
+	for !cond() {
 		select {
 		case <-tick.C:
 		case <-t.C:
@@ -199,6 +200,32 @@ func (b *bringup) carrier(ctx context.Context, link netlink.Link, max time.Durat
 			return false
 		}
 	}
+	return true
+}
+
+// hasCarrier reports whether link can send (packets sent before are lost).
+func hasCarrier(link netlink.Link) bool {
+	nl, err := netlink.LinkByIndex(link.Attrs().Index)
+	if err != nil {
+		return false
+	}
+	o := nl.Attrs().OperState
+	return o == netlink.OperUp || o == netlink.OperUnknown
+}
+
+// hasLinkLocal reports whether link has a link-local IPv6 address whose
+// duplicate address detection is done: DHCPv6 is sent from it.
+func hasLinkLocal(link netlink.Link) bool {
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_V6)
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if a.IP.IsLinkLocalUnicast() && a.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // lease4 is one DHCPv4 exchange on link, waiting up to try for each answer.
@@ -222,7 +249,7 @@ func lease6(ctx context.Context, link netlink.Link, try time.Duration) (*dhcpv6.
 	name := link.Attrs().Name
 	conn, err := nclient6.NewIPv6UDPConn(name, dhcpv6.DefaultClientPort)
 	if err != nil {
-		return nil, fmt.Errorf("%w: no usable link-local IPv6 address yet (%v)", errNotYet, err)
+		return nil, err
 	}
 	c, err := nclient6.NewWithConn(conn, link.Attrs().HardwareAddr, nclient6.WithTimeout(try), nclient6.WithRetry(1))
 	if err != nil {

@@ -15,11 +15,12 @@ import (
 
 // Up makes sure the network is up: it returns at once when a non-loopback
 // interface is up with a usable address (IPv4, or global IPv6 not
-// tentative), and with an error at once when there is no interface but
-// the loopback. Otherwise it brings every other link up and runs DHCPv4
-// and DHCPv6 on each, retrying with backoff, while the kernel's SLAAC may
-// configure IPv6, until one link has an address and a route (nil), or
-// until o.Wait or ctx ends (an error saying what was tried).
+// tentative), and with an error at once when there is no Ethernet-like
+// interface (only the loopback, or tunnels). Otherwise it brings every
+// Ethernet-like link up and runs DHCPv4 and DHCPv6 on each, retrying with
+// backoff, while the kernel's SLAAC may configure IPv6, until one link has
+// an address and a route (nil), or until o.Wait or ctx ends (an error
+// saying what was tried).
 func Up(ctx context.Context, o Options) error {
 	return up(ctx, o, sys{resolvConf: dhclient.ResolvConfPath, inRAM: inRAM, poll: 250 * time.Millisecond})
 }

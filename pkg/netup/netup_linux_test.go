@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
+	"github.com/insomniacslk/dhcp/dhcpv6"
+	"github.com/insomniacslk/dhcp/dhcpv6/server6"
+	"github.com/insomniacslk/dhcp/iana"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -123,6 +127,10 @@ func serverSide(here netns.NsHandle, serve func() error) error {
 	if nu1, err = netlink.LinkByName("nu1"); err != nil {
 		return err
 	}
+	// The server answers DHCPv6 from its link-local address at once
+	// (without IPv6, only the DHCPv6 test fails). /proc/sys/net is this
+	// thread's namespace's.
+	os.WriteFile("/proc/sys/net/ipv6/conf/nu1/accept_dad", []byte("0"), 0o644)
 	if err := netlink.AddrAdd(nu1, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(10, 99, 0, 1), Mask: net.CIDRMask(24, 32)}}); err != nil {
 		return err
 	}
@@ -171,6 +179,42 @@ func dhcpServer(t *testing.T, dns bool) func() error {
 	}
 	return func() error {
 		srv, err := server4.NewServer("nu1", &net.UDPAddr{IP: net.IPv4zero, Port: dhcpv4.ServerPort}, handle)
+		if err != nil {
+			return err
+		}
+		go srv.Serve()
+		t.Cleanup(func() { srv.Close() })
+		return nil
+	}
+}
+
+// dhcp6Server answers every Solicit with Rapid Commit with 2001:db8::5
+// and name server 2001:db8::53.
+func dhcp6Server(t *testing.T) func() error {
+	handle := func(conn net.PacketConn, peer net.Addr, d dhcpv6.DHCPv6) {
+		m, ok := d.(*dhcpv6.Message)
+		if !ok || m.Type() != dhcpv6.MessageTypeSolicit {
+			return
+		}
+		var iaid [4]byte
+		if ia := m.Options.OneIANA(); ia != nil {
+			iaid = ia.IaId
+		}
+		resp, err := dhcpv6.NewReplyFromMessage(m,
+			dhcpv6.WithServerID(&dhcpv6.DUIDLL{HWType: iana.HWTypeEthernet, LinkLayerAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}}),
+			dhcpv6.WithIAID(iaid),
+			dhcpv6.WithIANA(dhcpv6.OptIAAddress{IPv6Addr: net.ParseIP("2001:db8::5"), PreferredLifetime: time.Hour, ValidLifetime: time.Hour}),
+			dhcpv6.WithDNS(net.ParseIP("2001:db8::53")))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if _, err := conn.WriteTo(resp.ToBytes(), peer); err != nil {
+			t.Error(err)
+		}
+	}
+	return func() error {
+		srv, err := server6.NewServer("nu1", nil, handle)
 		if err != nil {
 			return err
 		}
@@ -270,6 +314,7 @@ func TestUpNoAnswer(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "within 2s") || !strings.Contains(err.Error(), "nu0 DHCPv4: no answer") {
 		t.Fatalf("Up without a DHCP server: %v, want an error saying what was tried", err)
 	}
+	t.Logf("Up: %v", err)
 	if _, err := os.Stat(s.resolvConf); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("resolv.conf written without a lease: %v", err)
 	}
@@ -301,5 +346,50 @@ func TestUpAutoconfIPv6(t *testing.T) {
 	}
 	if err := <-errc; err != nil {
 		t.Fatalf("Up with an autoconfigured IPv6 address and route: %v", err)
+	}
+}
+
+func TestUpDHCPv6(t *testing.T) {
+	if !inFreshNetns(t, t.Name()) {
+		return
+	}
+	nu0 := vethToServer(t, dhcp6Server(t))
+	// DHCPv6 gives no route: once the address is there, the test adds
+	// the default route a router advertisement would.
+	leased := make(chan struct{}, 1)
+	logf := func(format string, args ...any) {
+		t.Logf(format, args...)
+		if strings.Contains(format, "DHCPv6: %v") {
+			leased <- struct{}{}
+		}
+	}
+	s := testSys(t)
+	errc := make(chan error)
+	go func() { errc <- up(context.Background(), Options{Wait: 30 * time.Second, Logf: logf}, s) }()
+	select {
+	case <-leased:
+	case err := <-errc:
+		t.Fatalf("Up ended before a DHCPv6 lease: %v", err)
+	}
+	addrs, err := netlink.AddrList(nu0, netlink.FAMILY_V6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range addrs {
+		got = append(got, a.IPNet.String())
+	}
+	if !slices.Contains(got, "2001:db8::5/128") {
+		t.Errorf("nu0 has %v, want the leased 2001:db8::5/128", got)
+	}
+	if err := netlink.RouteAdd(&netlink.Route{LinkIndex: nu0.Attrs().Index, Gw: net.ParseIP("fe80::1")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	rc, err := os.ReadFile(s.resolvConf)
+	if err != nil || string(rc) != "nameserver 2001:db8::53\n" {
+		t.Errorf("resolv.conf = %q, %v; want the lease's name server", rc, err)
 	}
 }
