@@ -44,12 +44,17 @@ type ClientOptions struct {
 // later of the date of this source and the build's commit time
 // (debug.ReadBuildInfo's vcs.time, when the build recorded it).
 func BuildFloor() time.Time {
-	floor := sourceFloor()
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return floor
+		return sourceFloor()
 	}
-	for _, s := range bi.Settings {
+	return floorOf(bi.Settings)
+}
+
+// floorOf is the later of sourceFloor and the vcs.time of settings.
+func floorOf(settings []debug.BuildSetting) time.Time {
+	floor := sourceFloor()
+	for _, s := range settings {
 		if s.Key != "vcs.time" {
 			continue
 		}

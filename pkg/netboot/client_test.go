@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -335,6 +336,23 @@ func TestClientCAFile(t *testing.T) {
 func TestBuildFloor(t *testing.T) {
 	if f := BuildFloor(); f.Before(testFloor) {
 		t.Fatalf("BuildFloor() = %v, before the source's date %v", f, testFloor)
+	}
+	for _, tc := range []struct {
+		name     string
+		settings []debug.BuildSetting
+		want     time.Time
+	}{
+		{"no VCS information", []debug.BuildSetting{{Key: "GOARCH", Value: "amd64"}}, testFloor},
+		{"a commit after the source's date", []debug.BuildSetting{{Key: "vcs.time", Value: "2027-03-04T05:06:07Z"}},
+			time.Date(2027, 3, 4, 5, 6, 7, 0, time.UTC)},
+		{"a commit before the source's date", []debug.BuildSetting{{Key: "vcs.time", Value: "2020-01-01T00:00:00Z"}}, testFloor},
+		{"a malformed vcs.time", []debug.BuildSetting{{Key: "vcs.time", Value: "yesterday"}}, testFloor},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := floorOf(tc.settings); !got.Equal(tc.want) {
+				t.Errorf("floorOf = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 
