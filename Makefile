@@ -25,7 +25,7 @@ FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList ./pkg/authenticode:FuzzTrustFile \
 	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag ./pkg/authenticode:FuzzNeededAlgorithms \
 	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel ./pkg/smbios:FuzzStructures \
-	./pkg/stub:FuzzDTBAutoParsers ./pkg/measure:FuzzResponses
+	./pkg/stub:FuzzDTBAutoParsers ./pkg/measure:FuzzResponses ./pkg/netboot:FuzzParseURL
 
 .PHONY: all build deps vet lint unit bench-smoke fuzz bench bench-clean bench-rom integration test demo clean
 

@@ -6,8 +6,11 @@
 // Every response is checked: a ranged read must be a 206 with exactly the
 // Content-Range asked for and exactly that many bytes. A server without
 // Range support is detected by Open (Ranged reports false); callers then
-// download the file whole. Each read of a body has its own deadline, so a
-// transfer that stalls after its headers fails instead of hanging.
+// download the file whole with Stream, which is also the one download of
+// a file whose headers were read with Range requests: one GET whose body
+// must be exactly the size Open learnt. Each read of a body has its own
+// deadline, so a transfer that stalls after its headers fails instead of
+// hanging.
 package httpra
 
 import (

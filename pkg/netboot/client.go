@@ -44,12 +44,17 @@ type ClientOptions struct {
 // later of the date of this source and the build's commit time
 // (debug.ReadBuildInfo's vcs.time, when the build recorded it).
 func BuildFloor() time.Time {
-	floor := sourceFloor()
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return floor
+		return sourceFloor()
 	}
-	for _, s := range bi.Settings {
+	return floorOf(bi.Settings)
+}
+
+// floorOf is the later of sourceFloor and the vcs.time of settings.
+func floorOf(settings []debug.BuildSetting) time.Time {
+	floor := sourceFloor()
+	for _, s := range settings {
 		if s.Key != "vcs.time" {
 			continue
 		}
@@ -66,10 +71,10 @@ func BuildFloor() time.Time {
 // The time they are checked at follows the clock rule: a machine without a
 // set RTC boots in 1970 or 2000, when no certificate is valid, so when the
 // clock is before o.Floor the chain is checked at the floor instead, or at
-// the latest NotBefore among the certificates the server presented when
-// that is later (the true time is unknown but not before the floor, so a
-// certificate issued after the floor may well be valid). A certificate
-// that expired before the floor is refused. With a clock at or after the
+// the latest NotBefore among the chain's certificates (root included)
+// when that is later (the true time is unknown but not before the floor,
+// so a certificate issued after the floor may well be valid). A
+// certificate that expired before the floor is refused. With a clock at or after the
 // floor, the clock decides. Integrity does not depend on this: every UKI
 // is verified against the trust store; TLS adds confidentiality and server
 // authentication.
@@ -207,36 +212,50 @@ func (v *verifier) verify(host string, certs []*x509.Certificate) error {
 	if len(certs) == 0 || host == "" {
 		return errors.New("the server presented no certificate")
 	}
-	at, why := v.checkTime(certs)
+	now := v.now()
 	opts := x509.VerifyOptions{
 		Roots:         v.roots,
 		Intermediates: x509.NewCertPool(),
 		DNSName:       host,
-		CurrentTime:   at,
+		CurrentTime:   now,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, c := range certs[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	if _, err := certs[0].Verify(opts); err != nil {
-		return fmt.Errorf("the certificate of %s is not trusted%s: %w; give the CA that signed it with -ca, or fix the server's certificate", host, why, err)
+	if !now.Before(v.floor) {
+		_, err := certs[0].Verify(opts)
+		return v.untrusted(host, "", err)
 	}
-	return nil
+	// The clock is wrong: check at the floor, or, when a certificate of
+	// the chain (the root too, which the server does not present) was
+	// issued later, at its NotBefore. Each step moves the time forward,
+	// never before the floor, so a certificate that expired before the
+	// floor stays refused, and so does a chain with no time at which all
+	// its certificates are valid.
+	opts.CurrentTime = v.floor
+	for range maxTimeSteps {
+		_, err := certs[0].Verify(opts)
+		var inv x509.CertificateInvalidError
+		if errors.As(err, &inv) && inv.Reason == x509.Expired && inv.Cert != nil && inv.Cert.NotBefore.After(opts.CurrentTime) {
+			opts.CurrentTime = inv.Cert.NotBefore
+			continue
+		}
+		why := fmt.Sprintf(" (checked at %s: the clock, %s, is before this build's date)",
+			opts.CurrentTime.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		return v.untrusted(host, why, err)
+	}
+	return fmt.Errorf("the certificate chain of %s has no time at which it is valid; fix the server's certificate", host)
 }
 
-// checkTime is the time certificates are checked at, and a note for
-// messages when it is not the clock.
-func (v *verifier) checkTime(certs []*x509.Certificate) (time.Time, string) {
-	now := v.now()
-	if !now.Before(v.floor) {
-		return now, ""
+// maxTimeSteps bounds the times verify tries: one per certificate of a
+// chain issued after the floor.
+const maxTimeSteps = 8
+
+// untrusted words a verification error; nil stays nil.
+func (v *verifier) untrusted(host, why string, err error) error {
+	if err == nil {
+		return nil
 	}
-	at := v.floor
-	for _, c := range certs {
-		if c.NotBefore.After(at) {
-			at = c.NotBefore
-		}
-	}
-	return at, fmt.Sprintf(" (checked at %s: the clock, %s, is before this build's date)",
-		at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	return fmt.Errorf("the certificate of %s is not trusted%s: %w; give the CA that signed it with -ca, or fix the server's certificate", host, why, err)
 }

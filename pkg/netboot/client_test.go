@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,7 @@ func TestClientCertificates(t *testing.T) {
 	inter := issue(t, certSpec{cn: "intermediate", ca: true, notBefore: day(2026, 11, 1), notAfter: day(2030, 1, 1)}, ca)
 	sane := day(2026, 12, 15)
 	unset := day(2001, 1, 1)
+	var lateRoot *pki // the root a case's chain made, when its roots are nil
 	for _, tc := range []struct {
 		name  string
 		now   time.Time
@@ -179,6 +181,18 @@ func TestClientCertificates(t *testing.T) {
 				late := issue(t, certSpec{cn: "late intermediate", ca: true, notBefore: day(2027, 2, 1), notAfter: day(2030, 1, 1)}, ca)
 				return []*pki{leafFor127(t, late, day(2027, 3, 1), day(2028, 1, 1)), late}
 			}, ca, ""},
+		{"clock 2001: a root issued after the floor and after its leaf accepted", unset,
+			func() []*pki {
+				late := issue(t, certSpec{cn: "late root", ca: true, notBefore: day(2027, 2, 1), notAfter: day(2030, 1, 1)}, nil)
+				lateRoot = late
+				return []*pki{issue(t, certSpec{cn: "server", ips: []net.IP{net.IPv4(127, 0, 0, 1)}, notBefore: day(2027, 1, 1), notAfter: day(2028, 1, 1)}, late)}
+			}, nil, ""},
+		{"clock 2001: a root issued after its leaf expired refused", unset,
+			func() []*pki {
+				late := issue(t, certSpec{cn: "late root", ca: true, notBefore: day(2028, 2, 1), notAfter: day(2030, 1, 1)}, nil)
+				lateRoot = late
+				return []*pki{issue(t, certSpec{cn: "server", ips: []net.IP{net.IPv4(127, 0, 0, 1)}, notBefore: day(2027, 1, 1), notAfter: day(2028, 1, 1)}, late)}
+			}, nil, "expired"},
 		{"clock 2001: another name still refused", unset,
 			func() []*pki {
 				return []*pki{issue(t, certSpec{cn: "x", dns: []string{"boot.example"}, notBefore: day(2026, 11, 1), notAfter: day(2027, 11, 1)}, ca)}
@@ -188,8 +202,12 @@ func TestClientCertificates(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := serveTLS(t, false, tc.chain()...)
+			roots := tc.roots
+			if roots == nil {
+				roots = lateRoot
+			}
 			c, err := NewClient(ClientOptions{
-				CAFile: writeFile(t, "ca.pem", pemOf(tc.roots)),
+				CAFile: writeFile(t, "ca.pem", pemOf(roots)),
 				Now:    func() time.Time { return tc.now },
 				Floor:  testFloor,
 			})
@@ -318,6 +336,23 @@ func TestClientCAFile(t *testing.T) {
 func TestBuildFloor(t *testing.T) {
 	if f := BuildFloor(); f.Before(testFloor) {
 		t.Fatalf("BuildFloor() = %v, before the source's date %v", f, testFloor)
+	}
+	for _, tc := range []struct {
+		name     string
+		settings []debug.BuildSetting
+		want     time.Time
+	}{
+		{"no VCS information", []debug.BuildSetting{{Key: "GOARCH", Value: "amd64"}}, testFloor},
+		{"a commit after the source's date", []debug.BuildSetting{{Key: "vcs.time", Value: "2027-03-04T05:06:07Z"}},
+			time.Date(2027, 3, 4, 5, 6, 7, 0, time.UTC)},
+		{"a commit before the source's date", []debug.BuildSetting{{Key: "vcs.time", Value: "2020-01-01T00:00:00Z"}}, testFloor},
+		{"a malformed vcs.time", []debug.BuildSetting{{Key: "vcs.time", Value: "yesterday"}}, testFloor},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := floorOf(tc.settings); !got.Equal(tc.want) {
+				t.Errorf("floorOf = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 
