@@ -139,9 +139,6 @@ func urlEntries(base *Entry, n NetUKI, o Options) []*Entry {
 	if err := nr.failed(); err != nil {
 		return unread(err)
 	}
-	if len(out) == 1 && out[0] == &listed && listed.Status == StatusHidden {
-		listed.Status = StatusInvalid
-	}
 	return out
 }
 
