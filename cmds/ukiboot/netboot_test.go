@@ -486,3 +486,43 @@ func TestURLWithoutRange(t *testing.T) {
 		t.Errorf("-auto: rc %d, loads %+v\n%s", rc, fs.loads, stderr.String())
 	}
 }
+
+// TestMenuNetworkEntryEditable: the menu does not read a network UKI to
+// say whether its command line can be edited: under enforcement it
+// cannot, otherwise it can.
+func TestMenuNetworkEntryEditable(t *testing.T) {
+	f := newNetFleet(t)
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.served))
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name, verify string
+		editable     bool
+	}{
+		{"enforced: not editable", "enforce", false},
+		{"report only: editable", "auto", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &options{verify: tc.verify, roots: stringList{t.TempDir()}, urls: stringList{srv.URL + "/fleet.efi"}, netReadTimeout: time.Second}
+			if tc.verify == "enforce" {
+				o.db = stringList{f.db}
+			}
+			p, err := openPipeline(o, (&fakeSystem{platform: noPlatform(t)}).sys(), io.Discard, func(string, ...any) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.close()
+			listed := requests.Load()
+			items := p.menuItems()
+			if len(items) != 1 || items[0].ID != "fleet.efi" || items[0].Editable != tc.editable || !tc.editable && !strings.Contains(items[0].NotEditable, "verification is enforced") {
+				t.Errorf("items %+v, want fleet.efi, editable %v", items, tc.editable)
+			}
+			if n := requests.Load() - listed; n != 0 {
+				t.Errorf("drawing the menu sent %d requests", n)
+			}
+		})
+	}
+}
