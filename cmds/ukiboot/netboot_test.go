@@ -526,3 +526,39 @@ func TestMenuNetworkEntryEditable(t *testing.T) {
 		})
 	}
 }
+
+// TestURLBootsWithoutDisk: with -url, a scan that finds no ESP is
+// logged, and the -url entry boots; without -url it is the end.
+func TestURLBootsWithoutDisk(t *testing.T) {
+	f := newNetFleet(t)
+	mux := http.NewServeMux()
+	serve(mux, "/fleet.efi", f.served)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		rc     int
+		loaded string
+	}{
+		{"-url", []string{"-url", srv.URL + "/fleet.efi"}, 0, "K-NET"},
+		{"no -url", nil, 1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := &fakeSystem{platform: noPlatform(t)}
+			sys := fs.sys()
+			sys.roots = func(*options, func(string, ...any)) (*partitions, error) {
+				return nil, errors.New("scanning disks for 10s: no ESP partition found")
+			}
+			var stdout, stderr bytes.Buffer
+			rc := runWith(append([]string{"-auto", "-db", f.db}, tc.args...), &stdout, &stderr, sys)
+			loaded := ""
+			if len(fs.loads) == 1 {
+				loaded = string(fs.loads[0].kernel)
+			}
+			if rc != tc.rc || loaded != tc.loaded || !strings.Contains(stderr.String(), "no ESP partition found") {
+				t.Errorf("rc %d, loaded %q; want %d, %q, and the scan's error logged:\n%s", rc, loaded, tc.rc, tc.loaded, stderr.String())
+			}
+		})
+	}
+}
