@@ -115,7 +115,7 @@ type options struct {
 	netWait        time.Duration
 	ca             string
 	netReadTimeout time.Duration
-	// console is where download progress lines go: stderr.
+	// progress is where download progress lines go: stderr.
 	progress io.Writer
 }
 
