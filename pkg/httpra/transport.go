@@ -29,8 +29,9 @@ func limitRedirects(c *http.Client) *http.Client {
 	return cc
 }
 
-// get sends a GET for bytes start..stop. The returned body fails any read
-// that waits longer than f.timeout; cancel releases the request.
+// get sends a GET for bytes start..stop, or for the whole file when stop
+// is negative. The returned body fails any read that waits longer than
+// f.timeout; cancel releases the request.
 func (f *File) get(start, stop int64) (*http.Response, context.CancelFunc, error) {
 	ctx, cancel := context.WithCancelCause(f.ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
@@ -38,7 +39,9 @@ func (f *File) get(start, stop int64) (*http.Response, context.CancelFunc, error
 		cancel(nil)
 		return nil, nil, fmt.Errorf("httpra: %s: %v; give a valid URL", f.name, err)
 	}
-	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", start, stop))
+	if stop >= 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", start, stop))
+	}
 	// A transparently gunzipped body would not be the bytes asked for.
 	req.Header.Set("Accept-Encoding", "identity")
 	f.requests++
