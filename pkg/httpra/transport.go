@@ -14,15 +14,24 @@ import (
 var errStalled = errors.New("stalled")
 
 // limitRedirects returns a copy of c (or of a default client) that follows
-// at most MaxRedirects redirects.
+// at most MaxRedirects redirects, never from https to another scheme (that
+// would drop the confidentiality and server authentication asked for),
+// and only those c's own CheckRedirect, if any, accepts.
 func limitRedirects(c *http.Client) *http.Client {
 	cc := &http.Client{}
 	if c != nil {
 		*cc = *c
 	}
+	own := cc.CheckRedirect
 	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) > MaxRedirects {
 			return fmt.Errorf("more than %d redirects (a loop?); point the URL at the file itself", MaxRedirects)
+		}
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("redirected from https to %s: refused, it would drop TLS; point the URL at the file itself or fix the server", display(req.URL))
+		}
+		if own != nil {
+			return own(req, via)
 		}
 		return nil
 	}
