@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"time"
 )
@@ -63,10 +64,26 @@ func (f *File) get(start, stop int64) (*http.Response, context.CancelFunc, error
 		if d.fired.Load() {
 			err = fmt.Errorf("no answer within %v", f.timeout)
 		}
+		redactURLError(err)
 		return nil, nil, fmt.Errorf("httpra: %s: %w; check the URL, the network and the server", f.name, err)
 	}
 	resp.Body = &stallReader{r: resp.Body, d: d, name: f.name}
 	return resp, func() { cancel(nil) }, nil
+}
+
+// redactURLError removes the user and password from the URL of the
+// *url.Error in err, if any: Go masks only a password there, and keeps the
+// user, which may be a token.
+func redactURLError(err error) {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return
+	}
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		ue.URL = display(u)
+	} else {
+		ue.URL = "(the URL)"
+	}
 }
 
 // deadline cancels a request when one wait lasts longer than timeout.
