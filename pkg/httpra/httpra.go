@@ -10,7 +10,9 @@
 // a file whose headers were read with Range requests: one GET whose body
 // must be exactly the size Open learnt. Each read of a body has its own
 // deadline, so a transfer that stalls after its headers fails instead of
-// hanging.
+// hanging, and a body must come at MinRate or faster once it has taken
+// longer than that deadline, so that a server trickling bytes cannot hold
+// a boot for ever either.
 package httpra
 
 import (

@@ -107,24 +107,56 @@ func (d *deadline) arm() {
 
 func (d *deadline) disarm() { d.timer.Stop() }
 
-// stallReader is a body whose every Read must return within the deadline.
+// MinRate is the slowest a body may come, in bytes per second averaged
+// over the time spent waiting for it, once that time is longer than the
+// read timeout. Every read returning within the timeout is not enough: a
+// server that sends a byte just before each deadline would hold an
+// unattended boot for ever, and -auto would never try the next entry.
+// With MinRate, a body of n bytes takes at most about
+// max(timeout, n/MinRate) of waiting: 200 MiB in 13 minutes, the 1 GiB
+// default -max-size in 68, while any link a fleet boots over is far
+// faster than 2 Mbit/s.
+const MinRate = 256 << 10
+
+// stallReader is a body whose every Read must return within the deadline,
+// and which must come at MinRate or faster once it has taken longer
+// than the deadline.
 type stallReader struct {
-	r    io.ReadCloser
-	d    *deadline
-	name string
+	r      io.ReadCloser
+	d      *deadline
+	name   string
+	got    int64
+	waited time.Duration
+	slow   bool
 }
 
 func (s *stallReader) Read(p []byte) (int, error) {
+	if s.slow {
+		return 0, s.tooSlow()
+	}
 	if s.d.fired.Load() {
 		return 0, s.stalled()
 	}
+	start := time.Now()
 	s.d.arm()
 	n, err := s.r.Read(p)
 	s.d.disarm()
+	s.waited += time.Since(start)
+	s.got += int64(n)
 	if err != nil && err != io.EOF && s.d.fired.Load() {
 		return n, s.stalled()
 	}
+	if err == nil && s.waited > s.d.timeout && float64(s.got) < MinRate*s.waited.Seconds() {
+		s.slow = true
+		s.d.cancel(errStalled) // the connection goes too
+		return n, s.tooSlow()
+	}
 	return n, err
+}
+
+func (s *stallReader) tooSlow() error {
+	return fmt.Errorf("the transfer is too slow: %d bytes in %v, less than %d KiB/s; check the server and the network",
+		s.got, s.waited.Round(time.Millisecond), MinRate>>10)
 }
 
 func (s *stallReader) stalled() error {
