@@ -1,14 +1,21 @@
 package netboot_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/netboot"
 	"github.com/ukiboot/ukiboot/pkg/stub"
+	"github.com/ukiboot/ukiboot/pkg/uki"
 )
 
 // closedPort is a loopback address nothing listens on.
@@ -53,5 +60,51 @@ func TestErrorsHideUserinfo(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestListingRequestsBounded: a UKI laid out so that listing it misses
+// the cache at every read (many profiles, each .osrel in its own 64 KiB
+// block) cannot make the listing send an unbounded number of Range
+// requests, each of which a hostile server may answer just before the
+// read timeout: the File refuses to send more than a bounded number.
+func TestListingRequestsBounded(t *testing.T) {
+	const profiles = 200
+	pad := bytes.Repeat([]byte{0xa5}, 64<<10)
+	secs := []ukitest.Section{ukitest.S(".osrel", "ID=fleet\n"), ukitest.S(".linux", "K")}
+	for i := range profiles {
+		secs = append(secs, ukitest.S(".profile", fmt.Sprintf("ID=p%d\n", i)), ukitest.S(".osrel", fmt.Sprintf("ID=fleet\nVERSION_ID=%d\n", i)), ukitest.B(".pad", pad))
+	}
+	img := ukitest.UKI(secs...)
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img))
+	}))
+	t.Cleanup(srv.Close)
+	u, err := netboot.ParseURL(srv.URL + "/fleet.efi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, n, err := netboot.NewSource(u, netboot.Options{}).Headers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := uki.Read(r, n, u.String(), uki.KindUKI)
+	listed := 0
+	if err == nil {
+		for _, p := range k.Profiles() {
+			if _, err = k.Text(p, uki.SectionOSRel); err != nil {
+				break
+			}
+			listed++
+		}
+	}
+	t.Logf("%d profiles listed with %d requests: %v", listed, requests.Load(), err)
+	if err != nil && !strings.Contains(err.Error(), "Range requests") {
+		t.Errorf("error %v, want one about too many Range requests", err)
+	}
+	if requests.Load() > 64 {
+		t.Errorf("%d requests to list one UKI, want at most 64", requests.Load())
 	}
 }
