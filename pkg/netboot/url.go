@@ -41,6 +41,11 @@ func ParseURL(s string) (URL, error) {
 	}
 	shown := URL{URL: u}.String()
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		if u.Opaque != "" || u.Host == "" {
+			// "user:password@host/a.efi" parses with the scheme "user"
+			// and the rest opaque, which String shows whole.
+			shown, _ = redactRaw(s)
+		}
 		return URL{}, fmt.Errorf("%s: not an absolute http:// or https:// URL; give one (e.g. https://boot.example/fleet.efi)", shown)
 	}
 	min, err := parseFragment(u.Fragment, u.EscapedFragment())
