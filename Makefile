@@ -25,7 +25,7 @@ FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList ./pkg/authenticode:FuzzTrustFile \
 	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag ./pkg/authenticode:FuzzNeededAlgorithms \
 	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel ./pkg/smbios:FuzzStructures \
-	./pkg/stub:FuzzDTBAutoParsers ./pkg/measure:FuzzResponses
+	./pkg/stub:FuzzDTBAutoParsers ./pkg/measure:FuzzResponses ./pkg/netboot:FuzzParseURL
 
 .PHONY: all build deps vet lint unit bench-smoke fuzz bench bench-clean bench-rom integration test demo clean
 
@@ -60,6 +60,7 @@ $(SHIM):
 
 unit: deps $(SHIM)
 	UKIBOOT_REQUIRE_TOOLS=1 UKIBOOT_SHIM=$(CURDIR)/$(SHIM) $(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags nonetboot -run 'NoNetBoot|ListHidden|ReferenceDocuments' ./cmds/ukiboot
 
 # Every Go benchmark once (-benchtime=1x), no tests, so that they build
 # and run on every `make test` and cannot rot; their fixtures are sized to
@@ -122,7 +123,8 @@ bench: build
 	$(GO) run ./internal/cmd/benchtab -fixtures $(BENCH_OUT) -ukiboot bin/ukiboot -sizes $(BENCH_SIZES) \
 		-runs $(BENCH_RUNS) -cold-bps $(BENCH_COLD_BPS) -go-bench "$(BENCH_GO_PKGS)" \
 		-stripped $(BENCH_OUT)/ukiboot-stripped -stripped-nonetboot $(BENCH_OUT)/ukiboot-stripped-nonetboot \
-		-serve $(BENCH_OUT)/benchserve -net-bps $(BENCH_NET_BPS) -rom-initramfs-max $(ROM_INITRAMFS_MAX) -cases "$(BENCH_CASES)" \
+		-serve $(BENCH_OUT)/benchserve -net-bps $(BENCH_NET_BPS) -rom-initramfs-max $(ROM_INITRAMFS_MAX_NETBOOT) \
+		-rom-initramfs-max-nonetboot $(ROM_INITRAMFS_MAX_NONETBOOT) -cases "$(BENCH_CASES)" \
 		$(if $(filter 1,$(BENCH_ROM)),-rom)
 
 bench-clean:
@@ -133,9 +135,9 @@ bench-clean:
 bench-rom: vm-assets
 	@# Each set with and without network boot; the ROM set's initramfs is
 	@# built whatever its size (ROM_INITRAMFS_MAX=ROM_MAX): benchtab judges it.
-	@for tags in nonetboot ""; do for set in core ""; do \
-		$(MAKE) --no-print-directory rom-share ROM_OUT=$(BENCH_OUT)/rom-$${set:-set}$${tags:+-$$tags} COMMANDS=$$set \
-			ROM_GO_TAGS=$$tags ROM_INITRAMFS_MAX=$(ROM_MAX) DB= DBX= SBATLEVEL= || exit 1; done; done
+	@for net in 0 1; do for set in core ""; do \
+		$(MAKE) --no-print-directory rom-share ROM_OUT=$(BENCH_OUT)/rom-$${set:-set}$$([ $$net = 0 ] && echo -nonetboot) \
+			COMMANDS=$$set NETBOOT=$$net ROM_INITRAMFS_MAX=$(ROM_MAX) DB= DBX= SBATLEVEL= || exit 1; done; done
 	@$(MAKE) --no-print-directory rom ROM_OUT=$(ROM_TEST_OUT) SYSTEM_TRUSTED_KEYS=rom/testkeys/kernel-signing.crt \
 		DB=rom/testkeys/uki-signing.crt DBX= SBATLEVEL= UKIBOOT_ARGS= COMMANDS=
 	rm -f $(BENCH_OUT)/rom-boot.txt

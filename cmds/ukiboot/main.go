@@ -9,6 +9,7 @@
 //	ukiboot [-timeout DUR] [-append STR] [-root DIR]... [-dry-run | -no-reboot]
 //	ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-no-reboot | -dry-run [-json] [-extract DIR]]
 //	ukiboot -list [-root DIR]... [-json] [-verify-all]
+//	ukiboot [-auto|-list] -url URL... [-net auto|off] [-ca FILE] ...
 //	ukiboot -inspect FILE [-json]
 //	sh [ARG]...   (started as sh or defaultsh: close PCRs 7, 11, 12 and 13, exec gosh; gate.go)
 //
@@ -33,6 +34,13 @@
 //	-measure MODE  auto, require or off: extend the TPM
 //	-pcr-banks B   auto or the PCR banks to compute (sha256,sha384)
 //	-on-failure A  reboot, poweroff, shell or menu when nothing boots
+//	-url URL       a signed UKI on an http(s) server, listed first
+//	               (repeatable; #min-version=V refuses older ones)
+//	-net MODE      auto or off: bring the network up for network entries
+//	-net-wait DUR  how long to wait for the network (default 90s)
+//	-ca FILE       the CAs https:// servers are checked against
+//	-net-read-timeout DUR
+//	               a download without data this long fails (default 30s)
 //	-json          print JSON instead of text
 //	-v             verbose log
 //
@@ -115,7 +123,7 @@ type options struct {
 	netWait        time.Duration
 	ca             string
 	netReadTimeout time.Duration
-	// console is where download progress lines go: stderr.
+	// progress is where download progress lines go: stderr.
 	progress io.Writer
 }
 

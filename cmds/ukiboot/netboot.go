@@ -137,14 +137,19 @@ func (n *netBoot) httpClient() (*http.Client, error) {
 // readyFor is the Ready of u's source: the network is brought up once,
 // before the first request to a server that is not on a loopback
 // address. Its failure is logged and added to the request's error, which
-// decides.
+// decides. -dry-run and -list change nothing, the network configuration
+// included: they use the network as it is.
 func (n *netBoot) readyFor(u netboot.URL) func(ctx context.Context) error {
 	if isLoopback(u.URL.Hostname()) {
 		return nil
 	}
 	return func(ctx context.Context) error {
 		n.upOnce.Do(func() {
-			if n.o.net == "off" || n.up == nil {
+			switch {
+			case n.o.net == "off" || n.up == nil:
+				return
+			case n.o.dryRun || n.o.list:
+				n.logf("network: not brought up: -dry-run and -list change nothing (bring it up first, or give -net off to hide this)")
 				return
 			}
 			if n.upErr = n.up(ctx, n.o.netWait, n.logf); n.upErr != nil {

@@ -406,14 +406,15 @@ func TestURLOverHTTPS(t *testing.T) {
 
 // TestNetworkBroughtUpOnce: the network is brought up before the first
 // request to a server that is not on a loopback address, once per
-// pipeline, not with -net off; its failure is logged and returned (the
-// request adds it to its own error), not fatal.
+// pipeline, not with -net off, nor by -dry-run and -list (which change
+// nothing); its failure is logged and returned (the request adds it to
+// its own error), not fatal.
 func TestNetworkBroughtUpOnce(t *testing.T) {
 	failed := errors.New("no DHCP answer")
 	cases := []struct {
 		name  string
 		url   string
-		net   string
+		net   string // -net, and the mode
 		upErr error
 		calls int
 		log   string
@@ -421,6 +422,8 @@ func TestNetworkBroughtUpOnce(t *testing.T) {
 		{"a remote server", "http://boot.example/x.efi", "auto", nil, 1, ""},
 		{"a remote server, bring-up fails", "https://[2001:db8::1]/x.efi", "auto", failed, 1, "network: no DHCP answer"},
 		{"-net off", "http://boot.example/x.efi", "off", nil, 0, ""},
+		{"-dry-run changes nothing", "http://boot.example/x.efi", "auto -dry-run", nil, 0, "network: not brought up: -dry-run and -list change nothing (bring it up first, or give -net off to hide this)"},
+		{"-list changes nothing", "http://boot.example/x.efi", "auto -list", nil, 0, "network: not brought up: -dry-run and -list change nothing (bring it up first, or give -net off to hide this)"},
 		{"loopback", "http://127.0.0.1:8080/x.efi", "auto", nil, 0, ""},
 		{"localhost", "http://localhost/x.efi", "auto", nil, 0, ""},
 		{"IPv6 loopback", "http://[::1]/x.efi", "auto", nil, 0, ""},
@@ -430,7 +433,8 @@ func TestNetworkBroughtUpOnce(t *testing.T) {
 			var calls int
 			var waited time.Duration
 			var log []string
-			o := &options{net: tc.net, netWait: 42 * time.Second}
+			mode, flag, _ := strings.Cut(tc.net, " ")
+			o := &options{net: mode, netWait: 42 * time.Second, dryRun: flag == "-dry-run", list: flag == "-list"}
 			sys := system{netUp: func(_ context.Context, wait time.Duration, _ func(string, ...any)) error {
 				calls++
 				waited = wait
@@ -453,6 +457,107 @@ func TestNetworkBroughtUpOnce(t *testing.T) {
 			}
 			if got := strings.Join(log, "\n"); got != tc.log {
 				t.Errorf("log %q, want %q", got, tc.log)
+			}
+		})
+	}
+}
+
+// TestURLWithoutRange: a server that answers no Range request lists the
+// UKI by its URL, says why, and the UKI still boots (downloaded whole).
+func TestURLWithoutRange(t *testing.T) {
+	f := newNetFleet(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(f.served)))
+		w.Write(f.served)
+	}))
+	defer srv.Close()
+	url := srv.URL + "/fleet.efi"
+	var stdout, stderr bytes.Buffer
+	if rc := runWith([]string{"-list", "-db", f.db, "-root", f.esp, "-url", url}, &stdout, &stderr, (&fakeSystem{platform: noPlatform(t)}).sys()); rc != 0 {
+		t.Fatalf("-list: rc %d\n%s", rc, stderr.String())
+	}
+	for _, want := range []string{"* 1  fleet.efi  " + url, "fleet.efi: " + url + ": the server does not support Range requests"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("-list lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	fs := &fakeSystem{platform: noPlatform(t)}
+	if rc := runWith([]string{"-auto", "-db", f.db, "-root", f.esp, "-url", url}, &stdout, &stderr, fs.sys()); rc != 0 || len(fs.loads) != 1 || string(fs.loads[0].kernel) != "K-NET" {
+		t.Errorf("-auto: rc %d, loads %+v\n%s", rc, fs.loads, stderr.String())
+	}
+}
+
+// TestMenuNetworkEntryEditable: the menu does not read a network UKI to
+// say whether its command line can be edited: under enforcement it
+// cannot, otherwise it can.
+func TestMenuNetworkEntryEditable(t *testing.T) {
+	f := newNetFleet(t)
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.served))
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name, verify string
+		editable     bool
+	}{
+		{"enforced: not editable", "enforce", false},
+		{"report only: editable", "auto", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &options{verify: tc.verify, roots: stringList{t.TempDir()}, urls: stringList{srv.URL + "/fleet.efi"}, netReadTimeout: time.Second}
+			if tc.verify == "enforce" {
+				o.db = stringList{f.db}
+			}
+			p, err := openPipeline(o, (&fakeSystem{platform: noPlatform(t)}).sys(), io.Discard, func(string, ...any) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.close()
+			listed := requests.Load()
+			items := p.menuItems()
+			if len(items) != 1 || items[0].ID != "fleet.efi" || items[0].Editable != tc.editable || !tc.editable && !strings.Contains(items[0].NotEditable, "verification is enforced") {
+				t.Errorf("items %+v, want fleet.efi, editable %v", items, tc.editable)
+			}
+			if n := requests.Load() - listed; n != 0 {
+				t.Errorf("drawing the menu sent %d requests", n)
+			}
+		})
+	}
+}
+
+// TestURLBootsWithoutDisk: with -url, a scan that finds no ESP is
+// logged, and the -url entry boots; without -url it is the end.
+func TestURLBootsWithoutDisk(t *testing.T) {
+	f := newNetFleet(t)
+	mux := http.NewServeMux()
+	serve(mux, "/fleet.efi", f.served)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		rc     int
+		loaded string
+	}{
+		{"-url", []string{"-url", srv.URL + "/fleet.efi"}, 0, "K-NET"},
+		{"no -url", nil, 1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := &fakeSystem{platform: noPlatform(t)}
+			sys := fs.sys()
+			sys.roots = func(*options, func(string, ...any)) (*partitions, error) {
+				return nil, errors.New("scanning disks for 10s: no ESP partition found")
+			}
+			var stdout, stderr bytes.Buffer
+			rc := runWith(append([]string{"-auto", "-db", f.db}, tc.args...), &stdout, &stderr, sys)
+			loaded := ""
+			if len(fs.loads) == 1 {
+				loaded = string(fs.loads[0].kernel)
+			}
+			if rc != tc.rc || loaded != tc.loaded || !strings.Contains(stderr.String(), "no ESP partition found") {
+				t.Errorf("rc %d, loaded %q; want %d, %q, and the scan's error logged:\n%s", rc, loaded, tc.rc, tc.loaded, stderr.String())
 			}
 		})
 	}

@@ -123,7 +123,10 @@ func loadURLs(found []*Entry, o Options) []*Entry {
 // it: it is not dropped as systemd-boot drops such files).
 func urlEntries(base *Entry, n NetUKI, o Options) []*Entry {
 	unread := func(err error) []*Entry {
-		base.Warning = fmt.Errorf("%s: listed by its URL: %w", n.Name, err)
+		base.Warning = err
+		if !strings.Contains(err.Error(), n.Name) {
+			base.Warning = fmt.Errorf("%s: %w", n.Name, err)
+		}
 		return []*Entry{base}
 	}
 	r, size, err := n.Headers()
@@ -135,9 +138,6 @@ func urlEntries(base *Entry, n NetUKI, o Options) []*Entry {
 	out := ukiEntries(&listed, nr, size, o)
 	if err := nr.failed(); err != nil {
 		return unread(err)
-	}
-	if len(out) == 1 && out[0] == &listed && listed.Status == StatusHidden {
-		listed.Status = StatusInvalid
 	}
 	return out
 }

@@ -100,7 +100,7 @@ func TestURLEntries(t *testing.T) {
 		ids     string // listed, in order
 		titles  string // of the -url entries
 		deflt   string // the default's id and source
-		invalid string // the first -url entry's Err, when invalid
+		invalid string // the first -url entry's Err, when invalid (all of it)
 		warning string // the first -url entry's Warning
 	}{
 		{"profiles, first, default", []bls.NetUKI{netUKI("http://h/Net.EFI#min-version=7", multi, nil, nil)},
@@ -118,11 +118,13 @@ func TestURLEntries(t *testing.T) {
 		{"a read fails: listed by URL, bootable", []bls.NetUKI{netUKI("http://h/x.efi", multi, nil, down)},
 			"x.efi disk.efi taken.efi", "http://h/x.efi", "x.efi -url", "", "connection refused"},
 		{"not a UKI: invalid, not the default", []bls.NetUKI{netUKI("http://h/x.efi", []byte("<html>not found</html>"), nil, nil)},
-			"x.efi disk.efi taken.efi", "http://h/x.efi", "taken.efi LoaderEntryOneShot", "http://h/x.efi: not a PE image", ""},
+			"x.efi disk.efi taken.efi", "http://h/x.efi", "taken.efi LoaderEntryOneShot", "http://h/x.efi: not a PE image: no DOS header", ""},
+		{"for another CPU: invalid", []bls.NetUKI{netUKI("http://h/x.efi", ukitest.Image{Machine: 0xaa64, Sections: []ukitest.Section{ukitest.S(".osrel", "ID=arm\n")}}.Bytes(), nil, nil)},
+			"x.efi disk.efi taken.efi", "http://h/x.efi", "taken.efi LoaderEntryOneShot", "http://h/x.efi: built for aa64 (arm64), this machine is x64", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := load(t, bls.Options{URLs: tc.urls, Vars: bls.MapVars{"LoaderEntryOneShot": "taken.efi"}}, esp)
+			c := load(t, bls.Options{Arch: "x64", URLs: tc.urls, Vars: bls.MapVars{"LoaderEntryOneShot": "taken.efi"}}, esp)
 			if got := ids(c); got != tc.ids {
 				t.Fatalf("ids %q, want %q (hidden %s)", got, tc.ids, hiddenIDs(c))
 			}
@@ -142,13 +144,14 @@ func TestURLEntries(t *testing.T) {
 				t.Errorf("default %q, want %q", got, tc.deflt)
 			}
 			first := c.Entries[0]
-			if tc.invalid != "" && (first.Status != bls.StatusInvalid || !strings.Contains(first.Err.Error(), tc.invalid)) {
+			if tc.invalid != "" && (first.Status != bls.StatusInvalid || first.Err.Error() != tc.invalid) {
 				t.Errorf("first: %s %v, want invalid with %q", first.Status, first.Err, tc.invalid)
 			}
 			if tc.invalid == "" && !first.Bootable() {
 				t.Errorf("first: %s %v, want bootable", first.Status, first.Err)
 			}
-			if tc.warning != "" && (first.Warning == nil || !strings.Contains(first.Warning.Error(), tc.warning) || !strings.Contains(strings.Join(c.Warnings, "\n"), tc.warning)) {
+			if tc.warning != "" && (first.Warning == nil || !strings.Contains(first.Warning.Error(), tc.warning) ||
+				!strings.Contains(first.Warning.Error(), "http://h/x.efi") || !strings.Contains(strings.Join(c.Warnings, "\n"), tc.warning)) {
 				t.Errorf("warning %v (config %q), want %q", first.Warning, c.Warnings, tc.warning)
 			}
 		})

@@ -6,8 +6,13 @@
 // Every response is checked: a ranged read must be a 206 with exactly the
 // Content-Range asked for and exactly that many bytes. A server without
 // Range support is detected by Open (Ranged reports false); callers then
-// download the file whole. Each read of a body has its own deadline, so a
-// transfer that stalls after its headers fails instead of hanging.
+// download the file whole with Stream, which is also the one download of
+// a file whose headers were read with Range requests: one GET whose body
+// must be exactly the size Open learnt. Each read of a body has its own
+// deadline, so a transfer that stalls after its headers fails instead of
+// hanging, and a body must come at MinRate or faster once it has taken
+// longer than that deadline, so that a server trickling bytes cannot hold
+// a boot for ever either.
 package httpra
 
 import (
@@ -31,6 +36,12 @@ const (
 	MaxCachedBlocks = 64
 	// maxRun bounds the blocks of one request, and so its buffer.
 	maxRun = MaxCachedBlocks
+	// MaxRequests bounds the requests of a File's Open and ReadAt calls
+	// (Stream, the one download, is never refused): listing a UKI takes a few,
+	// while a file whose small sections are spread over many blocks
+	// could take one per read, each of which a hostile server may answer
+	// just before the read timeout.
+	MaxRequests = 64
 	// MaxRedirects is how many redirects a request follows.
 	MaxRedirects = 10
 	// DefaultReadTimeout is the deadline of each read (headers, then
@@ -214,6 +225,10 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 func (f *File) fetchRun(b, end int64) ([]byte, int64, error) {
 	if !f.ranged {
 		return nil, 0, fmt.Errorf("httpra: %s: reading beyond the first %d bytes: %w; download the file whole", f.name, BlockSize, ErrNoRange)
+	}
+	if f.requests >= MaxRequests {
+		return nil, 0, fmt.Errorf("httpra: %s: reading byte %d would take more than %d Range requests; the bytes read are spread over too much of the file (a hostile layout?)",
+			f.name, b*BlockSize, MaxRequests)
 	}
 	run := int64(1)
 	for run < maxRun && (b+run)*BlockSize < end {

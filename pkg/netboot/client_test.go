@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,7 @@ func TestClientCertificates(t *testing.T) {
 	inter := issue(t, certSpec{cn: "intermediate", ca: true, notBefore: day(2026, 11, 1), notAfter: day(2030, 1, 1)}, ca)
 	sane := day(2026, 12, 15)
 	unset := day(2001, 1, 1)
+	var lateRoot *pki // the root a case's chain made, when its roots are nil
 	for _, tc := range []struct {
 		name  string
 		now   time.Time
@@ -179,6 +181,18 @@ func TestClientCertificates(t *testing.T) {
 				late := issue(t, certSpec{cn: "late intermediate", ca: true, notBefore: day(2027, 2, 1), notAfter: day(2030, 1, 1)}, ca)
 				return []*pki{leafFor127(t, late, day(2027, 3, 1), day(2028, 1, 1)), late}
 			}, ca, ""},
+		{"clock 2001: a root issued after the floor and after its leaf accepted", unset,
+			func() []*pki {
+				late := issue(t, certSpec{cn: "late root", ca: true, notBefore: day(2027, 2, 1), notAfter: day(2030, 1, 1)}, nil)
+				lateRoot = late
+				return []*pki{issue(t, certSpec{cn: "server", ips: []net.IP{net.IPv4(127, 0, 0, 1)}, notBefore: day(2027, 1, 1), notAfter: day(2028, 1, 1)}, late)}
+			}, nil, ""},
+		{"clock 2001: a root issued after its leaf expired refused", unset,
+			func() []*pki {
+				late := issue(t, certSpec{cn: "late root", ca: true, notBefore: day(2028, 2, 1), notAfter: day(2030, 1, 1)}, nil)
+				lateRoot = late
+				return []*pki{issue(t, certSpec{cn: "server", ips: []net.IP{net.IPv4(127, 0, 0, 1)}, notBefore: day(2027, 1, 1), notAfter: day(2028, 1, 1)}, late)}
+			}, nil, "expired"},
 		{"clock 2001: another name still refused", unset,
 			func() []*pki {
 				return []*pki{issue(t, certSpec{cn: "x", dns: []string{"boot.example"}, notBefore: day(2026, 11, 1), notAfter: day(2027, 11, 1)}, ca)}
@@ -188,8 +202,12 @@ func TestClientCertificates(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := serveTLS(t, false, tc.chain()...)
+			roots := tc.roots
+			if roots == nil {
+				roots = lateRoot
+			}
 			c, err := NewClient(ClientOptions{
-				CAFile: writeFile(t, "ca.pem", pemOf(tc.roots)),
+				CAFile: writeFile(t, "ca.pem", pemOf(roots)),
 				Now:    func() time.Time { return tc.now },
 				Floor:  testFloor,
 			})
@@ -211,7 +229,9 @@ func TestClientCertificates(t *testing.T) {
 	}
 }
 
-func TestClientHTTP2(t *testing.T) {
+// TestClientHTTP11Only: a server that offers HTTP/2 is spoken to in
+// HTTP/1.1, the faster of the two for one large body.
+func TestClientHTTP11Only(t *testing.T) {
 	ca := newCA(t, "test CA")
 	srv := serveTLS(t, true, leafFor127(t, ca, day(2026, 11, 1), day(2027, 11, 1)))
 	c, err := NewClient(ClientOptions{CAFile: writeFile(t, "ca.pem", pemOf(ca)),
@@ -220,8 +240,8 @@ func TestClientHTTP2(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, err := get(c, srv.URL)
-	if err != nil || body != "hello over HTTP/2.0" {
-		t.Fatalf("GET %s = %q, %v; want HTTP/2", srv.URL, body, err)
+	if err != nil || body != "hello over HTTP/1.1" {
+		t.Fatalf("GET %s = %q, %v; want HTTP/1.1", srv.URL, body, err)
 	}
 }
 
@@ -319,6 +339,23 @@ func TestBuildFloor(t *testing.T) {
 	if f := BuildFloor(); f.Before(testFloor) {
 		t.Fatalf("BuildFloor() = %v, before the source's date %v", f, testFloor)
 	}
+	for _, tc := range []struct {
+		name     string
+		settings []debug.BuildSetting
+		want     time.Time
+	}{
+		{"no VCS information", []debug.BuildSetting{{Key: "GOARCH", Value: "amd64"}}, testFloor},
+		{"a commit after the source's date", []debug.BuildSetting{{Key: "vcs.time", Value: "2027-03-04T05:06:07Z"}},
+			time.Date(2027, 3, 4, 5, 6, 7, 0, time.UTC)},
+		{"a commit before the source's date", []debug.BuildSetting{{Key: "vcs.time", Value: "2020-01-01T00:00:00Z"}}, testFloor},
+		{"a malformed vcs.time", []debug.BuildSetting{{Key: "vcs.time", Value: "yesterday"}}, testFloor},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := floorOf(tc.settings); !got.Equal(tc.want) {
+				t.Errorf("floorOf = %v, want %v", got, tc.want)
+			}
+		})
+	}
 }
 
 func TestClientHandshakeTimeout(t *testing.T) {
@@ -350,5 +387,23 @@ func TestClientHandshakeTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("the handshake timeout of 200ms took %v", d)
+	}
+}
+
+// TestNilClientTakesNoProxy: without a client, a Source still takes no
+// proxy from the environment (the kernel hands http_proxy=... on its
+// command line to init as an environment variable).
+func TestNilClientTakesNoProxy(t *testing.T) {
+	u, err := ParseURL("http://boot.example/fleet.efi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSource(u, Options{})
+	tr, ok := s.o.Client.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("transport %T, want *http.Transport", s.o.Client.Transport)
+	}
+	if tr.Proxy != nil {
+		t.Fatal("a Source without a client takes its proxy from the environment")
 	}
 }

@@ -38,7 +38,7 @@ func (f files) Display(name string) string {
 	if name == f.s.Name() {
 		return f.s.u.String()
 	}
-	return name + " (none: " + f.s.u.String() + " is not on a partition)"
+	return name + " (not looked up: " + f.s.u.String() + " has no partition)"
 }
 
 // openUKI opens the UKI for booting.

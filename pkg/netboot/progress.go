@@ -35,6 +35,7 @@ type progressBody struct {
 	start   time.Time
 	last    time.Time // of the last line; zero before the first
 	n       int64
+	width   int // of the longest line so far
 	printed bool
 	ended   bool
 }
@@ -59,7 +60,10 @@ func (p *progressBody) line(t time.Time) {
 	if d := t.Sub(p.start).Seconds(); d > 0 {
 		rate = float64(p.n) / mib / d
 	}
-	fmt.Fprintf(p.w, "\rukiboot: downloading %s: %.1f of %.1f MiB, %.1f MiB/s", p.name, float64(p.n)/mib, float64(p.total)/mib, rate)
+	l := fmt.Sprintf("ukiboot: downloading %s: %.1f of %.1f MiB, %.1f MiB/s", p.name, float64(p.n)/mib, float64(p.total)/mib, rate)
+	// Blanks over what a longer line before left.
+	fmt.Fprintf(p.w, "\r%-*s", p.width, l)
+	p.width = max(p.width, len(l))
 	p.printed, p.last = true, t
 }
 

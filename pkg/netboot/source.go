@@ -15,7 +15,8 @@ import (
 
 // Options say how a Source reaches its server.
 type Options struct {
-	// Client sends the requests (NewClient); nil is Go's default client.
+	// Client sends the requests (NewClient); nil is Go's default
+	// transport without its proxy from the environment (see NewClient).
 	// At most httpra.MaxRedirects redirects are followed.
 	Client *http.Client
 	// MaxSize is the largest UKI (-max-size); 0 means stub.DefaultMaxSize.
@@ -41,6 +42,11 @@ type Source struct {
 
 // NewSource returns the source of the UKI at u.
 func NewSource(u URL, o Options) *Source {
+	if o.Client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.Proxy = nil
+		o.Client = &http.Client{Transport: tr}
+	}
 	return &Source{u: u, o: o, now: time.Now}
 }
 

@@ -31,10 +31,21 @@ func ParseURL(s string) (URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // ue names the URL with its password
 		}
-		return URL{}, fmt.Errorf("%s: not a URL: %v; give an absolute http:// or https:// URL", redactRaw(s), err)
+		shown, hidden := redactRaw(s)
+		if hidden {
+			// url.Parse's words quote what it took for a port or a host,
+			// which may be a piece of the password.
+			return URL{}, fmt.Errorf("%s: not a URL; give an absolute http:// or https:// URL (percent-encode '#', '/', '?' and '@' in a user or password)", shown)
+		}
+		return URL{}, fmt.Errorf("%s: not a URL: %v; give an absolute http:// or https:// URL", shown, err)
 	}
 	shown := URL{URL: u}.String()
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		if u.Opaque != "" || u.Host == "" {
+			// "user:password@host/a.efi" parses with the scheme "user"
+			// and the rest opaque, which String shows whole.
+			shown, _ = redactRaw(s)
+		}
 		return URL{}, fmt.Errorf("%s: not an absolute http:// or https:// URL; give one (e.g. https://boot.example/fleet.efi)", shown)
 	}
 	min, err := parseFragment(u.Fragment, u.EscapedFragment())
@@ -82,18 +93,19 @@ func (u URL) request() string {
 }
 
 // redactRaw hides the user information of a string that does not parse
-// as a URL: what lies between "://" and the last '@' before the path.
-func redactRaw(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		return fmt.Sprintf("%q", s)
+// as a URL: what lies between "://" and the last '@' (a password may hold
+// an unencoded '/', '?' or '#', so the '@' may come after one). It also
+// says whether it hid anything.
+func redactRaw(s string) (string, bool) {
+	prefix, rest, ok := strings.Cut(s, "://")
+	if ok {
+		prefix += "://"
+	} else {
+		prefix, rest = "", s
 	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+	at := strings.LastIndex(rest, "@")
+	if at >= 0 {
 		rest = "xxxxx" + rest[at:]
 	}
-	return fmt.Sprintf("%q", scheme+"://"+rest)
+	return fmt.Sprintf("%q", prefix+rest), at >= 0
 }

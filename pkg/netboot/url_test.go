@@ -81,3 +81,29 @@ func TestName(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseURL: ParseURL does not panic, and what it accepts is an
+// absolute http(s) URL whose String shows no user, password or fragment
+// and parses again to the same URL.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"https://boot.example/a.efi", "http://u:p@[::1]:80/x#min-version=6.12", "http://h/%zz", "https://h/a#min-version=", "HTTP://h?q#f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseURL(s)
+		if err != nil {
+			return
+		}
+		shown := u.String()
+		if u.URL.Scheme != "http" && u.URL.Scheme != "https" || u.URL.Host == "" {
+			t.Fatalf("ParseURL(%q) accepted %q", s, shown)
+		}
+		if u.URL.Fragment != "" || strings.Contains(u.request(), "#") {
+			t.Fatalf("ParseURL(%q) kept a fragment: %q", s, u.request())
+		}
+		again, err := ParseURL(shown)
+		if err != nil || again.String() != shown || again.URL.User != nil || again.MinVersion != "" {
+			t.Fatalf("ParseURL(%q).String() = %q parses to %v, %v", s, shown, again, err)
+		}
+	})
+}

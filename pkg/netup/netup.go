@@ -4,9 +4,11 @@
 // clients it uses) while the kernel's SLAAC may configure IPv6 from router
 // advertisements, until one interface has an address and a route.
 //
-// It changes the kernel's network configuration (links, addresses, routes)
-// and, when a lease names DNS servers, writes /etc/resolv.conf, which in a
-// LinuxBoot ROM is in the initramfs (a tmpfs): nothing is written to disks.
+// It changes the kernel's network configuration (links, addresses, routes),
+// which lives in memory, and, when a lease names DNS servers, writes
+// /etc/resolv.conf, which in a LinuxBoot ROM is in the initramfs (a tmpfs
+// or ramfs). Nothing is written to disks: on a machine whose /etc is on a
+// disk, the name servers are logged and not written.
 package netup
 
 import (
@@ -21,7 +23,8 @@ const DefaultWait = 90 * time.Second
 type Options struct {
 	// Wait bounds the whole bring-up; zero is DefaultWait.
 	Wait time.Duration
-	// Logf prints progress lines; nil prints nothing.
+	// Logf prints progress lines, each starting "network: " (the caller
+	// adds its own prefix, "ukiboot: "); nil prints nothing.
 	Logf func(format string, args ...any)
 }
 
@@ -29,6 +32,7 @@ type Options struct {
 type Link struct {
 	Name     string
 	Loopback bool
+	Ether    bool // a 6-byte hardware address (Ethernet, Wi-Fi): DHCP can run on it
 	Up       bool // administratively up (IFF_UP)
 	Carrier  bool // operationally up or unknown: packets can flow
 	Addrs    []Addr
@@ -66,8 +70,21 @@ func (l Link) usableAddr() (Addr, bool) {
 	return Addr{}, false
 }
 
-// candidates are the links Up works on: every link but loopbacks.
+// candidates are the links Up brings up and runs DHCP on: the
+// Ethernet-like ones (not loopbacks, tunnels such as sit0, or
+// InfiniBand).
 func candidates(links []Link) []Link {
+	var c []Link
+	for _, l := range links {
+		if l.Ether && !l.Loopback {
+			c = append(c, l)
+		}
+	}
+	return c
+}
+
+// others are the links but loopbacks.
+func others(links []Link) []Link {
 	var c []Link
 	for _, l := range links {
 		if !l.Loopback {
@@ -78,10 +95,10 @@ func candidates(links []Link) []Link {
 }
 
 // configured is the first non-loopback link that is up with a usable
-// address: when there is one, the network is already up and Up does
-// nothing.
+// address (a tunnel or bridge counts: someone configured the network):
+// when there is one, the network is already up and Up does nothing.
 func configured(links []Link) (Link, Addr, bool) {
-	for _, l := range candidates(links) {
+	for _, l := range others(links) {
 		if !l.Up {
 			continue
 		}
@@ -97,7 +114,7 @@ func configured(links []Link) (Link, Addr, bool) {
 // or a network route (an IPv4 lease without a router reaches its subnet),
 // not a host route nor IPv6 link-local or multicast. It ends Up's wait.
 func ready(links []Link) (Link, Addr, bool) {
-	for _, l := range candidates(links) {
+	for _, l := range others(links) {
 		if !l.Up || !l.Carrier {
 			continue
 		}
@@ -124,4 +141,10 @@ func hasRoute(routes []netip.Prefix, v4 bool) bool {
 		return true
 	}
 	return false
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
 }

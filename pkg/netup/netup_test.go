@@ -2,6 +2,7 @@ package netup
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -44,6 +45,29 @@ func TestAddrUsable(t *testing.T) {
 	}
 }
 
+func TestCandidates(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		links []Link
+		want  []string
+	}{
+		{"only loopback", []Link{lo}, nil},
+		{"Ethernet links, up or down", []Link{lo, {Name: "eth0", Ether: true}, {Name: "eth1", Ether: true, Up: true}}, []string{"eth0", "eth1"}},
+		{"a tunnel is left alone", []Link{lo, {Name: "sit0"}, {Name: "eth0", Ether: true}}, []string{"eth0"}},
+		{"a loopback with a hardware address is still a loopback", []Link{{Name: "lo", Loopback: true, Ether: true}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, l := range candidates(tc.links) {
+				got = append(got, l.Name)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("candidates = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestConfigured(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -59,6 +83,7 @@ func TestConfigured(t *testing.T) {
 		{"up link with tentative IPv6 only", []Link{lo, {Name: "eth0", Up: true, Addrs: []Addr{{Prefix: netip.MustParsePrefix("2001:db8::5/64"), Tentative: true}}}}, ""},
 		{"second link configured", []Link{lo, {Name: "eth0", Up: true}, {Name: "eth1", Up: true, Addrs: []Addr{addr("192.0.2.9/24")}}}, "eth1"},
 		{"loopback with a global address does not count", []Link{{Name: "lo", Loopback: true, Up: true, Addrs: []Addr{addr("192.0.2.1/32")}}, {Name: "eth0"}}, ""},
+		{"a configured tunnel counts", []Link{lo, {Name: "eth0", Ether: true}, {Name: "wg0", Up: true, Addrs: []Addr{addr("10.8.0.2/24")}}}, "wg0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, _, ok := configured(tc.links)

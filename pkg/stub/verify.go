@@ -88,6 +88,9 @@ type headers struct {
 	// verdict is Untrusted when the layout or the signature table cannot
 	// be checked; nil otherwise.
 	verdict *authenticode.Verdict
+	// rec, when not nil, holds the bytes the pre-read gave, which the
+	// private copy must hold too.
+	rec *recorder
 }
 
 // preRead reads the headers and section table from the file (not from a
@@ -166,6 +169,10 @@ func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind, pre *headers) (
 	if err != nil {
 		blob.Close()
 		return nil, nil, nil, err
+	}
+	if pre != nil && pre.rec != nil && !pre.rec.sameAs(blob.File) {
+		blob.Close()
+		return nil, nil, nil, fmt.Errorf("%s changed while it was read", full)
 	}
 	if hashers != nil {
 		if !sameLayout(u, layout) {

@@ -20,21 +20,22 @@ import (
 
 // config is what the Makefile hands benchtab.
 type config struct {
-	fixtures        string          // benchfix's -out
-	ukiboot         string          // the binary timed
-	stripped        string          // the stripped build (budget 6)
-	noNet           string          // the stripped build with -tags nonetboot (budget 6)
-	serve           string          // benchserve, for case 8
-	netBPS          int64           // case 8's paced link, bytes/s
-	romInitramfsMax int64           // mk/rom.mk's ROM_INITRAMFS_MAX (budget 6)
-	cases           map[string]bool // the cases to run ("1".."8"); nil: all
-	sizes           []int           // MiB: small, main, large
-	seed            uint64
-	runs            int
-	coldBPS         int64  // budget 2: the throttled disk's read rate, bytes/s
-	rom             bool   // read make bench-rom's figures (budgets 6 and 7)
-	goBench         string // packages whose Go benchmarks run once, or ""
-	logs            string // where hyperfine's output and JSON go
+	fixtures             string          // benchfix's -out
+	ukiboot              string          // the binary timed
+	stripped             string          // the stripped build (budget 6)
+	noNet                string          // the stripped build with -tags nonetboot (budget 6)
+	serve                string          // benchserve, for case 8
+	netBPS               int64           // case 8's paced link, bytes/s
+	romInitramfsMax      int64           // mk/rom.mk's ROM_INITRAMFS_MAX with network boot (budget 6)
+	romInitramfsMaxNoNet int64           // the same with NETBOOT=0
+	cases                map[string]bool // the cases to run ("1".."8"); nil: all
+	sizes                []int           // MiB: small, main, large
+	seed                 uint64
+	runs                 int
+	coldBPS              int64  // budget 2: the throttled disk's read rate, bytes/s
+	rom                  bool   // read make bench-rom's figures (budgets 6 and 7)
+	goBench              string // packages whose Go benchmarks run once, or ""
+	logs                 string // where hyperfine's output and JSON go
 }
 
 func main() {
@@ -46,7 +47,8 @@ func main() {
 	flag.StringVar(&c.noNet, "stripped-nonetboot", "", "a stripped ukiboot built with -tags nonetboot, for the size budget without network boot")
 	flag.StringVar(&c.serve, "serve", "", "benchserve (go build ./internal/cmd/benchserve), for the download case; empty: skipped")
 	flag.Int64Var(&c.netBPS, "net-bps", 125000000, "case 8's paced row: the link's rate in bytes per second (125000000: 1 Gbit/s)")
-	flag.Int64Var(&c.romInitramfsMax, "rom-initramfs-max", 3145728, "the ROM's initramfs budget in bytes (mk/rom.mk's ROM_INITRAMFS_MAX)")
+	flag.Int64Var(&c.romInitramfsMax, "rom-initramfs-max", 4194304, "the ROM's initramfs budget in bytes with network boot (mk/rom.mk's ROM_INITRAMFS_MAX)")
+	flag.Int64Var(&c.romInitramfsMaxNoNet, "rom-initramfs-max-nonetboot", 3145728, "the ROM's initramfs budget in bytes without network boot (NETBOOT=0)")
 	flag.StringVar(&cases, "cases", "", "only these cases, comma-separated (e.g. 6,8: a quick look); empty: all")
 	flag.StringVar(&sizes, "sizes", "50,200,400", "the UKI sizes in MiB: small (memory), main, large (memory, linearity)")
 	flag.Uint64Var(&c.seed, "seed", 1, "benchfix's seed")
