@@ -59,6 +59,8 @@ type netBoot struct {
 
 	mu      sync.Mutex
 	sources map[string]*netboot.Source // by URL as given
+	// cancels end the listings' requests (endListing).
+	cancels []context.CancelFunc
 }
 
 func newNetBoot(o *options, sys system, logf func(string, ...any)) *netBoot {
@@ -81,13 +83,74 @@ func (n *netBoot) blsOptions(bo *bls.Options) {
 			continue // checkURLFlags refused it already
 		}
 		bo.URLs = append(bo.URLs, bls.NetUKI{URL: raw, Name: u.String(), Headers: func() (io.ReaderAt, int64, error) {
-			src, _, err := n.source(raw)
-			if err != nil {
-				return nil, 0, err
-			}
-			return src.Headers(context.Background())
+			return n.headers(raw)
 		}})
 	}
+}
+
+// listTimeout is how long listing one -url UKI may take once the network
+// is up: its few Range requests each get -net-read-timeout, but a
+// hostile server answering each just in time, for a UKI whose sections
+// are spread over many blocks, must not hold the menu and -auto for
+// httpra.MaxRequests of them. Past it the UKI is listed by its URL
+// (still bootable: the boot has its own bounds).
+func (n *netBoot) listTimeout() time.Duration { return 2 * n.o.netReadTimeout }
+
+// headers opens the -url UKI raw for listing, within listTimeout (counted
+// after the network was brought up, which has its own -net-wait).
+func (n *netBoot) headers(raw string) (io.ReaderAt, int64, error) {
+	src, u, err := n.source(raw)
+	if err != nil {
+		return nil, 0, err
+	}
+	if ready := n.readyFor(u); ready != nil {
+		ready(context.Background()) // once; its error is added to the request's
+	}
+	d := n.listTimeout()
+	late := fmt.Errorf("%s: not listed within %v (-net-read-timeout x 2): the server is too slow", u, d)
+	ctx, cancel := context.WithTimeoutCause(context.Background(), d, late)
+	n.mu.Lock()
+	n.cancels = append(n.cancels, cancel)
+	n.mu.Unlock()
+	r, size, err := src.Headers(ctx)
+	if err != nil {
+		return nil, 0, listErr(ctx, err)
+	}
+	return deadlineReader{r, ctx}, size, nil
+}
+
+// listErr is err, or the listing deadline's cause when it had passed.
+func listErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", context.Cause(ctx), err)
+	}
+	return err
+}
+
+// deadlineReader names the listing deadline in the errors of reads that
+// failed because it passed.
+type deadlineReader struct {
+	r   io.ReaderAt
+	ctx context.Context
+}
+
+func (d deadlineReader) ReadAt(p []byte, off int64) (int, error) {
+	k, err := d.r.ReadAt(p, off)
+	if err != nil && err != io.EOF {
+		err = listErr(d.ctx, err)
+	}
+	return k, err
+}
+
+// endListing ends what is left of the listings' requests (bls.Load
+// has read what it lists).
+func (n *netBoot) endListing() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, c := range n.cancels {
+		c()
+	}
+	n.cancels = nil
 }
 
 // target is the target of the network entry e, with the minimum version

@@ -78,7 +78,9 @@ func openPipeline(o *options, sys system, stdout io.Writer, logf func(string, ..
 	p.loadSMBIOS()
 	bo := bls.Options{Vars: vars, Display: parts.display, WrapReader: sys.wrapUKI, Extra: p.smbios.entries}
 	p.net.blsOptions(&bo)
-	if p.config, err = bls.Load(parts.dirs, bo); err != nil {
+	p.config, err = bls.Load(parts.dirs, bo)
+	p.net.endListing()
+	if err != nil {
 		parts.close()
 		return nil, err
 	}
