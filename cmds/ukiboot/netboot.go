@@ -3,11 +3,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/ukiboot/ukiboot/pkg/netboot"
 	"github.com/ukiboot/ukiboot/pkg/netup"
 	"github.com/ukiboot/ukiboot/pkg/stub"
+	"golang.org/x/sys/unix"
 )
 
 // Network boot: -url UKIs and type #1 uki-url entries, read with
@@ -57,6 +60,9 @@ type netBoot struct {
 	client     *http.Client
 	clientErr  error
 
+	// progress is where download progress lines go (progressTo).
+	progress io.Writer
+
 	mu      sync.Mutex
 	sources map[string]*netboot.Source // by URL as given
 	// cancels end the listings' requests (endListing).
@@ -64,7 +70,45 @@ type netBoot struct {
 }
 
 func newNetBoot(o *options, sys system, logf func(string, ...any)) *netBoot {
-	return &netBoot{o: o, up: sys.netUp, logf: logf, sources: map[string]*netboot.Source{}}
+	return &netBoot{o: o, up: sys.netUp, logf: logf, progress: progressTo(o.progress), sources: map[string]*netboot.Source{}}
+}
+
+// progressTo is where download progress lines go: w itself when it is a
+// terminal, where the line is rewritten in place (\r); elsewhere (a log
+// file, a pipe) only the line's last state, once, when the download ends,
+// instead of a rewrite twice a second for the whole download.
+func progressTo(w io.Writer) io.Writer {
+	if w == nil {
+		return nil
+	}
+	if f, ok := w.(*os.File); ok {
+		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			return w
+		}
+	}
+	return &lastLine{w: w}
+}
+
+// lastLine writes of each line only what follows its last \r, without
+// the blanks that padded it.
+type lastLine struct {
+	w    io.Writer
+	line []byte
+}
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	for _, b := range p {
+		switch b {
+		case '\r':
+			l.line = l.line[:0]
+		case '\n':
+			l.w.Write(append(bytes.TrimRight(l.line, " "), '\n'))
+			l.line = l.line[:0]
+		default:
+			l.line = append(l.line, b)
+		}
+	}
+	return len(p), nil
 }
 
 // blsOptions makes uki-url entries bootable and lists the -url UKIs.
@@ -180,7 +224,7 @@ func (n *netBoot) source(raw string) (*netboot.Source, netboot.URL, error) {
 		return nil, u, err
 	}
 	s := netboot.NewSource(u, netboot.Options{Client: c, MaxSize: n.o.maxSize, ReadTimeout: n.o.netReadTimeout,
-		Progress: n.o.progress, Ready: n.readyFor(u)})
+		Progress: n.progress, Ready: n.readyFor(u)})
 	n.sources[raw] = s
 	return s, u, nil
 }

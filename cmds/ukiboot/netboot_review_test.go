@@ -57,3 +57,34 @@ func TestListingURLHasADeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressOnANonTerminal: on a stderr that is not a terminal (a log
+// file, a pipe), a slow download's progress is one line at its end, not
+// a line rewritten with \r twice a second for the whole download.
+func TestProgressOnANonTerminal(t *testing.T) {
+	f := newNetFleet(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Range") != "" {
+			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.served))
+			return
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(f.served)))
+		w.WriteHeader(http.StatusOK)
+		chunk := len(f.served)/8 + 1
+		for b := f.served; len(b) > 0; b = b[min(chunk, len(b)):] {
+			w.Write(b[:min(chunk, len(b))])
+			w.(http.Flusher).Flush()
+			time.Sleep(300 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	fs := &fakeSystem{platform: noPlatform(t)}
+	var stdout, stderr bytes.Buffer
+	if rc := runWith([]string{"-auto", "-db", f.db, "-root", f.esp, "-url", srv.URL + "/fleet.efi"}, &stdout, &stderr, fs.sys()); rc != 0 || len(fs.loads) != 1 || string(fs.loads[0].kernel) != "K-NET" {
+		t.Fatalf("rc %d, loads %d\n%s", rc, len(fs.loads), stderr.String())
+	}
+	log := stderr.String()
+	if n := strings.Count(log, "downloading "+srv.URL+"/fleet.efi"); n != 1 || strings.Contains(log, "\r") {
+		t.Errorf("%d progress lines, \\r %v; want one line, no \\r:\n%q", n, strings.Contains(log, "\r"), log)
+	}
+}
