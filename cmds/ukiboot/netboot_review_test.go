@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -86,5 +88,134 @@ func TestProgressOnANonTerminal(t *testing.T) {
 	log := stderr.String()
 	if n := strings.Count(log, "downloading "+srv.URL+"/fleet.efi"); n != 1 || strings.Contains(log, "\r") {
 		t.Errorf("%d progress lines, \\r %v; want one line, no \\r:\n%q", n, strings.Contains(log, "\r"), log)
+	}
+}
+
+// TestUKIURLEntryTakesNothingFromTheDisk: a uki-url entry on a (hostile)
+// ESP with initrd and devicetree lines, options, a boot counter, and the
+// ESP's credentials and addons: the network UKI boots verified with its
+// own .cmdline (enforced), nothing of the disk in its initrd, and the
+// .conf is renamed by the boot counting (not with -dry-run); an unsigned
+// one is refused whichever way it is chosen.
+func TestUKIURLEntryTakesNothingFromTheDisk(t *testing.T) {
+	f := newNetFleet(t)
+	unsigned := ukitest.UKI(ukitest.S(".osrel", "ID=evil\nPRETTY_NAME=Evil\n"), ukitest.S(".linux", "K-EVIL"))
+	mux := http.NewServeMux()
+	serve(mux, "/fleet.efi", f.served)
+	serve(mux, "/evil.efi", unsigned)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ukitest.WriteTree(t, f.esp, "loader/entries/net+3-0.conf", []byte("title Net\nsort-key aaa\nuki-url "+srv.URL+"/fleet.efi\ninitrd /disk-initrd\ndevicetree /x.dtb\noptions init=/bin/sh\n"))
+	ukitest.WriteTree(t, f.esp, "loader/entries/evil.conf", []byte("title Evil\nuki-url "+srv.URL+"/evil.efi\noptions init=/bin/sh\n"))
+	ukitest.WriteTree(t, f.esp, "disk-initrd", []byte("DISK-INITRD"))
+	ukitest.WriteTree(t, f.esp, "loader/credentials/x.cred", []byte("DISK-CRED"))
+	ukitest.WriteTree(t, f.esp, "loader/addons/x.addon.efi", ukitest.UKI(ukitest.S(".cmdline", "ADDON")))
+	run := func(args ...string) (*fakeSystem, string) {
+		fs := &fakeSystem{platform: noPlatform(t)}
+		var stdout, stderr bytes.Buffer
+		runWith(append([]string{"-db", f.db, "-root", f.esp}, args...), &stdout, &stderr, fs.sys())
+		return fs, stdout.String() + stderr.String()
+	}
+	fs, out := run("-auto", "-dry-run", "-entry", "net.conf")
+	if len(fs.loads) != 0 || !strings.Contains(out, "verified: trusted") {
+		t.Errorf("dry-run:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(f.esp, "loader/entries/net+3-0.conf")); err != nil {
+		t.Errorf("-dry-run renamed: %v", err)
+	}
+	fs, out = run("-auto", "-entry", "net.conf")
+	if len(fs.loads) != 1 || string(fs.loads[0].kernel) != "K-NET" || fs.loads[0].cmdline != "root=net" {
+		t.Fatalf("loads %+v\n%s", fs.loads, out)
+	}
+	for _, disk := range []string{"DISK-INITRD", "DISK-CRED", "ADDON"} {
+		if bytes.Contains(fs.loads[0].initrd, []byte(disk)) {
+			t.Errorf("the network UKI's initrd holds %s from the disk", disk)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(f.esp, "loader/entries/net+2-1.conf")); err != nil {
+		t.Errorf("not renamed: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"-auto", "-entry", "evil.conf"}, {"-auto", "-entry", "evil*"}} {
+		fs, out = run(args...)
+		for _, l := range fs.loads {
+			if string(l.kernel) == "K-EVIL" {
+				t.Errorf("%v booted the unsigned network UKI:\n%s", args, out)
+			}
+		}
+	}
+}
+
+// TestURLEntryIDsAndCounters: a -url whose name looks like a boot
+// counter renames nothing and hands no boot-count path; one whose name
+// is a disk entry's id gets its URL as id, so -entry of that id boots the
+// disk's entry.
+func TestURLEntryIDsAndCounters(t *testing.T) {
+	f := newNetFleet(t)
+	mux := http.NewServeMux()
+	serve(mux, "/fleet+3-0.efi", f.served)
+	serve(mux, "/disk.efi", f.served)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	fs := &fakeSystem{platform: noPlatform(t)}
+	var stdout, stderr bytes.Buffer
+	if rc := runWith([]string{"-auto", "-db", f.db, "-root", f.esp, "-url", srv.URL + "/fleet+3-0.efi"}, &stdout, &stderr, fs.sys()); rc != 0 || len(fs.loads) != 1 || string(fs.loads[0].kernel) != "K-NET" {
+		t.Fatalf("rc %d loads %d\n%s", rc, len(fs.loads), stderr.String())
+	}
+	if bytes.Contains(fs.loads[0].initrd, []byte("loader-boot-count-path")) || strings.Contains(stderr.String(), "rename") {
+		t.Errorf("a -url entry counted its boot:\n%s", stderr.String())
+	}
+	fs = &fakeSystem{platform: noPlatform(t)}
+	stdout.Reset()
+	stderr.Reset()
+	if rc := runWith([]string{"-auto", "-db", f.db, "-root", f.esp, "-entry", "disk.efi", "-url", srv.URL + "/disk.efi"}, &stdout, &stderr, fs.sys()); rc != 0 || len(fs.loads) != 1 || string(fs.loads[0].kernel) != "K-DISK" {
+		t.Errorf("-entry disk.efi: rc %d loads %+v\n%s", rc, fs.loads, stderr.String())
+	}
+}
+
+// TestBootPreReadHasADeadline: booting a network UKI reads its headers
+// and small sections with Range requests before the one download; a
+// server answering each of them just within -net-read-timeout, for a UKI
+// whose 40 profiles are spread over 40 blocks, cannot hold -auto for the
+// sum of them: the pre-read has a deadline (twice -net-read-timeout),
+// then -auto boots the disk entry.
+func TestBootPreReadHasADeadline(t *testing.T) {
+	f := newNetFleet(t)
+	secs := []ukitest.Section{
+		ukitest.S(".osrel", "ID=slow\nPRETTY_NAME=\"Slow OS\"\n"),
+		ukitest.S(".linux", "K-SLOW"),
+	}
+	for i := range 40 {
+		secs = append(secs, ukitest.S(".profile", fmt.Sprintf("ID=p%d\nTITLE=P%d\n#%s\n", i, i, strings.Repeat("x", 70<<10))))
+	}
+	img := signedUKI(t, f.key, secs...)
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) > 1 {
+			time.Sleep(150 * time.Millisecond) // within the read timeout
+		}
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img))
+	}))
+	defer srv.Close()
+	fs := &fakeSystem{platform: noPlatform(t)}
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	rc := runWith([]string{"-auto", "-db", f.db, "-root", f.esp, "-net-read-timeout", "400ms", "-url", srv.URL + "/slow.efi"}, &stdout, &stderr, fs.sys())
+	took := time.Since(start)
+	t.Logf("-auto took %v, %d requests", took, requests.Load())
+	if rc != 0 || len(fs.loads) != 1 || string(fs.loads[0].kernel) != "K-DISK" {
+		t.Fatalf("rc %d, loads %d, want K-DISK\n%s", rc, len(fs.loads), stderr.String())
+	}
+	// The listing (800 ms), then the pre-read (800 ms and one request).
+	if took > 4*time.Second {
+		t.Errorf("-auto took %v (%d requests) to give up the slow server", took, requests.Load())
+	}
+	line := ""
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, "cannot boot slow.efi: ") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, srv.URL+"/slow.efi: headers not read within 800ms") {
+		t.Errorf("log lacks why slow.efi did not boot:\n%s", stderr.String())
 	}
 }
