@@ -219,3 +219,26 @@ func TestBootPreReadHasADeadline(t *testing.T) {
 		t.Errorf("log lacks why slow.efi did not boot:\n%s", stderr.String())
 	}
 }
+
+// TestURLWithoutOSRelIsNotHidden: a -url UKI without a title in .osrel
+// is not silently dropped as systemd-boot drops such files on a disk:
+// the user named it, so it is listed as invalid with the reason, and
+// -auto says why it does not boot it.
+func TestURLWithoutOSRelIsNotHidden(t *testing.T) {
+	f := newNetFleet(t)
+	mux := http.NewServeMux()
+	serve(mux, "/noosrel.efi", signedUKI(t, f.key, ukitest.S(".linux", "K-NOOSREL"), ukitest.S(".cmdline", "x")))
+	serve(mux, "/noname.efi", signedUKI(t, f.key, ukitest.S(".osrel", "VERSION_ID=1\n"), ukitest.S(".linux", "K-NONAME")))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, tc := range []struct{ name, why string }{{"noosrel.efi", "no .osrel section"}, {"noname.efi", ".osrel sets none of"}} {
+		var stdout, stderr bytes.Buffer
+		fs := &fakeSystem{platform: noPlatform(t)}
+		if rc := runWith([]string{"-auto", "-db", f.db, "-root", f.esp, "-url", srv.URL + "/" + tc.name}, &stdout, &stderr, fs.sys()); rc != 0 || len(fs.loads) != 1 || string(fs.loads[0].kernel) != "K-DISK" {
+			t.Fatalf("rc %d, loads %d\n%s", rc, len(fs.loads), stderr.String())
+		}
+		if !strings.Contains(stderr.String(), tc.name) || !strings.Contains(stderr.String(), tc.why) {
+			t.Errorf("-auto does not say why %s was not booted:\n%s", tc.name, stderr.String())
+		}
+	}
+}
