@@ -242,3 +242,26 @@ func TestURLWithoutOSRelIsNotHidden(t *testing.T) {
 		}
 	}
 }
+
+// TestNoTerminalEscapesFromTitles: a title with terminal escapes (from a
+// served UKI's .osrel, as from a disk's) reaches the log, the plan and
+// -list's text as '?', as partition labels do: only the menu sanitized
+// them.
+func TestNoTerminalEscapesFromTitles(t *testing.T) {
+	f := newNetFleet(t)
+	mux := http.NewServeMux()
+	serve(mux, "/esc.efi", signedUKI(t, f.key, ukitest.S(".osrel", "ID=esc\nPRETTY_NAME=\"Esc\x1b]0;pwned\x07\x1b[2J\x9b2J OS\"\nVERSION_ID=\x1b[8m7\n"), ukitest.S(".linux", "K-ESC")))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, args := range [][]string{{"-auto", "-dry-run"}, {"-list"}, {"-auto"}} {
+		var stdout, stderr bytes.Buffer
+		fs := &fakeSystem{platform: noPlatform(t)}
+		if rc := runWith(append(args, "-db", f.db, "-root", f.esp, "-url", srv.URL+"/esc.efi"), &stdout, &stderr, fs.sys()); rc != 0 {
+			t.Fatalf("%v: rc %d\n%s", args, rc, stderr.String())
+		}
+		out := stdout.String() + stderr.String()
+		if strings.ContainsAny(out, "\x1b\x07\u009b") || strings.IndexByte(out, 0x9b) >= 0 || !strings.Contains(out, "Esc?]0;pwned??[2J?2J OS") {
+			t.Errorf("%v prints the title's escapes:\n%q", args, out)
+		}
+	}
+}

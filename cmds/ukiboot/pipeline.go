@@ -42,7 +42,9 @@ type pipeline struct {
 // startPipeline opens the pipeline for a mode, with a logf that writes
 // "ukiboot: ..." lines to stderr; it logs why it could not (p is nil).
 func startPipeline(o *options, sys system, stdout, stderr io.Writer) (p *pipeline, logf func(string, ...any)) {
-	logf = func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
+	logf = func(format string, args ...any) {
+		fmt.Fprint(stderr, "ukiboot: "+printable(fmt.Sprintf(format, args...))+"\n")
+	}
 	p, err := openPipeline(o, sys, stdout, logf)
 	if err != nil {
 		logf("%v", err)
