@@ -45,7 +45,7 @@ func checkURLFlags(urls []string) string {
 }
 
 // netBoot is the network side of one pipeline: the HTTP(S) client, made
-// on first use, the network brought up once before the first request
+// on first use, the network brought up once per run before the first request
 // (unless -net off, or the server is on a loopback address), and one
 // netboot.Source per URL, shared by listing and booting.
 type netBoot struct {
@@ -53,8 +53,8 @@ type netBoot struct {
 	up   func(ctx context.Context, wait time.Duration, logf func(string, ...any)) error
 	logf func(string, ...any)
 
-	upOnce sync.Once
-	upErr  error
+	// upOnce is the run's bring-up (options.netUp).
+	upOnce *onceErr
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -70,7 +70,10 @@ type netBoot struct {
 }
 
 func newNetBoot(o *options, sys system, logf func(string, ...any)) *netBoot {
-	return &netBoot{o: o, up: sys.netUp, logf: logf, progress: progressTo(o.progress), sources: map[string]*netboot.Source{}}
+	if o.netUp == nil {
+		o.netUp = &onceErr{}
+	}
+	return &netBoot{o: o, up: sys.netUp, upOnce: o.netUp, logf: logf, progress: progressTo(o.progress), sources: map[string]*netboot.Source{}}
 }
 
 // progressTo is where download progress lines go: w itself when it is a
@@ -251,7 +254,7 @@ func (n *netBoot) readyFor(u netboot.URL) func(ctx context.Context) error {
 		return nil
 	}
 	return func(ctx context.Context) error {
-		n.upOnce.Do(func() {
+		n.upOnce.once.Do(func() {
 			switch {
 			case n.o.net == "off" || n.up == nil:
 				return
@@ -259,11 +262,11 @@ func (n *netBoot) readyFor(u netboot.URL) func(ctx context.Context) error {
 				n.logf("network: not brought up: -dry-run and -list change nothing (bring it up first, or give -net off to hide this)")
 				return
 			}
-			if n.upErr = n.up(ctx, n.o.netWait, n.logf); n.upErr != nil {
-				n.logf("network: %v", n.upErr)
+			if n.upOnce.err = n.up(ctx, n.o.netWait, n.logf); n.upOnce.err != nil {
+				n.logf("network: %v", n.upOnce.err)
 			}
 		})
-		return n.upErr
+		return n.upOnce.err
 	}
 }
 

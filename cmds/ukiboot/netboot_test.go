@@ -405,8 +405,8 @@ func TestURLOverHTTPS(t *testing.T) {
 }
 
 // TestNetworkBroughtUpOnce: the network is brought up before the first
-// request to a server that is not on a loopback address, once per
-// pipeline, not with -net off, nor by -dry-run and -list (which change
+// request to a server that is not on a loopback address, once per run
+// (a second pipeline does not wait again), not with -net off, nor by -dry-run and -list (which change
 // nothing); its failure is logged and returned (the request adds it to
 // its own error), not fatal.
 func TestNetworkBroughtUpOnce(t *testing.T) {
@@ -440,15 +440,18 @@ func TestNetworkBroughtUpOnce(t *testing.T) {
 				waited = wait
 				return tc.upErr
 			}}
-			n := newNetBoot(o, sys, func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) })
 			u, err := netboot.ParseURL(tc.url)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ready := n.readyFor(u); ready != nil {
-				for range 3 {
-					if err := ready(context.Background()); !errors.Is(err, tc.upErr) {
-						t.Errorf("ready: %v, want %v", err, tc.upErr)
+			// Two pipelines of one run (-auto, then -on-failure menu).
+			for range 2 {
+				n := newNetBoot(o, sys, func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) })
+				if ready := n.readyFor(u); ready != nil {
+					for range 3 {
+						if err := ready(context.Background()); !errors.Is(err, tc.upErr) {
+							t.Errorf("ready: %v, want %v", err, tc.upErr)
+						}
 					}
 				}
 			}
