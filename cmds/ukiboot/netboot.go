@@ -5,11 +5,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +58,8 @@ type netBoot struct {
 
 	// upOnce is the run's bring-up (options.netUp).
 	upOnce *onceErr
+	// trustDir holds the ROM's ca.pem (platform.trustDir).
+	trustDir string
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -73,7 +78,7 @@ func newNetBoot(o *options, sys system, logf func(string, ...any)) *netBoot {
 	if o.netUp == nil {
 		o.netUp = &onceErr{}
 	}
-	return &netBoot{o: o, up: sys.netUp, upOnce: o.netUp, logf: logf, progress: progressTo(o.progress), sources: map[string]*netboot.Source{}}
+	return &netBoot{o: o, up: sys.netUp, upOnce: o.netUp, trustDir: sys.platform.trustDir, logf: logf, progress: progressTo(o.progress), sources: map[string]*netboot.Source{}}
 }
 
 // progressTo is where download progress lines go: w itself when it is a
@@ -236,12 +241,28 @@ func (n *netBoot) source(raw string) (*netboot.Source, netboot.URL, error) {
 // read fails the network entries, not the boot.
 func (n *netBoot) httpClient() (*http.Client, error) {
 	n.clientOnce.Do(func() {
-		n.client, n.clientErr = netboot.NewClient(netboot.ClientOptions{CAFile: n.o.ca, ReadTimeout: n.o.netReadTimeout})
+		ca := n.caFile()
+		n.client, n.clientErr = netboot.NewClient(netboot.ClientOptions{CAFile: ca, ReadTimeout: n.o.netReadTimeout})
 		if n.clientErr != nil {
-			n.clientErr = fmt.Errorf("-ca %s: %w", n.o.ca, n.clientErr)
+			n.clientErr = fmt.Errorf("-ca %s: %w", ca, n.clientErr)
 		}
 	})
 	return n.client, n.clientErr
+}
+
+// caFile is the CA bundle https:// servers are checked against: -ca, else
+// the ROM's ca.pem beside its trust store (make rom CA=FILE) when it is
+// there (one that cannot be read is an error, not the system's roots),
+// else "" (the system's roots).
+func (n *netBoot) caFile() string {
+	if n.o.ca != "" || n.trustDir == "" {
+		return n.o.ca
+	}
+	rom := filepath.Join(n.trustDir, "ca.pem")
+	if _, err := os.Lstat(rom); errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	return rom
 }
 
 // readyFor is the Ready of u's source: the network is brought up once,
