@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ukiboot/ukiboot/internal/nettest"
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
@@ -93,21 +94,8 @@ type server struct {
 	sent        atomic.Int64
 }
 
-// countingWriter counts the body bytes a handler writes.
-type countingWriter struct {
-	http.ResponseWriter
-	n *atomic.Int64
-}
-
-func (c countingWriter) Write(p []byte) (int, error) {
-	c.n.Add(int64(len(p)))
-	return c.ResponseWriter.Write(p)
-}
-
-func (c countingWriter) Flush() { c.ResponseWriter.(http.Flusher).Flush() }
-
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w = countingWriter{w, &s.sent}
+	w = nettest.CountingWriter{ResponseWriter: w, N: &s.sent}
 	if r.Header.Get("Range") != "" && !s.noRange {
 		s.ranges.Add(1)
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(s.data))
