@@ -17,6 +17,32 @@ import (
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 )
 
+// fortyProfiles are 40 .profile sections of over a block each: reading
+// them takes one Range request each.
+func fortyProfiles() []ukitest.Section {
+	var secs []ukitest.Section
+	for i := range 40 {
+		secs = append(secs, ukitest.S(".profile", fmt.Sprintf("ID=p%d\nTITLE=P%d\n#%s\n", i, i, strings.Repeat("x", 70<<10))))
+	}
+	return secs
+}
+
+// slowServer serves img with Range support and answers every request
+// after the first 150 ms late, within a -net-read-timeout of 400ms; it
+// counts the requests.
+func slowServer(t *testing.T, img []byte) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	requests := new(atomic.Int64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) > 1 {
+			time.Sleep(150 * time.Millisecond) // within the read timeout
+		}
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, requests
+}
+
 // TestListingURLHasADeadline: a server that answers every Range request
 // just within -net-read-timeout, for a UKI whose many profiles are spread
 // over many blocks, cannot hold the listing (and so the menu and -auto)
@@ -28,19 +54,9 @@ func TestListingURLHasADeadline(t *testing.T) {
 		ukitest.S(".osrel", "ID=slow\nPRETTY_NAME=\"Slow OS\"\n"),
 		ukitest.S(".linux", "K"),
 	}
-	for i := range 40 {
-		// Each .profile is over a block: one Range request each.
-		secs = append(secs, ukitest.S(".profile", fmt.Sprintf("ID=p%d\nTITLE=P%d\n#%s\n", i, i, strings.Repeat("x", 70<<10))))
-	}
+	secs = append(secs, fortyProfiles()...)
 	img := ukitest.UKI(secs...)
-	var requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if requests.Add(1) > 1 {
-			time.Sleep(150 * time.Millisecond) // within the read timeout
-		}
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img))
-	}))
-	defer srv.Close()
+	srv, requests := slowServer(t, img)
 	var stdout, stderr bytes.Buffer
 	sys := (&fakeSystem{platform: noPlatform(t)}).sys()
 	start := time.Now()
@@ -184,18 +200,9 @@ func TestBootPreReadHasADeadline(t *testing.T) {
 		ukitest.S(".osrel", "ID=slow\nPRETTY_NAME=\"Slow OS\"\n"),
 		ukitest.S(".linux", "K-SLOW"),
 	}
-	for i := range 40 {
-		secs = append(secs, ukitest.S(".profile", fmt.Sprintf("ID=p%d\nTITLE=P%d\n#%s\n", i, i, strings.Repeat("x", 70<<10))))
-	}
+	secs = append(secs, fortyProfiles()...)
 	img := signedUKI(t, f.key, secs...)
-	var requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if requests.Add(1) > 1 {
-			time.Sleep(150 * time.Millisecond) // within the read timeout
-		}
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img))
-	}))
-	defer srv.Close()
+	srv, requests := slowServer(t, img)
 	fs := &fakeSystem{platform: noPlatform(t)}
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
