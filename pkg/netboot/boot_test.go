@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -25,13 +24,6 @@ import (
 	"github.com/ukiboot/ukiboot/pkg/stub"
 )
 
-// noise is n reproducible random bytes.
-func noise(n int, seed byte) []byte {
-	b := make([]byte, n)
-	rand.NewChaCha8([32]byte{seed}).Read(b)
-	return b
-}
-
 // fleet is a signed UKI (its kernel larger than a fanout chunk) and the
 // trust store that trusts it.
 type fleet struct {
@@ -41,14 +33,14 @@ type fleet struct {
 }
 
 func newFleet(t *testing.T) fleet {
-	return newFleetWith(t, nil, ukitest.B(".linux", noise(1<<20+123, 1)))
+	return newFleetWith(t, nil, ukitest.B(".linux", ukitest.Noise(1<<20+123, 1)))
 }
 
 // newCopied is a UKI with two kernels (a profile has its own), which the
 // whole-file copy reads, not the one pass, signed by the signer of
 // signer (a new one when nil).
 func newCopied(t *testing.T, signer *fleet) fleet {
-	return newFleetWith(t, signer, ukitest.B(".linux", noise(1<<20+123, 1)), ukitest.S(".profile", "ID=other\n"), ukitest.B(".linux", noise(9000, 7)))
+	return newFleetWith(t, signer, ukitest.B(".linux", ukitest.Noise(1<<20+123, 1)), ukitest.S(".profile", "ID=other\n"), ukitest.B(".linux", ukitest.Noise(9000, 7)))
 }
 
 // flipAt is img with a bit of the byte at off flipped.
@@ -71,7 +63,7 @@ func newFleetWith(t *testing.T, signer *fleet, linux ukitest.Section, extra ...u
 		ukitest.S(".osrel", "ID=fleet\nNAME=Fleet\nVERSION_ID=7\n"),
 		ukitest.S(".cmdline", "console=ttyS0 root=/dev/vda quiet"),
 		ukitest.S(".uname", "6.12.0-fleet"),
-		ukitest.B(".initrd", noise(200_000+77, 2)),
+		ukitest.B(".initrd", ukitest.Noise(200_000+77, 2)),
 		linux,
 	}
 	secs = append(secs, extra...)
@@ -291,7 +283,7 @@ func TestBootRefused(t *testing.T) {
 		{name: "too large, no Range", s: &server{data: f.img, noRange: true}, max: 1 << 20, off: true, err: "-max-size", is: new(*stub.TooLargeError)},
 		{name: "not found", s: &server{data: f.img, noRange: true, get: http.NotFound}, off: true, err: `"404 Not Found"`},
 		{name: "redirect loop", s: &server{noRange: true, get: loop}, off: true, err: "more than 10 redirects"},
-		{name: "not a UKI", s: &server{data: noise(300<<10, 9)}, off: true, err: "fleet/Fleet.efi"},
+		{name: "not a UKI", s: &server{data: ukitest.Noise(300<<10, 9)}, off: true, err: "fleet/Fleet.efi"},
 	}
 	for _, c := range cases {
 		modes := []stub.VerifyMode{stub.VerifyEnforce}

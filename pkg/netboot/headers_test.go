@@ -16,12 +16,12 @@ import (
 // rest, then a certificate table.
 func hugeUKI(size int64) *ukitest.Sparse {
 	return ukitest.BigUKI(size,
-		ukitest.B(".text", noise(110<<10, 5)),
+		ukitest.B(".text", ukitest.Noise(110<<10, 5)),
 		ukitest.S(".sbat", "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n"),
 		ukitest.S(".osrel", "ID=fleet\nNAME=Fleet\nVERSION_ID=7\n"),
 		ukitest.S(".cmdline", "console=ttyS0 quiet"),
 		ukitest.S(".uname", "6.12.0-fleet"),
-		ukitest.B(".initrd", noise(4000, 6)),
+		ukitest.B(".initrd", ukitest.Noise(4000, 6)),
 		ukitest.S(".linux", "K"),
 	)
 }
