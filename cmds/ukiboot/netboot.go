@@ -243,8 +243,12 @@ func (n *netBoot) httpClient() (*http.Client, error) {
 	n.clientOnce.Do(func() {
 		ca := n.caFile()
 		n.client, n.clientErr = netboot.NewClient(netboot.ClientOptions{CAFile: ca, ReadTimeout: n.o.netReadTimeout})
-		if n.clientErr != nil {
+		switch {
+		case n.clientErr == nil || ca == "":
+		case ca == n.o.ca:
 			n.clientErr = fmt.Errorf("-ca %s: %w", ca, n.clientErr)
+		default:
+			n.clientErr = fmt.Errorf("the ROM's CA file (used when no -ca is given): %w", n.clientErr)
 		}
 	})
 	return n.client, n.clientErr

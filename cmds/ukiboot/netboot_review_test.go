@@ -272,3 +272,35 @@ func TestNoTerminalEscapesFromTitles(t *testing.T) {
 		}
 	}
 }
+
+// TestCAFileErrorNamesItsSource: a CA file that cannot be used is named
+// once, by where it came from: -ca FILE, or the ROM's ca.pem, which is
+// not a -ca the user gave.
+func TestCAFileErrorNamesItsSource(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.pem")
+	os.WriteFile(bad, []byte("-----BEGIN CERTIFICATE-----\nbroken\n"), 0o644)
+	for _, tc := range []struct {
+		name, ca, rom string
+		want, not     string
+	}{
+		{name: "-ca", ca: bad, want: "-ca " + bad},
+		{name: "the ROM's ca.pem", rom: "garbage", want: "the ROM's CA file", not: "-ca /"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			trust := t.TempDir()
+			if tc.rom != "" {
+				os.WriteFile(filepath.Join(trust, "ca.pem"), []byte(tc.rom), 0o644)
+			}
+			n := &netBoot{o: &options{ca: tc.ca}, trustDir: trust}
+			_, err := n.httpClient()
+			if err == nil {
+				t.Fatal("a client from a broken CA file")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.want) || strings.Count(msg, "-ca /") > 1 || tc.not != "" && strings.Contains(msg, tc.not) {
+				t.Errorf("error %q: want %q once (and no %q)", msg, tc.want, tc.not)
+			}
+		})
+	}
+}
