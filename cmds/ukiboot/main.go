@@ -184,7 +184,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.StringVar(&o.net, "net", "auto", "network bring-up for -url and uki-url entries: `auto` (DHCPv4, DHCPv6 and SLAAC when no interface has an address), off (the ROM configures it)")
 	o.netWait = 90 * time.Second
 	fs.Var((*seconds)(&o.netWait), "net-wait", "how long to wait for the network to come up (`SECONDS` or a duration)")
-	fs.StringVar(&o.ca, "ca", "", "the PEM `FILE` of the CA certificates https:// servers are checked against, instead of the system's (/etc/ssl/certs)")
+	fs.StringVar(&o.ca, "ca", "", "the PEM `FILE` of the CA certificates https:// servers are checked against, instead of the ROM's /etc/ukiboot/ca.pem or, without it, the system's (/etc/ssl/certs)")
 	o.netReadTimeout = 30 * time.Second
 	fs.Var((*seconds)(&o.netReadTimeout), "net-read-timeout", "give up a download when no data came for this long (`SECONDS` or a duration)")
 	fs.Usage = func() {
