@@ -75,8 +75,8 @@ func floorOf(settings []debug.BuildSetting) time.Time {
 // the latest NotBefore among the chain's certificates (root included)
 // when that is later (the true time is unknown but not before the floor,
 // so a certificate issued after the floor may well be valid). A
-// certificate that expired before the floor is refused. With a clock at or after the
-// floor, the clock decides. Integrity does not depend on this: every UKI
+// certificate that expired before the floor is refused. With a clock at
+// or after the floor, the clock decides. Integrity does not depend on this: every UKI
 // is verified against the trust store; TLS adds confidentiality and server
 // authentication.
 //
