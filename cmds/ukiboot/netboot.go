@@ -74,6 +74,8 @@ type netBoot struct {
 	cancels []context.CancelFunc
 }
 
+// newNetBoot is the network side of a pipeline of the run o; the first
+// pipeline of a run makes the run's bring-up (o.netUp).
 func newNetBoot(o *options, sys system, logf func(string, ...any)) *netBoot {
 	if o.netUp == nil {
 		o.netUp = &onceErr{}
