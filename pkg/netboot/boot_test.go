@@ -345,11 +345,8 @@ func TestBootStalled(t *testing.T) {
 // one without a version.
 func TestMinVersionFromURL(t *testing.T) {
 	withUname := newFleet(t)
-	ca := ukitest.NewCA(t, "db CA", false)
-	key := ukitest.NewLeaf(t, "fleet signer", false, ca)
-	store := authenticode.NewStore()
-	store.DB.Certs = append(store.DB.Certs, ca.Cert)
-	noVersion := fleet{img: ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".osrel", "ID=fleet\n"), ukitest.S(".linux", "K")), store: store}
+	noVersion := withUname // the same signer and trust store
+	noVersion.img = ukitest.SignedUKI(t, authenticode.ImageDigest, withUname.key, ukitest.S(".osrel", "ID=fleet\n"), ukitest.S(".linux", "K"))
 	for _, c := range []struct {
 		name, fragment string
 		f              fleet
