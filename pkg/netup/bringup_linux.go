@@ -123,8 +123,10 @@ func (b *bringup) failure(ctx context.Context) error {
 }
 
 // record configures the link from a lease, or notes a failure (the first
-// of each link and protocol is logged).
+// of each link and protocol is logged). A lease that cannot be applied is
+// not retried: retry stops at the first lease.
 func (b *bringup) record(r result) {
+	next := "retrying"
 	if r.err == nil {
 		r.err = b.configure(r)
 		if r.err == nil {
@@ -132,10 +134,11 @@ func (b *bringup) record(r result) {
 			b.lastErr[r.key()] = errors.New("address configured, but no route (IPv6 routes come from router advertisements)")
 			return
 		}
+		next = "not retried; the other protocol and SLAAC go on"
 	}
 	var wait notYet
 	if _, seen := b.lastErr[r.key()]; !seen && !errors.As(r.err, &wait) {
-		b.o.logf("network: %s: %v (retrying)", r.key(), r.err)
+		b.o.logf("network: %s: %v (%s)", r.key(), r.err, next)
 	}
 	b.lastErr[r.key()] = r.err
 }
