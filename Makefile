@@ -25,7 +25,7 @@ FUZZ := ./pkg/uki:FuzzRead ./pkg/uki:FuzzParseOSRelease \
 	./pkg/authenticode:FuzzParseSignature ./pkg/authenticode:FuzzSignatureList ./pkg/authenticode:FuzzTrustFile \
 	./pkg/authenticode:FuzzCanonicalDER ./pkg/authenticode:FuzzCertificateBag ./pkg/authenticode:FuzzNeededAlgorithms \
 	./pkg/disk:FuzzParseTable ./pkg/sbat:FuzzParseSBAT ./pkg/sbat:FuzzParseLevel ./pkg/smbios:FuzzStructures \
-	./pkg/stub:FuzzDTBAutoParsers ./pkg/measure:FuzzResponses
+	./pkg/stub:FuzzDTBAutoParsers ./pkg/measure:FuzzResponses ./pkg/netboot:FuzzParseURL
 
 .PHONY: all build deps vet lint unit bench-smoke fuzz bench bench-clean bench-rom integration test demo clean
 
@@ -43,6 +43,7 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags nonetboot ./cmds/ukiboot
 
 lint: vet
 	@[ -x $(GOBIN)/staticcheck ] && $(GOBIN)/staticcheck -version | grep -qF "($(STATICCHECK_VERSION:v%=%))" || \
@@ -59,6 +60,7 @@ $(SHIM):
 
 unit: deps $(SHIM)
 	UKIBOOT_REQUIRE_TOOLS=1 UKIBOOT_SHIM=$(CURDIR)/$(SHIM) $(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags nonetboot -run 'NoNetBoot|ListHidden|ReferenceDocuments' ./cmds/ukiboot
 
 # Every Go benchmark once (-benchtime=1x), no tests, so that they build
 # and run on every `make test` and cannot rot; their fixtures are sized to

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -82,6 +83,9 @@ type system struct {
 	// supervised says that this process is the boot process a
 	// supervisor started (supervisedEnv).
 	supervised bool
+	// netUp brings the network up before the first network request
+	// (pkg/netup.Up, netboot.go); nil: never (tests, -tags nonetboot).
+	netUp func(ctx context.Context, wait time.Duration, logf func(string, ...any)) error
 	// initProgram says that ukiboot is the program u-root's init runs
 	// (its parent is PID 1, or it is that program's supervised child):
 	// its exit starts init's shell.
@@ -91,7 +95,7 @@ type system struct {
 func realSystem() system {
 	sys := system{roots: scanDisks, vars: efiVars(os.Getenv("UKIBOOT_EFIVARS")), load: kexec.Load, reboot: kexec.Reboot,
 		platform: realPlatform(), power: unix.Reboot, stdin: os.Stdin, term: os.Getenv("TERM"), smbios: hostRoot(),
-		tpm: measure.Open, unload: kexec.Unload, signals: notifyEndSignals, die: dieOf,
+		tpm: measure.Open, unload: kexec.Unload, signals: notifyEndSignals, die: dieOf, netUp: realNetUp(),
 		disarmWatchdog: watchdogDisarmer(os.Getenv, func() error { return disarmWatchdogd(watchdogdSocket, 5*time.Second) })}
 	sys.ranFor = func() (time.Duration, error) { return runningFor(os.Getpid()) }
 	if os.Getenv(supervisedEnv) == "1" {

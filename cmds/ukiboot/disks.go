@@ -64,6 +64,14 @@ func (p *partitions) name(dir string) string {
 	return ""
 }
 
+// noPartitions is no partition at all: the disks could not be read, and
+// only -url entries can boot.
+func noPartitions() *partitions {
+	return &partitions{close: func() {}, writable: func(dir string) (func() error, error) {
+		return nil, fmt.Errorf("%s is not a partition ukiboot read", dir)
+	}}
+}
+
 // scanDisks returns the partition directories to read: the -root
 // directories as given, or the ESP and XBOOTLDR partitions found on the
 // block devices, mounted read-only, nosuid, nodev, noexec.
@@ -296,7 +304,10 @@ func (p *partitions) hasEntries() bool {
 // XBOOTLDR vda2)" after a scan, "partitions: ESP /mnt/esp, then /mnt/xbl"
 // with -root.
 func (p *partitions) summary() string {
-	if !p.mounted {
+	switch {
+	case len(p.dirs) == 0:
+		return "partitions: none"
+	case !p.mounted:
 		return "partitions: ESP " + strings.Join(p.names, ", then ")
 	}
 	var parts []string

@@ -34,6 +34,9 @@ type entryJSON struct {
 	DefaultSource string   `json:"default_source,omitempty"`
 	Status        string   `json:"status"`
 	Error         string   `json:"error,omitempty"`
+	// Warning is a problem that does not stop the boot: a -url UKI that
+	// could not be listed.
+	Warning string `json:"warning,omitempty"`
 	// Hidden marks an entry systemd-boot does not list either (Error says
 	// why); only -list -json -v prints them.
 	Hidden  bool   `json:"hidden,omitempty"`
@@ -121,8 +124,14 @@ func (l *listing) toJSON(i int) entryJSON {
 		SortKey: e.SortKey, MachineID: e.MachineID, Path: e.FullPath(), Profile: e.Profile,
 		Cmdline: e.Cmdline, Status: ch.status, Linux: e.Linux, Initrd: e.Initrd, AutoOrder: l.order[e],
 	}
-	if e.UKI != "" && e.Root != nil {
+	switch {
+	case e.Network():
+		j.UKI = e.UKI // the URL
+	case e.UKI != "" && e.Root != nil:
 		j.UKI = strings.TrimSuffix(e.Root.Path, "/") + e.UKI
+	}
+	if e.Warning != nil {
+		j.Warning = e.Warning.Error()
 	}
 	if l.parts != nil && e.Root != nil {
 		j.Disk, j.Partition = l.parts.disk, l.parts.name(e.Root.Path)
@@ -192,8 +201,14 @@ func (l *listing) print(w io.Writer, asJSON bool) error {
 	}
 	tw.Flush()
 	for _, e := range c.Entries {
-		if e.Origin != "" {
+		switch {
+		case e.Origin != "":
 			fmt.Fprintf(w, "%s: from %s\n", e.ID, e.Origin)
+		case e.Network():
+			fmt.Fprintf(w, "%s: uki-url %s\n", e.ID, e.UKI)
+		}
+		if e.Warning != nil {
+			fmt.Fprintf(w, "%s: %v\n", e.ID, e.Warning)
 		}
 		if err := l.checks[e].err; err != nil {
 			fmt.Fprintf(w, "%s: %v\n", e.ID, err)

@@ -189,7 +189,7 @@ func TestFlagConflicts(t *testing.T) {
 }
 
 // TestListHiddenEntries: entries systemd-boot does not list (here a type
-// #1 entry whose kernel is missing, a uki-url entry and a UKI for another
+// #1 entry whose kernel is missing, a relative uki-url entry and a UKI for another
 // CPU) are not in the table, the menu order or -auto's order, nor the
 // default even when LoaderEntryOneShot names one; -list counts them and
 // -list -v (and -list -json -v) shows each with its reason.
@@ -200,14 +200,14 @@ func TestListHiddenEntries(t *testing.T) {
 	os.WriteFile(filepath.Join(esp, "vmlinuz"), []byte("k"), 0o644)
 	os.WriteFile(filepath.Join(esp, "loader/entries/good.conf"), []byte("linux /vmlinuz\n"), 0o644)
 	os.WriteFile(filepath.Join(esp, "loader/entries/zz-gone.conf"), []byte("linux /gone\n"), 0o644)
-	os.WriteFile(filepath.Join(esp, "loader/entries/zz-net.conf"), []byte("uki-url http://example.com/a.efi\n"), 0o644)
+	os.WriteFile(filepath.Join(esp, "loader/entries/zz-net.conf"), []byte("uki-url :a.efi\n"), 0o644)
 	os.WriteFile(filepath.Join(esp, "EFI/Linux/zz-arm.efi"), ukitest.Image{Machine: 0xaa64, Sections: []ukitest.Section{
 		ukitest.S(".osrel", "ID=arm\n"), ukitest.S(".linux", "K")}}.Bytes(), 0o644)
 	os.WriteFile(filepath.Join(vars, "LoaderEntryOneShot-"+bls.LoaderVendorGUID), bls.EncodeVarString("zz-gone.conf"), 0o644)
 	t.Setenv("UKIBOOT_EFIVARS", vars)
 	reasons := map[string]string{
 		"zz-gone.conf": "linux /gone: no such file",
-		"zz-net.conf":  "uki-url http://example.com/a.efi: ukiboot cannot boot from the network",
+		"zz-net.conf":  "uki-url :a.efi: no origin URL",
 		"zz-arm.efi":   "built for aa64 (arm64)",
 	}
 

@@ -9,6 +9,7 @@
 //	ukiboot [-timeout DUR] [-append STR] [-root DIR]... [-dry-run | -no-reboot]
 //	ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-no-reboot | -dry-run [-json] [-extract DIR]]
 //	ukiboot -list [-root DIR]... [-json] [-verify-all]
+//	ukiboot [-auto|-list] -url URL... [-net auto|off] [-ca FILE] ...
 //	ukiboot -inspect FILE [-json]
 //	sh [ARG]...   (started as sh or defaultsh: close PCRs 7, 11, 12 and 13, exec gosh; gate.go)
 //
@@ -33,6 +34,13 @@
 //	-measure MODE  auto, require or off: extend the TPM
 //	-pcr-banks B   auto or the PCR banks to compute (sha256,sha384)
 //	-on-failure A  reboot, poweroff, shell or menu when nothing boots
+//	-url URL       a signed UKI on an http(s) server, listed first
+//	               (repeatable; #min-version=V refuses older ones)
+//	-net MODE      auto or off: bring the network up for network entries
+//	-net-wait DUR  how long to wait for the network (default 90s)
+//	-ca FILE       the CAs https:// servers are checked against
+//	-net-read-timeout DUR
+//	               a download without data this long fails (default 30s)
 //	-json          print JSON instead of text
 //	-v             verbose log
 //
@@ -108,6 +116,15 @@ type options struct {
 	// tpm is this run's TPM session, shared by the pipelines a menu
 	// rescan opens (bootMode sets it).
 	tpm *tpmRun
+	// urls are the -url UKIs (netboot.go); net is -net (auto or off),
+	// netWait -net-wait, ca -ca, netReadTimeout -net-read-timeout.
+	urls           stringList
+	net            string
+	netWait        time.Duration
+	ca             string
+	netReadTimeout time.Duration
+	// progress is where download progress lines go: stderr.
+	progress io.Writer
 }
 
 // stringList is a repeatable string flag.
@@ -124,7 +141,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs := flag.NewFlagSet("ukiboot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	o := options{initProgram: sys.initProgram}
+	o := options{initProgram: sys.initProgram, progress: stderr}
 	fs.StringVar(&o.inspect, "inspect", "", "describe the UKI or addon `FILE` and exit")
 	fs.BoolVar(&o.auto, "auto", false, "boot the default entry without a menu; on failure try the next entries")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "change nothing: print the plan of the entry -auto or the menu chooses instead of loading it")
@@ -152,11 +169,19 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.StringVar(&o.measure, "measure", measureAuto, "TPM measurements: `auto` (extend when there is a TPM), require (boot only what was extended in full), off")
 	fs.StringVar(&o.pcrBanks, "pcr-banks", "auto", "the PCR banks events are computed for: `auto` (the TPM's active banks; sha256 without a TPM) or a list (sha1,sha256,sha384,sha512)")
 	fs.StringVar(&o.onFailure, "on-failure", "shell", "when nothing boots: reboot, poweroff, `shell` (exit to u-root's shell), menu (show the menu after -auto)")
+	fs.Var(&o.urls, "url", "boot the signed UKI at this http:// or https:// `URL` (repeatable; listed first, the first is the default; #min-version=V refuses older ones)")
+	fs.StringVar(&o.net, "net", "auto", "network bring-up for -url and uki-url entries: `auto` (DHCPv4, DHCPv6 and SLAAC when no interface has an address), off (the ROM configures it)")
+	o.netWait = 90 * time.Second
+	fs.Var((*seconds)(&o.netWait), "net-wait", "how long to wait for the network to come up (`SECONDS` or a duration)")
+	fs.StringVar(&o.ca, "ca", "", "the PEM `FILE` of the CA certificates https:// servers are checked against, instead of the system's (/etc/ssl/certs)")
+	o.netReadTimeout = 30 * time.Second
+	fs.Var((*seconds)(&o.netReadTimeout), "net-read-timeout", "give up a download when no data came for this long (`SECONDS` or a duration)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ukiboot [-timeout DUR] [-append STR] [-root DIR]... [-dry-run | -no-reboot]   (the boot menu)\n"+
 			"       ukiboot -auto [-entry ID] [-append STR] [-root DIR]... [-no-reboot | -dry-run [-json] [-extract DIR]]\n"+
 			"       ukiboot -list [-root DIR]... [-json] [-verify-all]\n"+
 			"       ukiboot -inspect FILE [-json]\n"+
+			"network: -url URL... [-net auto|off] [-net-wait DUR] [-ca FILE] [-net-read-timeout DUR] (with -auto, -list, the menu)\n"+
 			"verification: -verify auto|enforce|off, -db PATH, -dbx PATH (with every mode)\n")
 		fs.PrintDefaults()
 	}
@@ -250,6 +275,17 @@ func conflicts(o *options) string {
 		return fmt.Sprintf("-smbios %q: use on, off or auto", o.smbios)
 	case !slices.Contains(onFailureValues(), o.onFailure):
 		return fmt.Sprintf("-on-failure %q: use reboot, poweroff, shell or menu", o.onFailure)
+	case o.net != "auto" && o.net != "off":
+		return fmt.Sprintf("-net %q: use auto or off", o.net)
+	case len(o.urls) > 0 && o.inspect != "":
+		return "-url goes with -auto, -list or the menu (-inspect reads a file)"
+	case o.netWait <= 0:
+		return "-net-wait must be more than 0 (with -net off the network is not brought up)"
+	case o.netReadTimeout <= 0:
+		return "-net-read-timeout must be more than 0"
+	}
+	if msg := checkURLFlags(o.urls); msg != "" {
+		return msg
 	}
 	return checkMeasureFlags(o)
 }

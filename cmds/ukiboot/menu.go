@@ -28,7 +28,9 @@ func (p *pipeline) menuItems() []menu.Item {
 			it.Reason = e.Err.Error()
 		}
 		if e.Bootable() {
-			if t, err := stub.TargetOf(e); err == nil {
+			if e.Network() {
+				it.Editable, it.NotEditable = p.networkEditable()
+			} else if t, err := stub.TargetOf(e); err == nil {
 				it.Editable, it.NotEditable = editable.Of(t)
 			}
 			if p.needsCheck(e) {
@@ -44,6 +46,16 @@ func (p *pipeline) menuItems() []menu.Item {
 		out = append(out, it)
 	}
 	return out
+}
+
+// networkEditable is whether the command line of a network entry can be
+// edited: its UKI is not read to draw the menu, so under enforcement it
+// is taken to have its own .cmdline (the plan decides either way).
+func (p *pipeline) networkEditable() (bool, string) {
+	if p.verify.Mode == stub.VerifyEnforce {
+		return false, "verification is enforced and a UKI on the network is not read before it is booted: its own .cmdline is taken"
+	}
+	return true, ""
 }
 
 // withVerdict is the item with what the policy says about its entry. It

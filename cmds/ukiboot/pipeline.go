@@ -30,6 +30,8 @@ type pipeline struct {
 	why    string
 	// smbios is what the SMBIOS OEM strings contribute (-smbios).
 	smbios smbiosState
+	// net reads the network entries (netboot.go).
+	net    *netBoot
 	closed bool
 	// verdicts remembers each UKI file's verdict (the menu's background
 	// checks and -list -verify-all); mu guards it.
@@ -53,10 +55,15 @@ func startPipeline(o *options, sys system, stdout, stderr io.Writer) (p *pipelin
 // reads the entries (with -v, it logs the scanner's warnings).
 func openPipeline(o *options, sys system, stdout io.Writer, logf func(string, ...any)) (*pipeline, error) {
 	parts, err := sys.roots(o, logf)
-	if err != nil {
+	if err != nil && len(o.urls) == 0 {
 		return nil, err
 	}
-	p := &pipeline{o: o, sys: sys, stdout: stdout, logf: logf, parts: parts}
+	if err != nil {
+		// The -url entries boot without a disk.
+		logf("%v", err)
+		parts = noPartitions()
+	}
+	p := &pipeline{o: o, sys: sys, stdout: stdout, logf: logf, parts: parts, net: newNetBoot(o, sys, logf)}
 	if o.tpm == nil {
 		o.tpm = newTPMRun(o, sys.tpm, logf)
 	}
@@ -69,7 +76,9 @@ func openPipeline(o *options, sys system, stdout io.Writer, logf func(string, ..
 		vars = bls.NoVars{}
 	}
 	p.loadSMBIOS()
-	if p.config, err = bls.Load(parts.dirs, bls.Options{Vars: vars, Display: parts.display, WrapReader: sys.wrapUKI, Extra: p.smbios.entries}); err != nil {
+	bo := bls.Options{Vars: vars, Display: parts.display, WrapReader: sys.wrapUKI, Extra: p.smbios.entries}
+	p.net.blsOptions(&bo)
+	if p.config, err = bls.Load(parts.dirs, bo); err != nil {
 		parts.close()
 		return nil, err
 	}
@@ -146,7 +155,13 @@ func (p *pipeline) plan(e *bls.Entry, cmdline *string) (*bootPlan, error) {
 	if cmdline != nil {
 		bp.policy.Cmdline, bp.policy.CmdlineSet = *cmdline, true
 	}
-	t, err := stub.TargetOf(e)
+	var t stub.Target
+	var err error
+	if e.Network() {
+		t, err = p.net.target(e, &bp.policy)
+	} else {
+		t, err = stub.TargetOf(e)
+	}
 	var sp *stub.Plan
 	if err == nil {
 		bp.target = t

@@ -179,7 +179,7 @@ func (p *pipeline) needsCheck(e *bls.Entry) bool {
 // quickCheck is check without reading the UKI's contents: what its size
 // and the policy alone say (-list without -verify-all).
 func (p *pipeline) quickCheck(e *bls.Entry) entryCheck {
-	if !e.Bootable() || !p.needsCheck(e) {
+	if !e.Bootable() || !p.needsCheck(e) || e.Network() {
 		return p.check(e)
 	}
 	f, _, err := p.openUKI(e)
@@ -246,6 +246,10 @@ func (p *pipeline) checkUntil(e *bls.Entry, stop <-chan struct{}) entryCheck {
 		return entryCheck{status: string(e.Status), err: e.Err}
 	case v.Mode == stub.VerifyOff:
 		return entryCheck{status: "ok"}
+	case e.Network():
+		// Reading a network UKI in full is the boot's download: it is
+		// verified when it is booted, not for a list or the menu.
+		return entryCheck{status: "ok", unchecked: true}
 	case e.UKI == "" && v.Mode == stub.VerifyEnforce:
 		return entryCheck{status: "untrusted", err: fmt.Errorf("%s: type #1 kernel entries cannot be verified and verification is enforced", e.DisplayPath())}
 	case e.UKI == "":

@@ -86,11 +86,13 @@ func readLoaderVars(v Vars, loader *LoaderConf) (LoaderVars, error) {
 // config_select_default_entry does: LoaderEntryOneShot, then
 // LoaderEntryDefault (or the last booted entry for its "@saved"), then
 // loader.conf's default (or the last booted entry for "@saved"), then the
-// first entry that is not bad. Only bootable entries are considered.
+// first entry that is not bad. Only bootable entries are considered. The
+// first bootable one of the first nURL entries (the -url entries) comes
+// before all of these.
 // LoaderEntrySysFail is not followed: v259's run() calls sysfail_process,
 // which would enable it, only after config_select_default_entry, so it
 // never chooses the default there (and LinuxBoot has no ESRT to check).
-func (c *Config) pickDefault(v Vars) error {
+func (c *Config) pickDefault(v Vars, nURL int) error {
 	lv, err := readLoaderVars(v, c.Loader)
 	c.Vars = lv
 	find := func(pattern string) int {
@@ -110,6 +112,11 @@ func (c *Config) pickDefault(v Vars) error {
 		}
 		c.Default, c.DefaultSource = i, source
 		return true
+	}
+	for i, e := range c.Entries[:nURL] {
+		if e.Bootable() && pick(i, DefaultSourceURL) {
+			return err
+		}
 	}
 	if lv.OneShotSet && pick(find(lv.OneShot), VarEntryOneShot) {
 		return err

@@ -91,7 +91,7 @@ func TestPickDefaultVars(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := &Config{Entries: entries(), Loader: ParseLoaderConf("loader.conf", []byte(c.loader)), Default: -1}
-			if err := cfg.pickDefault(c.vars); err != nil {
+			if err := cfg.pickDefault(c.vars, 0); err != nil {
 				t.Fatal(err)
 			}
 			if cfg.Entries[cfg.Default].ID != c.def || cfg.DefaultSource != c.source || cfg.Vars.DefaultVarEntry != c.varEntry || !c.check(cfg.Vars) {
@@ -106,7 +106,7 @@ func TestPickDefaultVars(t *testing.T) {
 // change against what was read is written.
 func TestToggleDefault(t *testing.T) {
 	cfg := &Config{Entries: []*Entry{{ID: "b.conf", Status: StatusOK, TriesLeft: -1}, {ID: "a.conf", Status: StatusOK, TriesLeft: -1}}, Default: -1}
-	if err := cfg.pickDefault(MapVars{"LoaderEntryDefault": "@saved", "LoaderEntryLastBooted": "a.conf"}); err != nil {
+	if err := cfg.pickDefault(MapVars{"LoaderEntryDefault": "@saved", "LoaderEntryLastBooted": "a.conf"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	v := &cfg.Vars

@@ -66,12 +66,15 @@ type Entry struct {
 	MachineID  string
 
 	// Type #1 keys.
-	Architecture      string
-	Linux             string   // kernel path on the partition
-	Initrd            []string // in order
-	EFI               string   // "efi" key
-	UKIKey            string   // "uki" key
-	UKIURL            string   // "uki-url" key (such entries are hidden)
+	Architecture string
+	Linux        string   // kernel path on the partition
+	Initrd       []string // in order
+	EFI          string   // "efi" key
+	UKIKey       string   // "uki" key
+	// UKIURL is the "uki-url" key as written, or the -url (NetUKI.URL) of
+	// a network type #2 entry (Network); UKI is then the URL as messages
+	// name it.
+	UKIURL            string
 	Options           []string // every "options" line, in order
 	Devicetree        string
 	DevicetreeOverlay []string
@@ -109,6 +112,11 @@ type Entry struct {
 
 	Status Status
 	Err    error
+	// Warning is a problem that does not keep the entry from being
+	// chosen: a -url UKI that could not be listed (its server is down,
+	// has no Range support, ...) is listed by its URL, and booting it
+	// reports what goes wrong then.
+	Warning error
 }
 
 // Bad reports whether the entry has used up its boot attempts.

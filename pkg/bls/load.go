@@ -33,6 +33,19 @@ type Options struct {
 	// Extra are type #1 entries that do not live in a file: SMBIOS
 	// io.systemd.boot.entries-extra:NAME.conf=CONTENT strings.
 	Extra []ExtraEntry
+	// NetBoot says that the caller can boot from the network: type #1
+	// entries with an absolute http:// or https:// uki-url are listed and
+	// bootable. Without it they are hidden.
+	NetBoot bool
+	// CheckURL, when set, checks a uki-url as the network code will read
+	// it and returns how messages name it (without password and
+	// fragment); an error makes the entry invalid. nil: an absolute
+	// http:// or https:// URL is enough.
+	CheckURL func(raw string) (name string, err error)
+	// URLs are UKIs on the network (ukiboot's -url): listed before the
+	// entries of the partitions, in the order given, the first bootable
+	// one the default.
+	URLs []NetUKI
 }
 
 // ExtraEntry is a type #1 entry given as text: Name is the file name it
@@ -44,8 +57,8 @@ type ExtraEntry struct {
 
 // readUKI reads the headers of the UKI f, named name in messages,
 // through o.WrapReader when set.
-func (o Options) readUKI(f *os.File, size int64, name string) (*uki.File, error) {
-	var r io.ReaderAt = f
+func (o Options) readUKI(f io.ReaderAt, size int64, name string) (*uki.File, error) {
+	r := f
 	if o.WrapReader != nil {
 		r = o.WrapReader(name, f)
 	}
@@ -85,9 +98,9 @@ type Config struct {
 	Loader *LoaderConf
 	// Default is the index of the default entry, -1 if nothing can boot.
 	Default int
-	// DefaultSource says what chose the default: "LoaderEntryOneShot",
-	// "LoaderEntryDefault", "LoaderEntryLastBooted", "loader.conf", or
-	// "first entry".
+	// DefaultSource says what chose the default: "-url"
+	// (DefaultSourceURL), "LoaderEntryOneShot", "LoaderEntryDefault",
+	// "LoaderEntryLastBooted", "loader.conf", or "first entry".
 	DefaultSource string
 	// Vars is what was read of the variables that choose the default.
 	Vars LoaderVars
@@ -156,13 +169,23 @@ func Load(paths []string, o Options) (*Config, error) {
 		esp = c.Roots[0]
 	}
 	c.Entries = append(c.Entries, loadExtra(esp, o)...)
-	c.splitHidden()
+	urls := loadURLs(c.Entries, o)
+	var hidden []*Entry
+	c.Entries, c.Hidden = splitHidden(c.Entries)
+	urls, hidden = splitHidden(urls)
+	c.Hidden = append(c.Hidden, hidden...)
+	for _, e := range urls {
+		if e.Warning != nil {
+			c.Warnings = append(c.Warnings, e.Warning.Error())
+		}
+	}
 	if c.Loader == nil {
 		c.Loader = &LoaderConf{Editor: true}
 	}
 	Sort(c.Entries)
+	c.Entries = append(urls, c.Entries...)
 	MakeShowTitles(c.Entries)
-	if err := c.pickDefault(o.Vars); err != nil {
+	if err := c.pickDefault(o.Vars, len(urls)); err != nil {
 		c.Warnings = append(c.Warnings, err.Error())
 	}
 	return c, nil
@@ -242,17 +265,15 @@ func newEntry(part *Root, dir, name, suffix string, t Type) *Entry {
 	return e
 }
 
-// splitHidden moves the entries systemd-boot does not list out of
-// c.Entries into c.Hidden.
-func (c *Config) splitHidden() {
-	shown := c.Entries[:0]
-	for _, e := range c.Entries {
+// splitHidden separates the entries systemd-boot does not list from
+// the others, keeping the order.
+func splitHidden(entries []*Entry) (shown, hidden []*Entry) {
+	for _, e := range entries {
 		if e.Status == StatusHidden {
-			c.Hidden = append(c.Hidden, e)
+			hidden = append(hidden, e)
 		} else {
 			shown = append(shown, e)
 		}
 	}
-	clear(c.Entries[len(shown):])
-	c.Entries = shown
+	return shown, hidden
 }

@@ -59,8 +59,9 @@ func loadExtra(esp *Root, o Options) []*Entry {
 // checkType1 decides whether a type #1 entry is listed and can boot, as
 // boot.c: boot_entry_add_type1 does. systemd-boot drops (here: hides) an
 // entry for another architecture, one that names none or more than one of
-// linux, efi, uki and uki-url, a uki-url entry (ukiboot has no network
-// boot), and one whose linux, efi or uki file cannot be opened. It lists
+// linux, efi, uki and uki-url, a uki-url entry without network boot or
+// with a relative URL (checkUKIURL), and one whose linux, efi or uki file
+// cannot be opened. It lists
 // entries whose initrd or devicetree files are missing (booting them
 // fails): ukiboot lists them as invalid, as it does efi and uki files
 // that are not Linux UKIs for this CPU.
@@ -86,7 +87,7 @@ func checkType1(e *Entry, o Options) {
 		e.hide("no linux, efi, uki or uki-url key: nothing to boot (systemd-boot drops such entries)")
 		return
 	case key == "uki-url":
-		e.hide("uki-url %s: ukiboot cannot boot from the network", e.UKIURL)
+		checkUKIURL(e, o)
 		return
 	}
 	part := e.Root

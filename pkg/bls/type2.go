@@ -39,18 +39,26 @@ func type2Entries(part *Root, name string, o Options) []*Entry {
 		return fail(err)
 	}
 	defer f.Close()
-	m, err := peMachine(f)
+	return ukiEntries(base, f, st.Size(), o)
+}
+
+// ukiEntries makes the entries of the UKI read through r (size bytes),
+// one per profile, from base (its file's entry): the part of
+// type2Entries that reads the file, shared with the -url entries.
+func ukiEntries(base *Entry, r io.ReaderAt, size int64, o Options) []*Entry {
+	m, err := peMachine(r)
 	if err != nil {
-		base.hide("%v (systemd-boot skips it)", err)
+		base.skip(err.Error(), "systemd-boot skips it")
 		return []*Entry{base}
 	}
 	if arch := EFIArch(m.GOARCH()); !strings.EqualFold(arch, o.Arch) {
-		base.hide("built for %s, this machine is %s (systemd-boot skips UKIs for another CPU)", machineName(m), o.Arch)
+		base.skip(fmt.Sprintf("built for %s, this machine is %s", machineName(m), o.Arch), "systemd-boot skips UKIs for another CPU")
 		return []*Entry{base}
 	}
-	u, err := o.readUKI(f, st.Size(), base.DisplayPath())
+	u, err := o.readUKI(r, size, base.DisplayPath())
 	if err != nil {
-		return fail(err)
+		base.Status, base.Err = StatusInvalid, err
+		return []*Entry{base}
 	}
 	var out []*Entry
 	texts := &ukiTexts{u: u, parsed: map[*uki.Section]*uki.OSRelease{}, mangled: map[*uki.Section]string{}}
@@ -103,6 +111,17 @@ func (t *ukiTexts) cmdline(p *uki.Profile) (string, error) {
 		t.mangled[s] = c
 	}
 	return c, nil
+}
+
+// skip hides a UKI that systemd-boot does not list (why: what it does),
+// or makes a -url UKI invalid: the user named it, and -auto says why it
+// does not boot.
+func (e *Entry) skip(reason, why string) {
+	if e.Network() {
+		e.invalid("%s", reason)
+		return
+	}
+	e.hide("%s (%s)", reason, why)
 }
 
 // profileEntry makes the entry of profile p of the UKI u, whose file gave

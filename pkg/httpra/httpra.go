@@ -6,8 +6,13 @@
 // Every response is checked: a ranged read must be a 206 with exactly the
 // Content-Range asked for and exactly that many bytes. A server without
 // Range support is detected by Open (Ranged reports false); callers then
-// download the file whole. Each read of a body has its own deadline, so a
-// transfer that stalls after its headers fails instead of hanging.
+// download the file whole with Stream, which is also the one download of
+// a file whose headers were read with Range requests: one GET whose body
+// must be exactly the size Open learnt. Each read of a body has its own
+// deadline, so a transfer that stalls after its headers fails instead of
+// hanging, and a body must come at MinRate or faster once it has taken
+// longer than that deadline, so that a server trickling bytes cannot hold
+// a boot for ever either.
 package httpra
 
 import (
@@ -31,6 +36,12 @@ const (
 	MaxCachedBlocks = 64
 	// maxRun bounds the blocks of one request, and so its buffer.
 	maxRun = MaxCachedBlocks
+	// MaxRequests bounds the requests of a File's Open and ReadAt calls
+	// (Stream, the one download, is never refused): listing a UKI takes a few,
+	// while a file whose small sections are spread over many blocks
+	// could take one per read, each of which a hostile server may answer
+	// just before the read timeout.
+	MaxRequests = 64
 	// MaxRedirects is how many redirects a request follows.
 	MaxRedirects = 10
 	// DefaultReadTimeout is the deadline of each read (headers, then
@@ -42,13 +53,24 @@ const (
 // does not support Range requests.
 var ErrNoRange = errors.New("the server does not support Range requests")
 
+// TooLargeError is returned by Open for a file larger than its maximum,
+// before its body is read.
+type TooLargeError struct {
+	Name      string // the URL without user, password or fragment
+	Size, Max int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("httpra: %s: %d bytes, more than the maximum of %d; raise the maximum or serve a smaller file", e.Name, e.Size, e.Max)
+}
+
 // File is a file served over HTTP(S), read with Range requests. Its
 // methods are safe for concurrent use.
 type File struct {
 	ctx     context.Context
 	client  *http.Client
 	url     string // for requests
-	name    string // for messages: the URL without a password
+	name    string // for messages: the URL without user, password or fragment
 	size    int64
 	ranged  bool
 	timeout time.Duration
@@ -76,9 +98,9 @@ func OpenTimeout(ctx context.Context, c *http.Client, rawURL string, max int64, 
 		return nil, fmt.Errorf("httpra: %q is not a URL: %v; give an absolute http:// or https:// URL", rawURL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("httpra: %s: not an absolute http:// or https:// URL; give one", u.Redacted())
+		return nil, fmt.Errorf("httpra: %s: not an absolute http:// or https:// URL; give one", display(u))
 	}
-	f := &File{ctx: ctx, client: limitRedirects(c), url: rawURL, name: u.Redacted(),
+	f := &File{ctx: ctx, client: limitRedirects(c), url: rawURL, name: display(u),
 		timeout: timeout, blocks: map[int64][]byte{}}
 	resp, cancel, err := f.get(0, BlockSize-1)
 	if err != nil {
@@ -100,6 +122,14 @@ func OpenTimeout(ctx context.Context, c *http.Client, rawURL string, max int64, 
 	return f, nil
 }
 
+// display is u as messages name it: without user, password or fragment.
+func display(u *url.URL) string {
+	c := *u
+	c.User = nil
+	c.Fragment, c.RawFragment = "", ""
+	return c.String()
+}
+
 // openRanged takes the size from the 206 answer to Open's request.
 func (f *File) openRanged(resp *http.Response, max int64) error {
 	cr := resp.Header.Get("Content-Range")
@@ -109,7 +139,7 @@ func (f *File) openRanged(resp *http.Response, max int64) error {
 			f.name, BlockSize-1, cr)
 	}
 	if total > max {
-		return fmt.Errorf("httpra: %s: %d bytes, more than the maximum of %d; raise the maximum or serve a smaller file", f.name, total, max)
+		return &TooLargeError{Name: f.name, Size: total, Max: max}
 	}
 	f.size, f.ranged = total, true
 	b, err := f.readBody(resp, stop+1)
@@ -128,7 +158,7 @@ func (f *File) openWhole(resp *http.Response, max int64) error {
 		return fmt.Errorf("httpra: %s: the server supports neither Range requests nor Content-Length, so the size is unknown; fix the server", f.name)
 	}
 	if n > max {
-		return fmt.Errorf("httpra: %s: %d bytes, more than the maximum of %d; raise the maximum or serve a smaller file", f.name, n, max)
+		return &TooLargeError{Name: f.name, Size: n, Max: max}
 	}
 	if n == 0 {
 		return fmt.Errorf("httpra: %s: the file is empty; check the URL and serve a UKI", f.name)
@@ -195,6 +225,10 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 func (f *File) fetchRun(b, end int64) ([]byte, int64, error) {
 	if !f.ranged {
 		return nil, 0, fmt.Errorf("httpra: %s: reading beyond the first %d bytes: %w; download the file whole", f.name, BlockSize, ErrNoRange)
+	}
+	if f.requests >= MaxRequests {
+		return nil, 0, fmt.Errorf("httpra: %s: reading byte %d would take more than %d Range requests; the bytes read are spread over too much of the file (a hostile layout?)",
+			f.name, b*BlockSize, MaxRequests)
 	}
 	run := int64(1)
 	for run < maxRun && (b+run)*BlockSize < end {

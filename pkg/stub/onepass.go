@@ -39,6 +39,12 @@ import (
 // .initrd sections, sections whose memory overlaps, a zero fill over
 // maxPassZeroTail in a section the pass routes to a memfd (it would be
 // hashed before Verify), more than maxKeptBytes outside those sections.
+// For those UKIs it too compares what the pre-read gave with its copy.
+//
+// A File that is a Streamer (a UKI served over the network) gives the
+// bytes of the one pass or of the copy from one Stream: the pre-read's
+// ReadAt calls and that stream are separate requests, and the comparison
+// refuses a server that serves them different bytes.
 //
 // After a one pass the initrd is built a second time, from the private
 // copy (initrdStart), when the memfd the pass filled is not the initrd's
@@ -133,6 +139,7 @@ func (b *builder) openUKI(name string) (*image, *uki.File, *authenticode.Verdict
 		if pre, err = b.preRead(rec, pf.size, pf.full, uki.KindUKI); err != nil {
 			return nil, nil, nil, err
 		}
+		pre.rec = rec
 		if pre.verdict != nil && b.pol.enforce() {
 			b.ran(ranRefused)
 			return &image{}, pre.hdr, pre.verdict, nil // refused before anything is read
@@ -284,8 +291,13 @@ func sameLayout(u *uki.File, l *authenticode.Layout) bool {
 
 // readOnce streams the file's size bytes to ws.
 func readOnce(pf *peFile, ws []io.Writer) error {
+	src, done, err := pf.stream()
+	if err != nil {
+		return err
+	}
+	defer done()
 	fw := fanout.New(ws...)
-	n, err := fw.ReadFrom(io.NewSectionReader(pf.f, 0, pf.size))
+	n, err := fw.ReadFrom(src)
 	if err != nil {
 		fw.Abort(err)
 		return fmt.Errorf("reading %s: %w", pf.full, err)

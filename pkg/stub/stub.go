@@ -64,6 +64,13 @@ type Policy struct {
 	// type #1 kernels and initrds, credentials and extensions. A larger
 	// file is refused before any of it is read. 0 means DefaultMaxSize.
 	MaxSize int64
+	// MinVersion, when not "", is the oldest version the UKI may have (a
+	// network UKI's #min-version): its profile's .uname, else the version
+	// of its .osrel (IMAGE_VERSION, VERSION, VERSION_ID, BUILD_ID),
+	// compared as systemd compares versions, on the private copy after
+	// verification. An older UKI, or one without a version, is refused:
+	// it could be a rollback to an old signed UKI.
+	MinVersion string
 
 	// SMBIOS holds the SMBIOS Type 11 strings the ROM policy lets through
 	// (-smbios); the zero value applies none.
@@ -489,6 +496,9 @@ func (b *builder) uki() error {
 	}
 	prof, err := u.Profile(profile)
 	if err != nil {
+		return err
+	}
+	if err := b.checkMinVersion(u, prof); err != nil {
 		return err
 	}
 	// 2. A profile other than the default is measured into PCR 12 by the

@@ -1,6 +1,7 @@
 package stub
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -64,17 +65,53 @@ type File interface {
 	ReadDir(n int) ([]fs.DirEntry, error)
 }
 
+// Streamer is a File that is best read as one stream, such as a UKI
+// served over the network (pkg/netboot): the one pass reads its bytes
+// from one Stream instead of ReadAt calls, which still read the headers
+// first (and are compared with the streamed bytes). The stream must give
+// the file's bytes from its start; more bytes than Stat's size are not
+// read.
+type Streamer interface {
+	Stream() (io.ReadCloser, error)
+}
+
 // TargetOf describes what booting e would boot, with the boot-counting
 // rename planned when e has a counter. An entry that cannot boot is a
-// *PlanError that says why.
+// *PlanError that says why; so is a network entry (e.Network()), whose
+// UKI only the caller can read: see NetTargetOf.
 func TargetOf(e *bls.Entry) (Target, error) {
+	if e.Network() {
+		return Target{}, &PlanError{e.ID, fmt.Errorf("%s: a UKI on the network, not on a partition: it is booted through the network code", e.UKI)}
+	}
+	return targetOf(e, rootFiles{e.Root}, e.UKI)
+}
+
+// NetUKI is a UKI on the network as Build reads it: Files opens it as
+// Name and has nothing else (no partition: no addons, credentials or
+// extensions). pkg/netboot's Source is one.
+type NetUKI interface {
+	Files() Files
+	Name() string
+}
+
+// NetTargetOf is TargetOf for a network entry (a -url UKI, or a type #1
+// entry with uki-url): its UKI is src's. The boot-counting rename of a
+// type #1 entry's file is planned as for any entry.
+func NetTargetOf(e *bls.Entry, src NetUKI) (Target, error) {
+	if !e.Network() {
+		return Target{}, &PlanError{e.ID, fmt.Errorf("%s: not a network entry", e.DisplayPath())}
+	}
+	return targetOf(e, src.Files(), src.Name())
+}
+
+func targetOf(e *bls.Entry, files Files, uki string) (Target, error) {
 	if !e.Bootable() {
 		return Target{}, &PlanError{e.ID, e.Err}
 	}
 	t := Target{
 		Entry: PlanEntry{ID: e.ID, Title: e.ShowTitle, Path: e.FullPath()},
-		Files: rootFiles{e.Root},
-		UKI:   e.UKI, Profile: e.Profile,
+		Files: files,
+		UKI:   uki, Profile: e.Profile,
 		Linux: e.Linux, Initrd: e.Initrd,
 	}
 	// A type #2 entry's Cmdline is its UKI's .cmdline, shown in the menu:

@@ -1,7 +1,9 @@
 package stub_test
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -174,5 +176,85 @@ func TestMessagesNameFilesAsTheUserKnowsThem(t *testing.T) {
 	_, err = stub.Build(tg, stub.Policy{MaxSize: 3})
 	if err == nil || !strings.Contains(err.Error(), "vda1 (ESP):/vmlinuz is 6 bytes") || strings.Contains(err.Error(), esp) {
 		t.Errorf("error %v, want the kernel named vda1 (ESP):/vmlinuz", err)
+	}
+}
+
+// fakeNet is a network UKI (stub.NetUKI) whose files are a directory.
+type fakeNet struct{ files stub.Files }
+
+func (f fakeNet) Files() stub.Files { return f.files }
+func (f fakeNet) Name() string      { return "/net.efi" }
+
+// TestNetTargetOf: a network entry (a -url UKI, or a type #1 entry with
+// uki-url) has no partition to read its UKI from: TargetOf refuses it
+// (it never opens a path on a nil Root), NetTargetOf makes its target
+// from the caller's files, keeping a type #1 entry's options and boot
+// counting; NetTargetOf refuses an entry that is not a network entry.
+func TestNetTargetOf(t *testing.T) {
+	esp, served := t.TempDir(), t.TempDir()
+	write(t, esp, "loader/entries/n+3.conf", []byte("title Net\nuki-url http://h/net.efi\noptions quiet\n"))
+	write(t, esp, "loader/entries/k.conf", []byte("title Kernel\nlinux /vmlinuz\n"))
+	write(t, esp, "vmlinuz", []byte("K"))
+	img := ukitest.UKI(ukitest.S(".osrel", "ID=n\nPRETTY_NAME=Served\n"), ukitest.S(".cmdline", "ro"), ukitest.S(".linux", "K"))
+	write(t, served, "net.efi", img)
+	url := bls.NetUKI{URL: "http://h/x/net.efi#min-version=1", Name: "http://h/x/net.efi", Headers: func() (io.ReaderAt, int64, error) {
+		return bytes.NewReader(img), int64(len(img)), nil
+	}}
+	c, err := bls.Load([]string{esp}, bls.Options{NetBoot: true, URLs: []bls.NetUKI{url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	byID := map[string]*bls.Entry{}
+	for _, e := range c.Entries {
+		byID[e.ID] = e
+	}
+	root, err := os.OpenRoot(served)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	src := fakeNet{dirFiles{root}}
+	cases := []struct {
+		id                 string
+		path, title, opts  string
+		bootCount, refused string
+	}{
+		{id: "net.efi", path: "http://h/x/net.efi", title: "Served"},
+		{id: "n.conf", path: esp + "/loader/entries/n+3.conf", title: "Net", opts: "quiet", bootCount: "/loader/entries/n+2-1.conf"},
+		{id: "k.conf", refused: "not a network entry"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.id, func(t *testing.T) {
+			e := byID[tc.id]
+			if e == nil {
+				t.Fatalf("no entry %s in %v", tc.id, byID)
+			}
+			tg, err := stub.NetTargetOf(e, src)
+			if tc.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.refused) {
+					t.Fatalf("error %v, want %q", err, tc.refused)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := stub.TargetOf(e); err == nil || !strings.Contains(err.Error(), "network") {
+				t.Errorf("TargetOf: %v, want a refusal", err)
+			}
+			want := stub.PlanEntry{ID: tc.id, Title: tc.title, Path: tc.path}
+			if tg.Entry != want || tg.UKI != "/net.efi" || tg.Options != tc.opts || tg.BootCountPath != tc.bootCount {
+				t.Errorf("target %+v, want entry %+v, uki /net.efi, options %q, boot count %q", tg, want, tc.opts, tc.bootCount)
+			}
+			p, err := stub.Build(tg, stub.Policy{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if string(readAll(t, p.Kernel)) != "K" {
+				t.Errorf("kernel %q", readAll(t, p.Kernel))
+			}
+		})
 	}
 }

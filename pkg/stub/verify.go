@@ -65,6 +65,21 @@ func (b *builder) openRegular(name string) (*peFile, error) {
 	return &peFile{f: f, size: st.Size(), full: full}, nil
 }
 
+// stream returns the file's size bytes from its start, and what to call
+// when done: one Stream of a Streamer (a UKI served over the network is
+// downloaded once), else ReadAt calls.
+func (pf *peFile) stream() (io.Reader, func(), error) {
+	s, ok := pf.f.(Streamer)
+	if !ok {
+		return sectionFrom(pf.f, pf.size), func() {}, nil
+	}
+	rc, err := s.Stream()
+	if err != nil {
+		return nil, nil, err
+	}
+	return io.LimitReader(rc, pf.size), func() { rc.Close() }, nil
+}
+
 // headers are what preRead read from the file.
 type headers struct {
 	hdr    *uki.File
@@ -73,6 +88,9 @@ type headers struct {
 	// verdict is Untrusted when the layout or the signature table cannot
 	// be checked; nil otherwise.
 	verdict *authenticode.Verdict
+	// rec, when not nil, holds the bytes the pre-read gave, which the
+	// private copy must hold too.
+	rec *recorder
 }
 
 // preRead reads the headers and section table from the file (not from a
@@ -138,7 +156,12 @@ func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind, pre *headers) (
 			hashers = authHashers(layout, pre.algs)
 		}
 	}
-	blob, err := snapshotUnhashed(name, sectionFrom(pf.f, pf.size), pf.size, writers(hashers)...)
+	src, done, err := pf.stream()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	blob, err := snapshotUnhashed(name, src, pf.size, writers(hashers)...)
+	done()
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -146,6 +169,10 @@ func (b *builder) copyPE(name string, pf *peFile, kind uki.Kind, pre *headers) (
 	if err != nil {
 		blob.Close()
 		return nil, nil, nil, err
+	}
+	if pre != nil && pre.rec != nil && !pre.rec.sameAs(blob.File) {
+		blob.Close()
+		return nil, nil, nil, fmt.Errorf("%s changed while it was read", full)
 	}
 	if hashers != nil {
 		if !sameLayout(u, layout) {
