@@ -22,15 +22,33 @@ import (
 // an address and a route (nil), or until o.Wait or ctx ends (an error
 // saying what was tried).
 func Up(ctx context.Context, o Options) error {
-	return up(ctx, o, sys{resolvConf: dhclient.ResolvConfPath, inRAM: inRAM, poll: 250 * time.Millisecond})
+	return up(ctx, o, sys{resolvConf: dhclient.ResolvConfPath, inRAM: inRAM, poll: 250 * time.Millisecond, waitRandom: waitRandom})
 }
 
 // sys is where Up writes DNS servers, how it tells that file is in memory,
-// and how often it looks at the links.
+// how often it looks at the links, and how it waits for the kernel's
+// random number generator.
 type sys struct {
 	resolvConf string
 	inRAM      func(path string) (bool, error)
 	poll       time.Duration
+	waitRandom func()
+}
+
+// waitRandom returns when the kernel's random number generator is
+// initialized. A blocking getrandom(2) makes Linux (5.4 and later) gather
+// jitter entropy when nothing else seeded it (no RDRAND, no hardware RNG:
+// qemu's default CPU under TCG), which takes about a second; a poll with
+// GRND_NONBLOCK, as the DHCP clients' uio/rand does, waits for interrupts
+// to add entropy, minutes on an idle machine. A kernel without getrandom
+// (ENOSYS) makes uio/rand read /dev/urandom: nothing to wait for.
+func waitRandom() {
+	var b [1]byte
+	for {
+		if _, err := unix.Getrandom(b[:], 0); err != unix.EINTR {
+			return
+		}
+	}
 }
 
 // inRAM reports whether path (or, when it does not exist, its directory)
@@ -69,7 +87,7 @@ func up(ctx context.Context, o Options, s sys) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Wait)
 	defer cancel()
-	b := &bringup{o: o, sys: s, start: time.Now(), results: make(chan result), lastErr: map[string]error{}}
+	b := &bringup{o: o, sys: s, start: time.Now(), results: make(chan result), seeded: make(chan struct{}), lastErr: map[string]error{}}
 	return b.run(ctx, cands)
 }
 

@@ -227,7 +227,8 @@ func dhcp6Server(t *testing.T) func() error {
 func testSys(t *testing.T) sys {
 	// The test's directory is on whatever file system: say it is in RAM.
 	ram := func(string) (bool, error) { return true, nil }
-	return sys{resolvConf: filepath.Join(t.TempDir(), "resolv.conf"), inRAM: ram, poll: 20 * time.Millisecond}
+	ready := func() {} // the host's random number generator is initialized
+	return sys{resolvConf: filepath.Join(t.TempDir(), "resolv.conf"), inRAM: ram, poll: 20 * time.Millisecond, waitRandom: ready}
 }
 
 func TestUpNoInterfaceButLoopback(t *testing.T) {
@@ -317,6 +318,25 @@ func TestUpNoAnswer(t *testing.T) {
 	t.Logf("Up: %v", err)
 	if _, err := os.Stat(s.resolvConf); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("resolv.conf written without a lease: %v", err)
+	}
+}
+
+// TestUpWaitsForTheRandomGenerator: no DHCP attempt starts before the
+// kernel's random number generator is initialized (the DHCP clients' IDs
+// would otherwise spin in uio/rand, beyond cancellation: the ROM VM hung
+// after SLAAC), and Up's error says that is what it waited for.
+func TestUpWaitsForTheRandomGenerator(t *testing.T) {
+	if !inFreshNetns(t, t.Name()) {
+		return
+	}
+	vethToServer(t, dhcpServer(t, false))
+	s := testSys(t)
+	never := make(chan struct{})
+	defer close(never)
+	s.waitRandom = func() { <-never }
+	err := up(context.Background(), Options{Wait: 2 * time.Second, Logf: t.Logf}, s)
+	if err == nil || !strings.Contains(err.Error(), "nu0 DHCPv4: the kernel's random number generator is not initialized yet") {
+		t.Fatalf("Up with a DHCP server but no random numbers yet: %v, want an error saying DHCP waited for the random number generator", err)
 	}
 }
 
