@@ -298,6 +298,7 @@ func printPlan(w io.Writer, p *stub.Plan, rep *tpmReport, asJSON bool) error {
 		e.SetIndent("", "  ")
 		return e.Encode(j)
 	}
+	w = printableWriter{w}
 	fmt.Fprintf(w, "entry:    %s (%s)\n", j.Entry, j.Title)
 	fmt.Fprintf(w, "path:     %s\n", j.Path)
 	fmt.Fprintf(w, "kernel:   %d bytes, sha256 %s\n", j.Kernel.Size, j.Kernel.SHA256)

@@ -21,7 +21,9 @@ func onFailureValues() []string { return []string{"reboot", "poweroff", "shell",
 // the boot runs in a supervised child, so that the door is closed
 // however the boot process ends.
 func bootMode(o *options, sys system, stdout, stderr io.Writer, mode func(*options, system, io.Writer, io.Writer) int) int {
-	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
+	logf := func(format string, args ...any) {
+		fmt.Fprint(stderr, "ukiboot: "+printable(fmt.Sprintf(format, args...))+"\n")
+	}
 	if o.tpm == nil {
 		o.tpm = newTPMRun(o, sys.tpm, logf)
 	}

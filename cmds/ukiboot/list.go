@@ -169,6 +169,7 @@ func (l *listing) print(w io.Writer, asJSON bool) error {
 		out = append(out, l.hiddenJSON()...)
 		return e.Encode(out)
 	}
+	w = printableWriter{w}
 	if len(c.Entries) == 0 {
 		l.printHidden(w)
 		return nil

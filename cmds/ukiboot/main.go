@@ -59,6 +59,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -125,6 +126,16 @@ type options struct {
 	netReadTimeout time.Duration
 	// progress is where download progress lines go: stderr.
 	progress io.Writer
+	// netUp is the network bring-up of this run, shared by the pipelines
+	// a menu rescan or -on-failure menu opens: a bring-up that failed is
+	// not waited for again (netboot.go sets it).
+	netUp *onceErr
+}
+
+// onceErr runs something once and keeps its error.
+type onceErr struct {
+	once sync.Once
+	err  error
 }
 
 // stringList is a repeatable string flag.

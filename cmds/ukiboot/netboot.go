@@ -3,11 +3,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +21,7 @@ import (
 	"github.com/ukiboot/ukiboot/pkg/netboot"
 	"github.com/ukiboot/ukiboot/pkg/netup"
 	"github.com/ukiboot/ukiboot/pkg/stub"
+	"golang.org/x/sys/unix"
 )
 
 // Network boot: -url UKIs and type #1 uki-url entries, read with
@@ -42,7 +48,7 @@ func checkURLFlags(urls []string) string {
 }
 
 // netBoot is the network side of one pipeline: the HTTP(S) client, made
-// on first use, the network brought up once before the first request
+// on first use, the network brought up once per run before the first request
 // (unless -net off, or the server is on a loopback address), and one
 // netboot.Source per URL, shared by listing and booting.
 type netBoot struct {
@@ -50,19 +56,67 @@ type netBoot struct {
 	up   func(ctx context.Context, wait time.Duration, logf func(string, ...any)) error
 	logf func(string, ...any)
 
-	upOnce sync.Once
-	upErr  error
+	// upOnce is the run's bring-up (options.netUp).
+	upOnce *onceErr
+	// trustDir holds the ROM's ca.pem (platform.trustDir).
+	trustDir string
 
 	clientOnce sync.Once
 	client     *http.Client
 	clientErr  error
 
+	// progress is where download progress lines go (progressTo).
+	progress io.Writer
+
 	mu      sync.Mutex
 	sources map[string]*netboot.Source // by URL as given
+	// cancels end the listings' requests (endListing).
+	cancels []context.CancelFunc
 }
 
 func newNetBoot(o *options, sys system, logf func(string, ...any)) *netBoot {
-	return &netBoot{o: o, up: sys.netUp, logf: logf, sources: map[string]*netboot.Source{}}
+	if o.netUp == nil {
+		o.netUp = &onceErr{}
+	}
+	return &netBoot{o: o, up: sys.netUp, upOnce: o.netUp, trustDir: sys.platform.trustDir, logf: logf, progress: progressTo(o.progress), sources: map[string]*netboot.Source{}}
+}
+
+// progressTo is where download progress lines go: w itself when it is a
+// terminal, where the line is rewritten in place (\r); elsewhere (a log
+// file, a pipe) only the line's last state, once, when the download ends,
+// instead of a rewrite twice a second for the whole download.
+func progressTo(w io.Writer) io.Writer {
+	if w == nil {
+		return nil
+	}
+	if f, ok := w.(*os.File); ok {
+		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			return w
+		}
+	}
+	return &lastLine{w: w}
+}
+
+// lastLine writes of each line only what follows its last \r, without
+// the blanks that padded it.
+type lastLine struct {
+	w    io.Writer
+	line []byte
+}
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	for _, b := range p {
+		switch b {
+		case '\r':
+			l.line = l.line[:0]
+		case '\n':
+			l.w.Write(append(bytes.TrimRight(l.line, " "), '\n'))
+			l.line = l.line[:0]
+		default:
+			l.line = append(l.line, b)
+		}
+	}
+	return len(p), nil
 }
 
 // blsOptions makes uki-url entries bootable and lists the -url UKIs.
@@ -81,13 +135,74 @@ func (n *netBoot) blsOptions(bo *bls.Options) {
 			continue // checkURLFlags refused it already
 		}
 		bo.URLs = append(bo.URLs, bls.NetUKI{URL: raw, Name: u.String(), Headers: func() (io.ReaderAt, int64, error) {
-			src, _, err := n.source(raw)
-			if err != nil {
-				return nil, 0, err
-			}
-			return src.Headers(context.Background())
+			return n.headers(raw)
 		}})
 	}
+}
+
+// listTimeout is how long listing one -url UKI may take once the network
+// is up: its few Range requests each get -net-read-timeout, but a
+// hostile server answering each just in time, for a UKI whose sections
+// are spread over many blocks, must not hold the menu and -auto for
+// httpra.MaxRequests of them. Past it the UKI is listed by its URL
+// (still bootable: the boot has its own bounds).
+func (n *netBoot) listTimeout() time.Duration { return 2 * n.o.netReadTimeout }
+
+// headers opens the -url UKI raw for listing, within listTimeout (counted
+// after the network was brought up, which has its own -net-wait).
+func (n *netBoot) headers(raw string) (io.ReaderAt, int64, error) {
+	src, u, err := n.source(raw)
+	if err != nil {
+		return nil, 0, err
+	}
+	if ready := n.readyFor(u); ready != nil {
+		ready(context.Background()) // once; its error is added to the request's
+	}
+	d := n.listTimeout()
+	late := fmt.Errorf("%s: not listed within %v (-net-read-timeout x 2): the server is too slow", u, d)
+	ctx, cancel := context.WithTimeoutCause(context.Background(), d, late)
+	n.mu.Lock()
+	n.cancels = append(n.cancels, cancel)
+	n.mu.Unlock()
+	r, size, err := src.Headers(ctx)
+	if err != nil {
+		return nil, 0, listErr(ctx, err)
+	}
+	return deadlineReader{r, ctx}, size, nil
+}
+
+// listErr is err, or the listing deadline's cause when it had passed.
+func listErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", context.Cause(ctx), err)
+	}
+	return err
+}
+
+// deadlineReader names the listing deadline in the errors of reads that
+// failed because it passed.
+type deadlineReader struct {
+	r   io.ReaderAt
+	ctx context.Context
+}
+
+func (d deadlineReader) ReadAt(p []byte, off int64) (int, error) {
+	k, err := d.r.ReadAt(p, off)
+	if err != nil && err != io.EOF {
+		err = listErr(d.ctx, err)
+	}
+	return k, err
+}
+
+// endListing ends what is left of the listings' requests (bls.Load
+// has read what it lists).
+func (n *netBoot) endListing() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, c := range n.cancels {
+		c()
+	}
+	n.cancels = nil
 }
 
 // target is the target of the network entry e, with the minimum version
@@ -117,7 +232,7 @@ func (n *netBoot) source(raw string) (*netboot.Source, netboot.URL, error) {
 		return nil, u, err
 	}
 	s := netboot.NewSource(u, netboot.Options{Client: c, MaxSize: n.o.maxSize, ReadTimeout: n.o.netReadTimeout,
-		Progress: n.o.progress, Ready: n.readyFor(u)})
+		Progress: n.progress, Ready: n.readyFor(u)})
 	n.sources[raw] = s
 	return s, u, nil
 }
@@ -126,12 +241,28 @@ func (n *netBoot) source(raw string) (*netboot.Source, netboot.URL, error) {
 // read fails the network entries, not the boot.
 func (n *netBoot) httpClient() (*http.Client, error) {
 	n.clientOnce.Do(func() {
-		n.client, n.clientErr = netboot.NewClient(netboot.ClientOptions{CAFile: n.o.ca, ReadTimeout: n.o.netReadTimeout})
+		ca := n.caFile()
+		n.client, n.clientErr = netboot.NewClient(netboot.ClientOptions{CAFile: ca, ReadTimeout: n.o.netReadTimeout})
 		if n.clientErr != nil {
-			n.clientErr = fmt.Errorf("-ca %s: %w", n.o.ca, n.clientErr)
+			n.clientErr = fmt.Errorf("-ca %s: %w", ca, n.clientErr)
 		}
 	})
 	return n.client, n.clientErr
+}
+
+// caFile is the CA bundle https:// servers are checked against: -ca, else
+// the ROM's ca.pem beside its trust store (make rom CA=FILE) when it is
+// there (one that cannot be read is an error, not the system's roots),
+// else "" (the system's roots).
+func (n *netBoot) caFile() string {
+	if n.o.ca != "" || n.trustDir == "" {
+		return n.o.ca
+	}
+	rom := filepath.Join(n.trustDir, "ca.pem")
+	if _, err := os.Lstat(rom); errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	return rom
 }
 
 // readyFor is the Ready of u's source: the network is brought up once,
@@ -144,7 +275,7 @@ func (n *netBoot) readyFor(u netboot.URL) func(ctx context.Context) error {
 		return nil
 	}
 	return func(ctx context.Context) error {
-		n.upOnce.Do(func() {
+		n.upOnce.once.Do(func() {
 			switch {
 			case n.o.net == "off" || n.up == nil:
 				return
@@ -152,11 +283,11 @@ func (n *netBoot) readyFor(u netboot.URL) func(ctx context.Context) error {
 				n.logf("network: not brought up: -dry-run and -list change nothing (bring it up first, or give -net off to hide this)")
 				return
 			}
-			if n.upErr = n.up(ctx, n.o.netWait, n.logf); n.upErr != nil {
-				n.logf("network: %v", n.upErr)
+			if n.upOnce.err = n.up(ctx, n.o.netWait, n.logf); n.upOnce.err != nil {
+				n.logf("network: %v", n.upOnce.err)
 			}
 		})
-		return n.upErr
+		return n.upOnce.err
 	}
 }
 

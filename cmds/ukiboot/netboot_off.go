@@ -35,6 +35,9 @@ type netBoot struct{}
 
 func newNetBoot(*options, system, func(string, ...any)) *netBoot { return &netBoot{} }
 
+// endListing has nothing to end.
+func (*netBoot) endListing() {}
+
 // blsOptions leaves uki-url entries hidden.
 func (*netBoot) blsOptions(*bls.Options) {}
 

@@ -384,16 +384,30 @@ func TestURLOverHTTPS(t *testing.T) {
 	os.WriteFile(wrong, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: other.Cert.Raw}), 0o644)
 	cases := []struct {
 		name, ca, kernel, why string
+		rom                   string // the ROM's /etc/ukiboot/ca.pem, "" for none
 	}{
-		{"the server's CA", good, "K-NET", ""},
-		{"another CA", wrong, "K-DISK", "certificate"},
-		{"no -ca file", filepath.Join(dir, "missing.pem"), "K-DISK", "-ca " + filepath.Join(dir, "missing.pem")},
+		{"the server's CA", good, "K-NET", "", ""},
+		{"another CA", wrong, "K-DISK", "certificate", ""},
+		{"no -ca file", filepath.Join(dir, "missing.pem"), "K-DISK", "-ca " + filepath.Join(dir, "missing.pem"), ""},
+		{"the ROM's ca.pem", "", "K-NET", "", good},
+		{"-ca before the ROM's ca.pem", wrong, "K-DISK", "certificate", good},
+		{"the ROM's ca.pem of another CA", "", "K-DISK", "certificate", wrong},
+		{"neither: the system's roots", "", "K-DISK", "certificate", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := &fakeSystem{platform: noPlatform(t)}
+			if tc.rom != "" {
+				b, _ := os.ReadFile(tc.rom)
+				os.MkdirAll(fs.platform.trustDir, 0o755)
+				os.WriteFile(filepath.Join(fs.platform.trustDir, "ca.pem"), b, 0o644)
+			}
+			args := []string{"-auto", "-db", f.db, "-root", f.esp, "-url", srv.URL + "/fleet.efi"}
+			if tc.ca != "" {
+				args = append(args, "-ca", tc.ca)
+			}
 			var stdout, stderr bytes.Buffer
-			rc := runWith([]string{"-auto", "-db", f.db, "-root", f.esp, "-ca", tc.ca, "-url", srv.URL + "/fleet.efi"}, &stdout, &stderr, fs.sys())
+			rc := runWith(args, &stdout, &stderr, fs.sys())
 			if rc != 0 || len(fs.loads) != 1 || string(fs.loads[0].kernel) != tc.kernel {
 				t.Fatalf("rc %d, %d loads, want %s:\n%s", rc, len(fs.loads), tc.kernel, stderr.String())
 			}
@@ -405,8 +419,8 @@ func TestURLOverHTTPS(t *testing.T) {
 }
 
 // TestNetworkBroughtUpOnce: the network is brought up before the first
-// request to a server that is not on a loopback address, once per
-// pipeline, not with -net off, nor by -dry-run and -list (which change
+// request to a server that is not on a loopback address, once per run
+// (a second pipeline does not wait again), not with -net off, nor by -dry-run and -list (which change
 // nothing); its failure is logged and returned (the request adds it to
 // its own error), not fatal.
 func TestNetworkBroughtUpOnce(t *testing.T) {
@@ -440,15 +454,18 @@ func TestNetworkBroughtUpOnce(t *testing.T) {
 				waited = wait
 				return tc.upErr
 			}}
-			n := newNetBoot(o, sys, func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) })
 			u, err := netboot.ParseURL(tc.url)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ready := n.readyFor(u); ready != nil {
-				for range 3 {
-					if err := ready(context.Background()); !errors.Is(err, tc.upErr) {
-						t.Errorf("ready: %v, want %v", err, tc.upErr)
+			// Two pipelines of one run (-auto, then -on-failure menu).
+			for range 2 {
+				n := newNetBoot(o, sys, func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) })
+				if ready := n.readyFor(u); ready != nil {
+					for range 3 {
+						if err := ready(context.Background()); !errors.Is(err, tc.upErr) {
+							t.Errorf("ready: %v, want %v", err, tc.upErr)
+						}
 					}
 				}
 			}

@@ -42,7 +42,9 @@ type pipeline struct {
 // startPipeline opens the pipeline for a mode, with a logf that writes
 // "ukiboot: ..." lines to stderr; it logs why it could not (p is nil).
 func startPipeline(o *options, sys system, stdout, stderr io.Writer) (p *pipeline, logf func(string, ...any)) {
-	logf = func(format string, args ...any) { fmt.Fprintf(stderr, "ukiboot: "+format+"\n", args...) }
+	logf = func(format string, args ...any) {
+		fmt.Fprint(stderr, "ukiboot: "+printable(fmt.Sprintf(format, args...))+"\n")
+	}
 	p, err := openPipeline(o, sys, stdout, logf)
 	if err != nil {
 		logf("%v", err)
@@ -78,7 +80,9 @@ func openPipeline(o *options, sys system, stdout io.Writer, logf func(string, ..
 	p.loadSMBIOS()
 	bo := bls.Options{Vars: vars, Display: parts.display, WrapReader: sys.wrapUKI, Extra: p.smbios.entries}
 	p.net.blsOptions(&bo)
-	if p.config, err = bls.Load(parts.dirs, bo); err != nil {
+	p.config, err = bls.Load(parts.dirs, bo)
+	p.net.endListing()
+	if err != nil {
 		parts.close()
 		return nil, err
 	}

@@ -119,8 +119,9 @@ func loadURLs(found []*Entry, o Options) []*Entry {
 
 // urlEntries lists the UKI of n as type2Entries lists a file. A UKI that
 // could not be read is listed under its URL with the reason in Warning;
-// one that is not a UKI for this CPU is listed as invalid (the user named
-// it: it is not dropped as systemd-boot drops such files).
+// one that is not a UKI for this CPU, or has no title in .osrel, is listed
+// as invalid (the user named it: it is not dropped as systemd-boot drops
+// such files).
 func urlEntries(base *Entry, n NetUKI, o Options) []*Entry {
 	unread := func(err error) []*Entry {
 		base.Warning = err

@@ -113,9 +113,9 @@ func (t *ukiTexts) cmdline(p *uki.Profile) (string, error) {
 	return c, nil
 }
 
-// skip hides a UKI that systemd-boot does not list (why: what it does),
-// or makes a -url UKI invalid: the user named it, and -auto says why it
-// does not boot.
+// skip hides a UKI (or a profile of one) that systemd-boot does not list
+// (why: what it does), or makes a -url UKI's invalid: the user named it,
+// and -auto says why it does not boot.
 func (e *Entry) skip(reason, why string) {
 	if e.Network() {
 		e.invalid("%s", reason)
@@ -157,7 +157,7 @@ func profileEntry(base *Entry, texts *ukiTexts, p *uki.Profile) *Entry {
 // field the profile is hidden. A profile without .cmdline is fine.
 func fillType2(e *Entry, texts *ukiTexts, p *uki.Profile, profile *uki.OSRelease) {
 	if p.Section(uki.SectionOSRel) == nil {
-		e.hide("no .osrel section, so no title (systemd-boot skips such UKIs)")
+		e.skip("no .osrel section, so no title", "systemd-boot skips such UKIs")
 		return
 	}
 	osr, err := texts.osRelease(p, uki.SectionOSRel)
@@ -167,7 +167,7 @@ func fillType2(e *Entry, texts *ukiTexts, p *uki.Profile, profile *uki.OSRelease
 	}
 	name, ok := osr.FirstSet("PRETTY_NAME", "IMAGE_ID", "NAME", "ID")
 	if !ok {
-		e.hide(".osrel sets none of PRETTY_NAME, IMAGE_ID, NAME and ID (systemd-boot skips such UKIs)")
+		e.skip(".osrel sets none of PRETTY_NAME, IMAGE_ID, NAME and ID", "systemd-boot skips such UKIs")
 		return
 	}
 	e.Version, _ = osr.FirstSet("IMAGE_VERSION", "VERSION", "VERSION_ID", "BUILD_ID")

@@ -3,9 +3,11 @@ package netboot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/ukiboot/ukiboot/pkg/httpra"
@@ -48,7 +50,10 @@ func (s *Source) openUKI(ctx context.Context) (stub.File, error) {
 		return nil, err
 	}
 	if f.Ranged() {
-		return &netFile{SectionReader: io.NewSectionReader(f, 0, f.Size()), f: f, s: s}, nil
+		n := &netFile{f: f, s: s}
+		b := &preReadBudget{r: f, s: s, by: s.now().Add(s.preReadTimeout())}
+		n.SectionReader, n.budget = io.NewSectionReader(b, 0, f.Size()), b
+		return n, nil
 	}
 	return s.download(f)
 }
@@ -70,10 +75,51 @@ type netFile struct {
 	*io.SectionReader // Read and ReadAt, with Range requests
 	f                 *httpra.File
 	s                 *Source
+	budget            *preReadBudget
+}
+
+// preReadTimeout bounds the Range reads of a UKI opened for booting,
+// before its download: each request has the read timeout, but a hostile
+// server answering each just in time, for a UKI whose small sections
+// are spread over many blocks, must not hold -auto for
+// httpra.MaxRequests of them. The download has its own bounds.
+func (s *Source) preReadTimeout() time.Duration {
+	t := s.o.ReadTimeout
+	if t <= 0 {
+		t = httpra.DefaultReadTimeout
+	}
+	return 2 * t
+}
+
+// preReadBudget refuses Range reads once the pre-read's time is up
+// (until the download starts).
+type preReadBudget struct {
+	r  io.ReaderAt
+	s  *Source
+	by time.Time
+	mu sync.Mutex
+	on bool // the download started: no more budget
+}
+
+func (b *preReadBudget) ReadAt(p []byte, off int64) (int, error) {
+	b.mu.Lock()
+	late := !b.on && b.s.now().After(b.by)
+	b.mu.Unlock()
+	if late {
+		return 0, fmt.Errorf("%s: headers not read within %v (twice the read timeout): the server is too slow", b.s.u, b.s.preReadTimeout())
+	}
+	return b.r.ReadAt(p, off)
+}
+
+func (b *preReadBudget) streaming() {
+	b.mu.Lock()
+	b.on = true
+	b.mu.Unlock()
 }
 
 // Stream is the UKI's one download (stub reads it once, from here).
 func (n *netFile) Stream() (io.ReadCloser, error) {
+	n.budget.streaming()
 	body, err := n.f.Stream()
 	if err != nil {
 		return nil, err
