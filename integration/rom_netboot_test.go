@@ -367,7 +367,8 @@ func wantBooted(t *testing.T, r *Report, marker string) {
 // a server that is down (a closed port), an HTTPS server whose
 // certificate the ROM's CA did not issue, a tampered copy of a signed
 // UKI, whose download fails verification under enforcement, and a
-// trusted UKI older than its URL's #min-version (a rollback).
+// trusted UKI older than its URL's #min-version (a rollback). No -ca: the
+// ROM's /etc/ukiboot/ca.pem is the default.
 func TestROMNetbootRefusedFallsBackToDisk(t *testing.T) {
 	t.Parallel()
 	n := needNetboot(t)
@@ -381,7 +382,7 @@ func TestROMNetbootRefusedFallsBackToDisk(t *testing.T) {
 	down := "http://" + net.JoinHostPort(hostAlias4, closedPort(t)) + "/down.efi"
 	wrongURL, tamperedURL, oldURL := wrong.url(hostAlias4, "/wrong-ca.efi"), plain.url(hostAlias4, "/tampered.efi"), plain.url(hostAlias4, "/old.efi")
 
-	out, r := n.bootNet(t, fmt.Sprintf("-ca %s -url %s -url %s -url %s -url %s#min-version=6.2", romCA, down, wrongURL, tamperedURL, oldURL),
+	out, r := n.bootNet(t, fmt.Sprintf("-url %s -url %s -url %s -url %s#min-version=6.2", down, wrongURL, tamperedURL, oldURL),
 		userNet(true, true))
 	wantBooted(t, r, "disk")
 	consoleInOrder(t, out,

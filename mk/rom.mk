@@ -24,9 +24,9 @@
 #   DB=FILE DBX=FILE SBATLEVEL=FILE  ukiboot's trust store, baked in as
 #                   /etc/ukiboot/db, /etc/ukiboot/dbx, /etc/ukiboot/sbatlevel
 #   CA=FILE         PEM CA certificates for network boot over HTTPS, baked in
-#                   as /etc/ukiboot/ca.pem (give ukiboot -ca /etc/ukiboot/ca.pem,
-#                   e.g. in UKIBOOT_ARGS); without it, HTTPS needs the system
-#                   roots (/etc/ssl/certs), which the ROM set does not have
+#                   as /etc/ukiboot/ca.pem, which ukiboot checks servers against
+#                   unless -ca names another file; without it, HTTPS needs the
+#                   system roots (/etc/ssl/certs), which the ROM set does not have
 #   UKIBOOT_ARGS=   flags for ukiboot always given by init (before those of
 #                   uroot.uinitargs=); default -on-failure menu: a failed
 #                   unattended -auto shows the menu, not a shell
