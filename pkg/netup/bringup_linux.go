@@ -101,9 +101,14 @@ func (b *bringup) run(ctx context.Context, links []Link) error {
 	}
 }
 
-// ready reports whether a link is ready, and logs it.
+// ready reports whether a link is ready, and logs it. Lists the kernel
+// kept interrupting (addresses changing all the while) are not an error:
+// the next tick looks again.
 func (b *bringup) ready() (bool, error) {
 	links, err := snapshot()
+	if errors.Is(err, unix.EINTR) {
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}

@@ -91,11 +91,27 @@ func up(ctx context.Context, o Options, s sys) error {
 	return b.run(ctx, cands)
 }
 
+// dumpTries is how often snapshot lists the links when the kernel says
+// each list was interrupted.
+const dumpTries = 10
+
 // snapshot lists the links with their addresses and main-table routes.
+// A list the kernel marks interrupted (NLM_F_DUMP_INTR: addresses or
+// routes changed while they were listed, as they do during bring-up),
+// which netlink returns as EINTR, is taken again.
 func snapshot() ([]Link, error) {
+	for try := 1; ; try++ {
+		links, err := snapshotOnce()
+		if err == nil || !errors.Is(err, unix.EINTR) || try == dumpTries {
+			return links, err
+		}
+	}
+}
+
+func snapshotOnce() ([]Link, error) {
 	nls, err := netlink.LinkList()
 	if err != nil {
-		return nil, fmt.Errorf("network: listing the interfaces: %v", err)
+		return nil, fmt.Errorf("network: listing the interfaces: %w", err)
 	}
 	links := make([]Link, 0, len(nls))
 	for _, nl := range nls {
@@ -120,7 +136,7 @@ func linkOf(nl netlink.Link) (Link, error) {
 	l.Carrier = l.Up && (at.OperState == netlink.OperUp || at.OperState == netlink.OperUnknown)
 	addrs, err := netlink.AddrList(nl, netlink.FAMILY_ALL)
 	if err != nil {
-		return Link{}, fmt.Errorf("network: %s: listing addresses: %v", at.Name, err)
+		return Link{}, fmt.Errorf("network: %s: listing addresses: %w", at.Name, err)
 	}
 	for _, a := range addrs {
 		p, ok := prefixOf(a)
@@ -131,7 +147,7 @@ func linkOf(nl netlink.Link) (Link, error) {
 	}
 	routes, err := netlink.RouteList(nl, netlink.FAMILY_ALL)
 	if err != nil {
-		return Link{}, fmt.Errorf("network: %s: listing routes: %v", at.Name, err)
+		return Link{}, fmt.Errorf("network: %s: listing routes: %w", at.Name, err)
 	}
 	for _, r := range routes {
 		l.Routes = append(l.Routes, routeDst(r))
