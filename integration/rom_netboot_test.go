@@ -163,6 +163,7 @@ func newSerial(t *testing.T) *big.Int {
 // records each request.
 type ukiServer struct {
 	srv   *httptest.Server
+	port  string
 	files map[string][]byte
 
 	mu   sync.Mutex
@@ -177,7 +178,11 @@ func serveUKIs(t *testing.T, addr string, cert *tls.Certificate, files map[strin
 	if err != nil {
 		t.Fatalf("listening on %s: %v", addr, err)
 	}
-	s := &ukiServer{files: files}
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &ukiServer{port: port, files: files}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.srv.Listener.Close()
 	s.srv.Listener = l
@@ -210,18 +215,14 @@ func (s *ukiServer) serve(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, r.URL.Path, time.Time{}, bytes.NewReader(b))
 }
 
-// url is the guest's URL of path on this server, through host (the
-// guest's name of the host: hostAlias4, or "["+hostAlias6+"]").
+// url is the guest's URL of path on this server, through host, the
+// guest's name of the host (hostAlias4 or hostAlias6).
 func (s *ukiServer) url(host, path string) string {
-	_, port, err := net.SplitHostPort(s.srv.Listener.Addr().String())
-	if err != nil {
-		panic(err)
-	}
 	scheme := "http"
 	if s.srv.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + net.JoinHostPort(strings.Trim(host, "[]"), port) + path
+	return scheme + "://" + net.JoinHostPort(host, s.port) + path
 }
 
 // requests returns the requests so far.
