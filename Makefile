@@ -139,7 +139,7 @@ bench-rom: vm-assets
 		$(MAKE) --no-print-directory rom-share ROM_OUT=$(BENCH_OUT)/rom-$${set:-set}$$([ $$net = 0 ] && echo -nonetboot) \
 			COMMANDS=$$set NETBOOT=$$net ROM_INITRAMFS_MAX=$(ROM_MAX) DB= DBX= SBATLEVEL= || exit 1; done; done
 	@$(MAKE) --no-print-directory rom ROM_OUT=$(ROM_TEST_OUT) SYSTEM_TRUSTED_KEYS=rom/testkeys/kernel-signing.crt \
-		DB=rom/testkeys/uki-signing.crt DBX= SBATLEVEL= UKIBOOT_ARGS= COMMANDS=
+		DB=rom/testkeys/uki-signing.crt DBX= SBATLEVEL= CA=rom/testkeys/https-ca.crt UKIBOOT_ARGS= COMMANDS=
 	rm -f $(BENCH_OUT)/rom-boot.txt
 	@# A failed boot leaves no rom-boot.txt: the table then shows case 7 failed.
 	-UKIBOOT_INTEGRATION=1 UKIBOOT_REQUIRE_TOOLS=1 UKIBOOT_ROM=$(CURDIR)/$(ROM_TEST_OUT) \

@@ -23,6 +23,10 @@
 #                   builds a ROM that can kexec nothing.
 #   DB=FILE DBX=FILE SBATLEVEL=FILE  ukiboot's trust store, baked in as
 #                   /etc/ukiboot/db, /etc/ukiboot/dbx, /etc/ukiboot/sbatlevel
+#   CA=FILE         PEM CA certificates for network boot over HTTPS, baked in
+#                   as /etc/ukiboot/ca.pem, which ukiboot checks servers against
+#                   unless -ca names another file; without it, HTTPS needs the
+#                   system roots (/etc/ssl/certs), which the ROM set does not have
 #   UKIBOOT_ARGS=   flags for ukiboot always given by init (before those of
 #                   uroot.uinitargs=); default -on-failure menu: a failed
 #                   unattended -auto shows the menu, not a shell
@@ -159,6 +163,7 @@ UKIBOOT_ARGS ?= -on-failure menu
 DB ?=
 DBX ?=
 SBATLEVEL ?=
+CA ?=
 COMMANDS ?=
 ROM_XZ := xz --format=xz --check=crc32 --lzma2=preset=9e,dict=1MiB --threads=1
 # Not internal/cmd: make bench's tools are not in the ROM.
@@ -174,10 +179,12 @@ rom-mkuimage:
 # variables or the trust store files change, so make rebuilds then.
 $(ROM_OUT)/initramfs.inputs: FORCE
 	@set -e; mkdir -p $(ROM_OUT); \
-	for v in DB=$(DB) DBX=$(DBX) SBATLEVEL=$(SBATLEVEL); do \
+	for v in DB=$(DB) DBX=$(DBX) SBATLEVEL=$(SBATLEVEL) CA=$(CA); do \
 		f=$${v#*=}; [ -z "$$f" ] || [ -e "$$f" ] || { echo "$${v%%=*}=$$f: no such file or directory"; exit 1; }; done; \
+	[ -z "$(CA)" ] || { [ -f "$(CA)" ] && grep -q -- '-----BEGIN CERTIFICATE-----' "$(CA)"; } || \
+		{ echo "CA=$(CA): not a file of PEM certificates (-----BEGIN CERTIFICATE-----): give the CA bundle ukiboot's -ca reads"; exit 1; }; \
 	{ echo "UKIBOOT_ARGS=$(UKIBOOT_ARGS)"; echo "COMMANDS=$(COMMANDS) $(ROM_CMDS)"; echo "NETBOOT=$(NETBOOT)"; \
-	  for f in $(DB) $(DBX) $(SBATLEVEL); do find $$f -type f -print0 | sort -z | xargs -0 sha256sum; done; } > $@.tmp; \
+	  for f in $(DB) $(DBX) $(SBATLEVEL) $(CA); do find $$f -type f -print0 | sort -z | xargs -0 sha256sum; done; } > $@.tmp; \
 	if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
 # The command packages: the ROM set, or those of u-root's core commands
@@ -194,9 +201,9 @@ $(ROM_OUT)/core-cmds: go.mod go.sum
 	rm $@.all; mv $@.tmp $@; \
 	echo "COMMANDS=core: $$(wc -l < $@) of u-root's core commands; skipped (dependencies not in go.sum): $$(sed 's|.*/||' $(ROM_OUT)/core-skipped | tr '\n' ' ')"
 
-# mkuimage -files for the trust store: SRC:DEST.
+# mkuimage -files for the trust store and the HTTPS CAs: SRC:DEST.
 ROM_FILES = $(if $(DB),-files "$(DB):etc/ukiboot/db") $(if $(DBX),-files "$(DBX):etc/ukiboot/dbx") \
-	$(if $(SBATLEVEL),-files "$(SBATLEVEL):etc/ukiboot/sbatlevel")
+	$(if $(SBATLEVEL),-files "$(SBATLEVEL):etc/ukiboot/sbatlevel") $(if $(CA),-files "$(CA):etc/ukiboot/ca.pem")
 
 $(ROM_OUT)/ukiboot.cpio: $(ROM_OUT)/initramfs.inputs $(ROM_SRCS) mk/rom.mk $(if $(filter core,$(COMMANDS)),$(ROM_OUT)/core-cmds) | rom-mkuimage
 	@set -e; rm -f $@.tmp; \
@@ -227,7 +234,7 @@ rom: kernel $(ROM_OUT)/ukiboot.cpio.xz
 	echo "SHA-256:"; \
 	sha256sum $(ROM_OUT)/linuxboot.bzImage $(ROM_OUT)/bzImage $(ROM_OUT)/ukiboot.cpio.xz | sed 's/^/  /'; \
 	if [ -n "$(ROM_KEYS_FILE)" ]; then sha256sum "$(ROM_KEYS_FILE)" | sed 's/^/  /;s/$$/ (SYSTEM_TRUSTED_KEYS)/'; fi; \
-	for f in $(DB) $(DBX) $(SBATLEVEL); do find $$f -type f -print0 | sort -z | xargs -0 sha256sum | sed 's/^/  /'; done
+	for f in $(DB) $(DBX) $(SBATLEVEL) $(CA); do find $$f -type f -print0 | sort -z | xargs -0 sha256sum | sed 's/^/  /'; done
 
 $(ROM_OUT)/linuxboot.bzImage: $(ROM_OUT)/bzImage $(ROM_OUT)/ukiboot.cpio.xz
 	@set -e; . ./$(ROM_OUT)/kernel.env; . $$KDIR/source; epoch=$$EPOCH; \
@@ -275,15 +282,16 @@ rom-sizes: rom rom-share
 		"ukiboot's share of the initramfs, xz" "$$(( ($$(share xz) + 512) / 1024 )) KiB" \
 		"ukiboot's share, uncompressed" "$$(( ($$(share raw) + 512) / 1024 )) KiB"
 
-# The ROM VM tests (integration/rom_test.go): a test ROM built with the
-# test-only keys of rom/testkeys (never for a real ROM) in build/romtest,
-# booted with qemu -kernel; the second stage is Debian's kernel (make
-# vm-assets). UKIBOOT_STAGE1 names the ROM's initramfs so that the test
+# The ROM VM tests (integration/rom_test.go, rom_netboot_test.go): a test
+# ROM built with the test-only keys of rom/testkeys (never for a real ROM),
+# with the network boot tests' HTTPS CA as /etc/ukiboot/ca.pem, in
+# build/romtest, booted with qemu -kernel; the second stage is Debian's
+# kernel (make vm-assets). UKIBOOT_STAGE1 names the ROM's initramfs so that the test
 # binary does not build the first stage of the other VM tests.
 ROM_TEST_OUT := $(ROM_OUT)/romtest
 rom-test: vm-assets
 	@$(MAKE) --no-print-directory rom ROM_OUT=$(ROM_TEST_OUT) SYSTEM_TRUSTED_KEYS=rom/testkeys/kernel-signing.crt \
-		DB=rom/testkeys/uki-signing.crt DBX= SBATLEVEL= UKIBOOT_ARGS= COMMANDS=
+		DB=rom/testkeys/uki-signing.crt DBX= SBATLEVEL= CA=rom/testkeys/https-ca.crt UKIBOOT_ARGS= COMMANDS=
 	UKIBOOT_INTEGRATION=1 UKIBOOT_REQUIRE_TOOLS=1 UKIBOOT_ROM=$(CURDIR)/$(ROM_TEST_OUT) \
 		UKIBOOT_STAGE1=$(CURDIR)/$(ROM_TEST_OUT)/ukiboot.cpio.xz \
 		$(ROM_GO) test -count=1 -timeout 20m -v -run '^TestROM' ./integration/

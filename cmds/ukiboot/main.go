@@ -149,10 +149,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return runWith(args, stdout, stderr, realSystem())
 }
 
-func runWith(args []string, stdout, stderr io.Writer, sys system) int {
-	fs := flag.NewFlagSet("ukiboot", flag.ContinueOnError)
+// flagSet defines ukiboot's flags on o, with their defaults, and the
+// usage text written to stderr; showVersion is -version.
+func (o *options) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool) {
+	fs = flag.NewFlagSet("ukiboot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	o := options{initProgram: sys.initProgram, progress: stderr}
 	fs.StringVar(&o.inspect, "inspect", "", "describe the UKI or addon `FILE` and exit")
 	fs.BoolVar(&o.auto, "auto", false, "boot the default entry without a menu; on failure try the next entries")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "change nothing: print the plan of the entry -auto or the menu chooses instead of loading it")
@@ -162,7 +163,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.StringVar(&o.append, "append", "", "add `STR` to the kernel command line")
 	o.wait = 10 * time.Second
 	fs.Var((*seconds)(&o.wait), "wait", "how long to wait for an ESP to appear when scanning disks (`SECONDS` or a duration: 5, 5s)")
-	showVersion := fs.Bool("version", false, "print the version and exit")
+	showVersion = fs.Bool("version", false, "print the version and exit")
 	fs.Var(maxSizeFlag(&o.maxSize), "max-size", "refuse UKIs, addons, kernels, initrds, credentials and extensions larger than `SIZE` (bytes, or with K, M, G, T) before reading them")
 	fs.Var(&o.timeout, "timeout", "menu timeout (`DURATION`, or menu-force, menu-hidden, menu-disabled); overrides loader.conf")
 	fs.StringVar(&o.verify, "verify", "auto", "signature policy: `auto` (enforce when locked down, with Secure Boot or a trust store), enforce, off")
@@ -184,7 +185,7 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 	fs.StringVar(&o.net, "net", "auto", "network bring-up for -url and uki-url entries: `auto` (DHCPv4, DHCPv6 and SLAAC when no interface has an address), off (the ROM configures it)")
 	o.netWait = 90 * time.Second
 	fs.Var((*seconds)(&o.netWait), "net-wait", "how long to wait for the network to come up (`SECONDS` or a duration)")
-	fs.StringVar(&o.ca, "ca", "", "the PEM `FILE` of the CA certificates https:// servers are checked against, instead of the system's (/etc/ssl/certs)")
+	fs.StringVar(&o.ca, "ca", "", "the PEM `FILE` of the CA certificates https:// servers are checked against, instead of the ROM's /etc/ukiboot/ca.pem or, without it, the system's (/etc/ssl/certs)")
 	o.netReadTimeout = 30 * time.Second
 	fs.Var((*seconds)(&o.netReadTimeout), "net-read-timeout", "give up a download when no data came for this long (`SECONDS` or a duration)")
 	fs.Usage = func() {
@@ -196,6 +197,13 @@ func runWith(args []string, stdout, stderr io.Writer, sys system) int {
 			"verification: -verify auto|enforce|off, -db PATH, -dbx PATH (with every mode)\n")
 		fs.PrintDefaults()
 	}
+	return fs, showVersion
+}
+
+// runWith is run on the system sys (the tests give a fake one).
+func runWith(args []string, stdout, stderr io.Writer, sys system) int {
+	o := options{initProgram: sys.initProgram, progress: stderr}
+	fs, showVersion := o.flagSet(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -50,7 +50,8 @@ func (p *pipeline) menuItems() []menu.Item {
 
 // networkEditable is whether the command line of a network entry can be
 // edited: its UKI is not read to draw the menu, so under enforcement it
-// is taken to have its own .cmdline (the plan decides either way).
+// is taken to have its own .cmdline (building its boot plan, which reads
+// it, decides either way).
 func (p *pipeline) networkEditable() (bool, string) {
 	if p.verify.Mode == stub.VerifyEnforce {
 		return false, "verification is enforced and a UKI on the network is not read before it is booted: its own .cmdline is taken"

@@ -74,6 +74,8 @@ type netBoot struct {
 	cancels []context.CancelFunc
 }
 
+// newNetBoot is the network side of a pipeline of the run o; the first
+// pipeline of a run makes the run's bring-up (o.netUp).
 func newNetBoot(o *options, sys system, logf func(string, ...any)) *netBoot {
 	if o.netUp == nil {
 		o.netUp = &onceErr{}
@@ -243,8 +245,12 @@ func (n *netBoot) httpClient() (*http.Client, error) {
 	n.clientOnce.Do(func() {
 		ca := n.caFile()
 		n.client, n.clientErr = netboot.NewClient(netboot.ClientOptions{CAFile: ca, ReadTimeout: n.o.netReadTimeout})
-		if n.clientErr != nil {
+		switch {
+		case n.clientErr == nil || ca == "":
+		case ca == n.o.ca:
 			n.clientErr = fmt.Errorf("-ca %s: %w", ca, n.clientErr)
+		default:
+			n.clientErr = fmt.Errorf("the ROM's CA file (used when no -ca is given): %w", n.clientErr)
 		}
 	})
 	return n.client, n.clientErr

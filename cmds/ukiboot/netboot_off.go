@@ -18,6 +18,7 @@ import (
 // noNetBoot is what -url says in a build without network boot.
 const noNetBoot = "this ukiboot was built without network boot (-tags nonetboot)"
 
+// realNetUp is nil: nothing brings the network up.
 func realNetUp() func(ctx context.Context, wait time.Duration, logf func(string, ...any)) error {
 	return nil
 }
@@ -33,6 +34,7 @@ func checkURLFlags(urls []string) string {
 // netBoot is nothing without network boot.
 type netBoot struct{}
 
+// newNetBoot is the nothing that stands for network boot.
 func newNetBoot(*options, system, func(string, ...any)) *netBoot { return &netBoot{} }
 
 // endListing has nothing to end.

@@ -17,6 +17,32 @@ import (
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 )
 
+// fortyProfiles are 40 .profile sections of over a block each: reading
+// them takes one Range request each.
+func fortyProfiles() []ukitest.Section {
+	var secs []ukitest.Section
+	for i := range 40 {
+		secs = append(secs, ukitest.S(".profile", fmt.Sprintf("ID=p%d\nTITLE=P%d\n#%s\n", i, i, strings.Repeat("x", 70<<10))))
+	}
+	return secs
+}
+
+// slowServer serves img with Range support and answers every request
+// after the first 150 ms late, within a -net-read-timeout of 400ms; it
+// counts the requests.
+func slowServer(t *testing.T, img []byte) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	requests := new(atomic.Int64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) > 1 {
+			time.Sleep(150 * time.Millisecond) // within the read timeout
+		}
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, requests
+}
+
 // TestListingURLHasADeadline: a server that answers every Range request
 // just within -net-read-timeout, for a UKI whose many profiles are spread
 // over many blocks, cannot hold the listing (and so the menu and -auto)
@@ -28,19 +54,9 @@ func TestListingURLHasADeadline(t *testing.T) {
 		ukitest.S(".osrel", "ID=slow\nPRETTY_NAME=\"Slow OS\"\n"),
 		ukitest.S(".linux", "K"),
 	}
-	for i := range 40 {
-		// Each .profile is over a block: one Range request each.
-		secs = append(secs, ukitest.S(".profile", fmt.Sprintf("ID=p%d\nTITLE=P%d\n#%s\n", i, i, strings.Repeat("x", 70<<10))))
-	}
+	secs = append(secs, fortyProfiles()...)
 	img := ukitest.UKI(secs...)
-	var requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if requests.Add(1) > 1 {
-			time.Sleep(150 * time.Millisecond) // within the read timeout
-		}
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img))
-	}))
-	defer srv.Close()
+	srv, requests := slowServer(t, img)
 	var stdout, stderr bytes.Buffer
 	sys := (&fakeSystem{platform: noPlatform(t)}).sys()
 	start := time.Now()
@@ -184,18 +200,9 @@ func TestBootPreReadHasADeadline(t *testing.T) {
 		ukitest.S(".osrel", "ID=slow\nPRETTY_NAME=\"Slow OS\"\n"),
 		ukitest.S(".linux", "K-SLOW"),
 	}
-	for i := range 40 {
-		secs = append(secs, ukitest.S(".profile", fmt.Sprintf("ID=p%d\nTITLE=P%d\n#%s\n", i, i, strings.Repeat("x", 70<<10))))
-	}
+	secs = append(secs, fortyProfiles()...)
 	img := signedUKI(t, f.key, secs...)
-	var requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if requests.Add(1) > 1 {
-			time.Sleep(150 * time.Millisecond) // within the read timeout
-		}
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img))
-	}))
-	defer srv.Close()
+	srv, requests := slowServer(t, img)
 	fs := &fakeSystem{platform: noPlatform(t)}
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
@@ -263,5 +270,37 @@ func TestNoTerminalEscapesFromTitles(t *testing.T) {
 		if strings.ContainsAny(out, "\x1b\x07\u009b") || strings.IndexByte(out, 0x9b) >= 0 || !strings.Contains(out, "Esc?]0;pwned??[2J?2J OS") {
 			t.Errorf("%v prints the title's escapes:\n%q", args, out)
 		}
+	}
+}
+
+// TestCAFileErrorNamesItsSource: a CA file that cannot be used is named
+// once, by where it came from: -ca FILE, or the ROM's ca.pem, which is
+// not a -ca the user gave.
+func TestCAFileErrorNamesItsSource(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.pem")
+	os.WriteFile(bad, []byte("-----BEGIN CERTIFICATE-----\nbroken\n"), 0o644)
+	for _, tc := range []struct {
+		name, ca, rom string
+		want, not     string
+	}{
+		{name: "-ca", ca: bad, want: "-ca " + bad},
+		{name: "the ROM's ca.pem", rom: "garbage", want: "the ROM's CA file", not: "-ca /"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			trust := t.TempDir()
+			if tc.rom != "" {
+				os.WriteFile(filepath.Join(trust, "ca.pem"), []byte(tc.rom), 0o644)
+			}
+			n := &netBoot{o: &options{ca: tc.ca}, trustDir: trust}
+			_, err := n.httpClient()
+			if err == nil {
+				t.Fatal("a client from a broken CA file")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.want) || strings.Count(msg, "-ca /") > 1 || tc.not != "" && strings.Contains(msg, tc.not) {
+				t.Errorf("error %q: want %q once (and no %q)", msg, tc.want, tc.not)
+			}
+		})
 	}
 }

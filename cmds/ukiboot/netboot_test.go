@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ukiboot/ukiboot/internal/nettest"
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/netboot"
 )
@@ -106,66 +106,17 @@ func TestListURLEntries(t *testing.T) {
 	}
 }
 
-// sparseUKI is a signed-looking UKI of size bytes, generated as it is
+// newSparseUKI is a signed-looking UKI of size bytes, generated as it is
 // read: headers and small sections, then a .linux of zeros, then a
 // certificate table.
-type sparseUKI struct {
-	head, tail    []byte
-	tailOff, size int64
-}
-
-func (s *sparseUKI) ReadAt(p []byte, off int64) (int, error) {
-	if off >= s.size {
-		return 0, io.EOF
-	}
-	n := int(min(int64(len(p)), s.size-off))
-	clear(p[:n])
-	if off < int64(len(s.head)) {
-		copy(p[:n], s.head[off:])
-	}
-	if end := off + int64(n); end > s.tailOff {
-		from := max(off, s.tailOff)
-		copy(p[from-off:n], s.tail[from-s.tailOff:])
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-func newSparseUKI(size int64) *sparseUKI {
-	secs := []ukitest.Section{
+func newSparseUKI(size int64) *ukitest.Sparse {
+	return ukitest.BigUKI(size,
 		ukitest.B(".text", bytes.Repeat([]byte{0xcc}, 120<<10)), // a stub's code first, as ukify lays it out
 		ukitest.S(".osrel", "ID=big\nPRETTY_NAME=\"Big OS\"\nVERSION_ID=3\n"),
 		ukitest.S(".cmdline", "quiet"),
 		ukitest.S(".uname", "6.12.0"),
 		ukitest.S(".linux", "K"),
-	}
-	img, l := ukitest.Image{Sections: secs}.Build()
-	le := binary.LittleEndian
-	sh := l.SectionHeaders[len(secs)-1]
-	ptr := int64(le.Uint32(img[sh+20:]))
-	linux := uint32(size - ptr - 4096)
-	le.PutUint32(img[sh+8:], linux)  // VirtualSize
-	le.PutUint32(img[sh+16:], linux) // SizeOfRawData
-	va := le.Uint32(img[sh+12:])
-	le.PutUint32(img[l.OptOffset+56:], (va+linux+0xfff)&^0xfff) // SizeOfImage
-	tail := ukitest.WinCert(2, make([]byte, 2000))
-	tailOff := (ptr + int64(linux) + 7) &^ 7
-	le.PutUint32(img[l.CertDirOffset:], uint32(tailOff))
-	le.PutUint32(img[l.CertDirOffset+4:], uint32(len(tail)))
-	return &sparseUKI{head: img, tail: tail, tailOff: tailOff, size: tailOff + int64(len(tail))}
-}
-
-// countingWriter counts the body bytes a handler writes.
-type countingWriter struct {
-	http.ResponseWriter
-	n *atomic.Int64
-}
-
-func (c countingWriter) Write(p []byte) (int, error) {
-	c.n.Add(int64(len(p)))
-	return c.ResponseWriter.Write(p)
+	)
 }
 
 // TestListLargeURLReadsLittle: listing a 200 MiB UKI over HTTP reads its
@@ -173,12 +124,8 @@ func (c countingWriter) Write(p []byte) (int, error) {
 // requests.
 func TestListLargeURLReadsLittle(t *testing.T) {
 	big := newSparseUKI(200 << 20)
-	var sent, requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		http.ServeContent(countingWriter{w, &sent}, r, "", time.Time{}, io.NewSectionReader(big, 0, big.size))
-	}))
-	defer srv.Close()
+	srv := nettest.Serve(t, big, big.Size)
+	sent, requests := &srv.Sent, &srv.Requests
 	var stdout, stderr bytes.Buffer
 	sys := (&fakeSystem{platform: noPlatform(t)}).sys()
 	if rc := runWith([]string{"-list", "-verify", "off", "-root", t.TempDir(), "-url", srv.URL + "/big.efi"}, &stdout, &stderr, sys); rc != 0 {
@@ -190,7 +137,7 @@ func TestListLargeURLReadsLittle(t *testing.T) {
 	if n := sent.Load(); n >= 1<<20 || requests.Load() > 4 {
 		t.Errorf("listing sent %d bytes in %d requests, want under 1 MiB in at most 4", n, requests.Load())
 	}
-	t.Logf("listing a %d-byte UKI: %d bytes in %d requests", big.size, sent.Load(), requests.Load())
+	t.Logf("listing a %d-byte UKI: %d bytes in %d requests", big.Size, sent.Load(), requests.Load())
 }
 
 // TestAutoFallsBackFromURL: with -auto, a -url that fails for any reason
@@ -209,7 +156,7 @@ func TestAutoFallsBackFromURL(t *testing.T) {
 	mux.HandleFunc("/loop.efi", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop.efi", http.StatusFound) })
 	big := newSparseUKI(2 << 30)
 	mux.HandleFunc("/huge.efi", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(big, 0, big.size))
+		http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(big, 0, big.Size))
 	})
 	// Range requests are answered; the whole file is announced and cut
 	// short, or stalls half-way.

@@ -2,7 +2,10 @@
 // them as systemd-boot does (UAPI.1, the Boot Loader Specification):
 // type #1 entries (/loader/entries/*.conf) and type #2 entries
 // (/EFI/Linux/*.efi UKIs, one entry per profile), boot counting,
-// loader.conf, and the default entry.
+// loader.conf, and the default entry. For network boot it also lists
+// type #1 entries with uki-url and the caller's UKIs on the network
+// (Options.URLs, ukiboot's -url), whose headers it reads through an
+// io.ReaderAt the caller supplies (net.go): it does no networking itself.
 //
 // It only reads: files are opened through os.Root, relative to the
 // partition that names them, so no entry can reach outside its partition.

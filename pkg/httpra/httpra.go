@@ -13,6 +13,11 @@
 // hanging, and a body must come at MinRate or faster once it has taken
 // longer than that deadline, so that a server trickling bytes cannot hold
 // a boot for ever either.
+//
+// u-root's pkg/curl is not used: the io.ReaderAt of its Fetch caches one
+// GET read from the start, so reading the signature table at the end of
+// a UKI downloads the whole file, and it has no per-read deadline and no
+// size bound.
 package httpra
 
 import (

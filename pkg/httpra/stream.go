@@ -11,8 +11,8 @@ import (
 // Stream gets the whole file with one GET without Range and returns its
 // body, which must be exactly Size bytes: the one download of a file
 // whose headers were read through ReadAt. A status other than 200, a
-// missing Content-Length or one other than Size, a body that ends early or goes on past
-// Size are errors (the last two from Read), and so is any read that
+// missing Content-Length or one other than Size, a body that ends early
+// or goes on past Size are errors (the last two from Read), and so is any read that
 // waits longer than the File's timeout. The caller closes the body.
 func (f *File) Stream() (io.ReadCloser, error) {
 	resp, cancel, err := f.get(0, -1)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ukiboot/ukiboot/internal/nettest"
 	"github.com/ukiboot/ukiboot/internal/ukitest"
 	"github.com/ukiboot/ukiboot/pkg/authenticode"
 	"github.com/ukiboot/ukiboot/pkg/bls"
@@ -23,13 +23,6 @@ import (
 	"github.com/ukiboot/ukiboot/pkg/netboot"
 	"github.com/ukiboot/ukiboot/pkg/stub"
 )
-
-// noise is n reproducible random bytes.
-func noise(n int, seed byte) []byte {
-	b := make([]byte, n)
-	rand.NewChaCha8([32]byte{seed}).Read(b)
-	return b
-}
 
 // fleet is a signed UKI (its kernel larger than a fanout chunk) and the
 // trust store that trusts it.
@@ -40,14 +33,14 @@ type fleet struct {
 }
 
 func newFleet(t *testing.T) fleet {
-	return newFleetWith(t, nil, ukitest.B(".linux", noise(1<<20+123, 1)))
+	return newFleetWith(t, nil, ukitest.B(".linux", ukitest.Noise(1<<20+123, 1)))
 }
 
 // newCopied is a UKI with two kernels (a profile has its own), which the
 // whole-file copy reads, not the one pass, signed by the signer of
 // signer (a new one when nil).
 func newCopied(t *testing.T, signer *fleet) fleet {
-	return newFleetWith(t, signer, ukitest.B(".linux", noise(1<<20+123, 1)), ukitest.S(".profile", "ID=other\n"), ukitest.B(".linux", noise(9000, 7)))
+	return newFleetWith(t, signer, ukitest.B(".linux", ukitest.Noise(1<<20+123, 1)), ukitest.S(".profile", "ID=other\n"), ukitest.B(".linux", ukitest.Noise(9000, 7)))
 }
 
 // flipAt is img with a bit of the byte at off flipped.
@@ -70,7 +63,7 @@ func newFleetWith(t *testing.T, signer *fleet, linux ukitest.Section, extra ...u
 		ukitest.S(".osrel", "ID=fleet\nNAME=Fleet\nVERSION_ID=7\n"),
 		ukitest.S(".cmdline", "console=ttyS0 root=/dev/vda quiet"),
 		ukitest.S(".uname", "6.12.0-fleet"),
-		ukitest.B(".initrd", noise(200_000+77, 2)),
+		ukitest.B(".initrd", ukitest.Noise(200_000+77, 2)),
 		linux,
 	}
 	secs = append(secs, extra...)
@@ -93,21 +86,8 @@ type server struct {
 	sent        atomic.Int64
 }
 
-// countingWriter counts the body bytes a handler writes.
-type countingWriter struct {
-	http.ResponseWriter
-	n *atomic.Int64
-}
-
-func (c countingWriter) Write(p []byte) (int, error) {
-	c.n.Add(int64(len(p)))
-	return c.ResponseWriter.Write(p)
-}
-
-func (c countingWriter) Flush() { c.ResponseWriter.(http.Flusher).Flush() }
-
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w = countingWriter{w, &s.sent}
+	w = nettest.CountingWriter{ResponseWriter: w, N: &s.sent}
 	if r.Header.Get("Range") != "" && !s.noRange {
 		s.ranges.Add(1)
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(s.data))
@@ -303,7 +283,7 @@ func TestBootRefused(t *testing.T) {
 		{name: "too large, no Range", s: &server{data: f.img, noRange: true}, max: 1 << 20, off: true, err: "-max-size", is: new(*stub.TooLargeError)},
 		{name: "not found", s: &server{data: f.img, noRange: true, get: http.NotFound}, off: true, err: `"404 Not Found"`},
 		{name: "redirect loop", s: &server{noRange: true, get: loop}, off: true, err: "more than 10 redirects"},
-		{name: "not a UKI", s: &server{data: noise(300<<10, 9)}, off: true, err: "fleet/Fleet.efi"},
+		{name: "not a UKI", s: &server{data: ukitest.Noise(300<<10, 9)}, off: true, err: "fleet/Fleet.efi"},
 	}
 	for _, c := range cases {
 		modes := []stub.VerifyMode{stub.VerifyEnforce}
@@ -365,11 +345,8 @@ func TestBootStalled(t *testing.T) {
 // one without a version.
 func TestMinVersionFromURL(t *testing.T) {
 	withUname := newFleet(t)
-	ca := ukitest.NewCA(t, "db CA", false)
-	key := ukitest.NewLeaf(t, "fleet signer", false, ca)
-	store := authenticode.NewStore()
-	store.DB.Certs = append(store.DB.Certs, ca.Cert)
-	noVersion := fleet{img: ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".osrel", "ID=fleet\n"), ukitest.S(".linux", "K")), store: store}
+	noVersion := withUname // the same signer and trust store
+	noVersion.img = ukitest.SignedUKI(t, authenticode.ImageDigest, withUname.key, ukitest.S(".osrel", "ID=fleet\n"), ukitest.S(".linux", "K"))
 	for _, c := range []struct {
 		name, fragment string
 		f              fleet

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -74,8 +75,8 @@ func floorOf(settings []debug.BuildSetting) time.Time {
 // the latest NotBefore among the chain's certificates (root included)
 // when that is later (the true time is unknown but not before the floor,
 // so a certificate issued after the floor may well be valid). A
-// certificate that expired before the floor is refused. With a clock at or after the
-// floor, the clock decides. Integrity does not depend on this: every UKI
+// certificate that expired before the floor is refused. With a clock at
+// or after the floor, the clock decides. Integrity does not depend on this: every UKI
 // is verified against the trust store; TLS adds confidentiality and server
 // authentication.
 //
@@ -139,7 +140,10 @@ func loadRoots(file string) (*x509.CertPool, error) {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("netboot: -ca %s: %v; give a PEM file of CA certificates", file, err)
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			err = pe.Err // the file is named already
+		}
+		return nil, fmt.Errorf("netboot: CA file %s: %v; give a PEM file of CA certificates", file, err)
 	}
 	pool := x509.NewCertPool()
 	n := 0
@@ -151,20 +155,20 @@ func loadRoots(file string) (*x509.CertPool, error) {
 		}
 		n++
 		if b.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("netboot: -ca %s: PEM block %d is a %q, not a CERTIFICATE; give a file of CA certificates only", file, n, b.Type)
+			return nil, fmt.Errorf("netboot: CA file %s: PEM block %d is a %q, not a CERTIFICATE; give a file of CA certificates only", file, n, b.Type)
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("netboot: -ca %s: certificate %d: %v; fix or remove it", file, n, err)
+			return nil, fmt.Errorf("netboot: CA file %s: certificate %d: %v; fix or remove it", file, n, err)
 		}
 		pool.AddCert(c)
 	}
 	// pem.Decode skips a broken block silently: count the headers.
 	if begins := bytes.Count(data, []byte("-----BEGIN ")); begins != n {
-		return nil, fmt.Errorf("netboot: -ca %s: %d of %d PEM blocks are broken; fix or remove them", file, begins-n, begins)
+		return nil, fmt.Errorf("netboot: CA file %s: %d of %d PEM blocks are broken; fix or remove them", file, begins-n, begins)
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("netboot: -ca %s: no PEM certificate in the file; give a PEM file of CA certificates", file)
+		return nil, fmt.Errorf("netboot: CA file %s: no PEM certificate in the file; give a PEM file of CA certificates", file)
 	}
 	return pool, nil
 }

@@ -30,4 +30,11 @@
 //
 // A UKI loaded from a URL has no partition: no addons, credentials,
 // extensions or .extra.d are looked up (Files opens nothing else).
+//
+// u-root's pkg/boot/netboot is not used: it turns DHCP answers and
+// PXE/iPXE configurations into kernels to fetch, with u-root's pkg/curl,
+// whose io.ReaderAt reads a file from its start and keeps it, so that
+// reading a UKI's signature table would download all of it, and which
+// bounds neither size nor stalls. Here the URL is given (-url, uki-url),
+// and pkg/httpra reads it.
 package netboot

@@ -33,6 +33,9 @@ type bringup struct {
 	sys     sys
 	start   time.Time
 	results chan result
+	// seeded is closed when the kernel's random number generator is
+	// initialized (sys.waitRandom returned): DHCP waits for it.
+	seeded  chan struct{}
 	lastErr map[string]error // "eth0 DHCPv4" -> its last failure; run's goroutine only
 	dns     []net.IP         // every name server leases gave
 	search  []string
@@ -58,6 +61,12 @@ func (b *bringup) run(ctx context.Context, links []Link) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stop()
+	// Not waited for: it ends when the kernel's generator is ready,
+	// which cancelling cannot hasten.
+	go func() {
+		b.sys.waitRandom()
+		close(b.seeded)
+	}()
 	for _, l := range links {
 		nl, err := netlink.LinkByName(l.Name)
 		if err == nil && !l.Up {
@@ -92,9 +101,14 @@ func (b *bringup) run(ctx context.Context, links []Link) error {
 	}
 }
 
-// ready reports whether a link is ready, and logs it.
+// ready reports whether a link is ready, and logs it. Lists the kernel
+// kept interrupting (addresses changing all the while) are not an error:
+// the next tick looks again.
 func (b *bringup) ready() (bool, error) {
 	links, err := snapshot()
+	if errors.Is(err, unix.EINTR) {
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}
@@ -123,8 +137,10 @@ func (b *bringup) failure(ctx context.Context) error {
 }
 
 // record configures the link from a lease, or notes a failure (the first
-// of each link and protocol is logged).
+// of each link and protocol is logged). A lease that cannot be applied is
+// not retried: retry stops at the first lease.
 func (b *bringup) record(r result) {
+	next := "retrying"
 	if r.err == nil {
 		r.err = b.configure(r)
 		if r.err == nil {
@@ -132,10 +148,11 @@ func (b *bringup) record(r result) {
 			b.lastErr[r.key()] = errors.New("address configured, but no route (IPv6 routes come from router advertisements)")
 			return
 		}
+		next = "not retried; the other protocol and SLAAC go on"
 	}
 	var wait notYet
 	if _, seen := b.lastErr[r.key()]; !seen && !errors.As(r.err, &wait) {
-		b.o.logf("network: %s: %v (retrying)", r.key(), r.err)
+		b.o.logf("network: %s: %v (%s)", r.key(), r.err, next)
 	}
 	b.lastErr[r.key()] = r.err
 }
@@ -151,6 +168,8 @@ func (b *bringup) retry(ctx context.Context, link netlink.Link, proto string) {
 			r.err = notYet("no carrier (check the cable and the switch port)")
 		case proto == "DHCPv6" && !b.waitFor(ctx, try, func() bool { return hasLinkLocal(link) }):
 			r.err = notYet("no usable link-local IPv6 address yet")
+		case !b.waitSeeded(ctx, try):
+			r.err = notYet("the kernel's random number generator is not initialized yet (DHCP needs random transaction IDs; a hardware RNG, RDRAND or virtio-rng, initializes it at boot)")
 		case proto == "DHCPv4":
 			r.v4, r.err = lease4(ctx, link, try)
 		default:
@@ -201,6 +220,24 @@ func (b *bringup) waitFor(ctx context.Context, max time.Duration, cond func() bo
 		}
 	}
 	return true
+}
+
+// waitSeeded waits up to max for the kernel's random number generator
+// (b.seeded), and reports whether it is ready. The DHCP clients take their
+// transaction IDs from u-root's uio/rand, which polls getrandom(2) with
+// GRND_NONBLOCK until the generator is ready, ignoring cancellation: an
+// attempt started before would outlive Up, and never sends a packet until
+// then.
+func (b *bringup) waitSeeded(ctx context.Context, max time.Duration) bool {
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-b.seeded:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // hasCarrier reports whether link can send (packets sent before are lost).

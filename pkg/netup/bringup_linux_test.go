@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/vishvananda/netlink"
 )
 
@@ -164,5 +165,34 @@ func TestInRAMOfAMissingFile(t *testing.T) {
 	}
 	if _, err := inRAM(filepath.Join(t.TempDir(), "no", "resolv.conf")); err == nil {
 		t.Fatal("inRAM of a file in a missing directory: no error")
+	}
+}
+
+// TestRecordSaysWhatIsRetried: a failed DHCP exchange is retried and
+// the log says so; a lease that came but could not be applied is not
+// retried (retry stops at the first lease), and the log must not promise
+// it.
+func TestRecordSaysWhatIsRetried(t *testing.T) {
+	link := &netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: "eth9"}}
+	noAddress, err := dhcpv6.NewMessage() // a lease without an address: configure6 refuses it
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		r    result
+		want string
+	}{
+		{"no answer", result{link: link, proto: "DHCPv4", err: errors.New("no answer within 1s")}, "(retrying)"},
+		{"lease not applied", result{link: link, proto: "DHCPv6", v6: noAddress}, "not retried"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logged []string
+			b := &bringup{lastErr: map[string]error{}, o: Options{Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }}}
+			b.record(tc.r)
+			if len(logged) != 1 || !strings.Contains(logged[0], tc.want) {
+				t.Errorf("logged %q, want one line with %q", logged, tc.want)
+			}
+		})
 	}
 }

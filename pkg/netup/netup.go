@@ -9,6 +9,17 @@
 // /etc/resolv.conf, which in a LinuxBoot ROM is in the initramfs (a tmpfs
 // or ramfs). Nothing is written to disks: on a machine whose /etc is on a
 // disk, the name servers are logged and not written.
+//
+// u-root's pkg/dhclient is used only in part: for its lease types
+// (NewPacket4, NewPacket6: the leased address, the DNS settings) and
+// WriteDNSSettings, with insomniacslk/dhcp's clients and netlink directly
+// for the rest. Its SendRequests makes one attempt per interface with
+// fixed timeouts and logs through the log package, where Up retries each
+// link with backoff (1 s doubling to 16 s) within one overall wait, stops
+// at the first link that is ready and reports through Options.Logf; and
+// its Packet4.Configure and Packet6.Configure write
+// dhclient.ResolvConfPath whatever file system it is on, where Up writes
+// it only when it is in memory.
 package netup
 
 import (

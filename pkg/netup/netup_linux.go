@@ -22,15 +22,33 @@ import (
 // an address and a route (nil), or until o.Wait or ctx ends (an error
 // saying what was tried).
 func Up(ctx context.Context, o Options) error {
-	return up(ctx, o, sys{resolvConf: dhclient.ResolvConfPath, inRAM: inRAM, poll: 250 * time.Millisecond})
+	return up(ctx, o, sys{resolvConf: dhclient.ResolvConfPath, inRAM: inRAM, poll: 250 * time.Millisecond, waitRandom: waitRandom})
 }
 
 // sys is where Up writes DNS servers, how it tells that file is in memory,
-// and how often it looks at the links.
+// how often it looks at the links, and how it waits for the kernel's
+// random number generator.
 type sys struct {
 	resolvConf string
 	inRAM      func(path string) (bool, error)
 	poll       time.Duration
+	waitRandom func()
+}
+
+// waitRandom returns when the kernel's random number generator is
+// initialized. A blocking getrandom(2) makes Linux (5.4 and later) gather
+// jitter entropy when nothing else seeded it (no RDRAND, no hardware RNG:
+// qemu's default CPU under TCG), which takes about a second; a poll with
+// GRND_NONBLOCK, as the DHCP clients' uio/rand does, waits for interrupts
+// to add entropy, minutes on an idle machine. A kernel without getrandom
+// (ENOSYS) makes uio/rand read /dev/urandom: nothing to wait for.
+func waitRandom() {
+	var b [1]byte
+	for {
+		if _, err := unix.Getrandom(b[:], 0); err != unix.EINTR {
+			return
+		}
+	}
 }
 
 // inRAM reports whether path (or, when it does not exist, its directory)
@@ -69,15 +87,31 @@ func up(ctx context.Context, o Options, s sys) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Wait)
 	defer cancel()
-	b := &bringup{o: o, sys: s, start: time.Now(), results: make(chan result), lastErr: map[string]error{}}
+	b := &bringup{o: o, sys: s, start: time.Now(), results: make(chan result), seeded: make(chan struct{}), lastErr: map[string]error{}}
 	return b.run(ctx, cands)
 }
 
+// dumpTries is how often snapshot lists the links when the kernel says
+// each list was interrupted.
+const dumpTries = 10
+
 // snapshot lists the links with their addresses and main-table routes.
+// A list the kernel marks interrupted (NLM_F_DUMP_INTR: addresses or
+// routes changed while they were listed, as they do during bring-up),
+// which netlink returns as EINTR, is taken again.
 func snapshot() ([]Link, error) {
+	for try := 1; ; try++ {
+		links, err := snapshotOnce()
+		if err == nil || !errors.Is(err, unix.EINTR) || try == dumpTries {
+			return links, err
+		}
+	}
+}
+
+func snapshotOnce() ([]Link, error) {
 	nls, err := netlink.LinkList()
 	if err != nil {
-		return nil, fmt.Errorf("network: listing the interfaces: %v", err)
+		return nil, fmt.Errorf("network: listing the interfaces: %w", err)
 	}
 	links := make([]Link, 0, len(nls))
 	for _, nl := range nls {
@@ -102,7 +136,7 @@ func linkOf(nl netlink.Link) (Link, error) {
 	l.Carrier = l.Up && (at.OperState == netlink.OperUp || at.OperState == netlink.OperUnknown)
 	addrs, err := netlink.AddrList(nl, netlink.FAMILY_ALL)
 	if err != nil {
-		return Link{}, fmt.Errorf("network: %s: listing addresses: %v", at.Name, err)
+		return Link{}, fmt.Errorf("network: %s: listing addresses: %w", at.Name, err)
 	}
 	for _, a := range addrs {
 		p, ok := prefixOf(a)
@@ -113,7 +147,7 @@ func linkOf(nl netlink.Link) (Link, error) {
 	}
 	routes, err := netlink.RouteList(nl, netlink.FAMILY_ALL)
 	if err != nil {
-		return Link{}, fmt.Errorf("network: %s: listing routes: %v", at.Name, err)
+		return Link{}, fmt.Errorf("network: %s: listing routes: %w", at.Name, err)
 	}
 	for _, r := range routes {
 		l.Routes = append(l.Routes, routeDst(r))

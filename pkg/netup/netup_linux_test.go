@@ -227,7 +227,8 @@ func dhcp6Server(t *testing.T) func() error {
 func testSys(t *testing.T) sys {
 	// The test's directory is on whatever file system: say it is in RAM.
 	ram := func(string) (bool, error) { return true, nil }
-	return sys{resolvConf: filepath.Join(t.TempDir(), "resolv.conf"), inRAM: ram, poll: 20 * time.Millisecond}
+	ready := func() {} // the host's random number generator is initialized
+	return sys{resolvConf: filepath.Join(t.TempDir(), "resolv.conf"), inRAM: ram, poll: 20 * time.Millisecond, waitRandom: ready}
 }
 
 func TestUpNoInterfaceButLoopback(t *testing.T) {
@@ -317,6 +318,81 @@ func TestUpNoAnswer(t *testing.T) {
 	t.Logf("Up: %v", err)
 	if _, err := os.Stat(s.resolvConf); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("resolv.conf written without a lease: %v", err)
+	}
+}
+
+// TestReadyWhileAddressesChange: looking whether a link is ready while
+// addresses come and go (as during a bring-up) is no error. The kernel
+// marks such lists interrupted, which netlink returns as EINTR: the ROM
+// VM's bring-up failed on "lo: listing addresses: interrupted system
+// call".
+func TestReadyWhileAddressesChange(t *testing.T) {
+	if !inFreshNetns(t, t.Name()) {
+		return
+	}
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Enough addresses that a list takes several messages, between which
+	// the kernel notices a change.
+	for i := 1; i <= 500; i++ {
+		a := &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(127, 8, byte(i>>8), byte(i)), Mask: net.CIDRMask(32, 32)}}
+		if err := netlink.AddrAdd(lo, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	churned := make(chan error, 1)
+	go func() { churned <- churnAddrs(lo, stop) }()
+	b := &bringup{o: Options{Logf: t.Logf}, sys: testSys(t), start: time.Now()}
+	for i := 0; i < 300; i++ {
+		if _, err := b.ready(); err != nil {
+			close(stop)
+			t.Fatalf("look %d while addresses change: %v", i, err)
+		}
+	}
+	close(stop)
+	if err := <-churned; err != nil {
+		t.Fatalf("changing lo's addresses: %v", err)
+	}
+}
+
+// churnAddrs adds and removes an address on link until stop is closed.
+func churnAddrs(link netlink.Link, stop <-chan struct{}) error {
+	a := &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(127, 9, 0, 0), Mask: net.CIDRMask(32, 32)}}
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		a.IP[15] = byte(i)
+		if err := netlink.AddrAdd(link, a); err != nil {
+			return err
+		}
+		if err := netlink.AddrDel(link, a); err != nil {
+			return err
+		}
+	}
+}
+
+// TestUpWaitsForTheRandomGenerator: no DHCP attempt starts before the
+// kernel's random number generator is initialized (the DHCP clients' IDs
+// would otherwise spin in uio/rand, beyond cancellation: the ROM VM hung
+// after SLAAC), and Up's error says that is what it waited for.
+func TestUpWaitsForTheRandomGenerator(t *testing.T) {
+	if !inFreshNetns(t, t.Name()) {
+		return
+	}
+	vethToServer(t, dhcpServer(t, false))
+	s := testSys(t)
+	never := make(chan struct{})
+	defer close(never)
+	s.waitRandom = func() { <-never }
+	err := up(context.Background(), Options{Wait: 2 * time.Second, Logf: t.Logf}, s)
+	if err == nil || !strings.Contains(err.Error(), "nu0 DHCPv4: the kernel's random number generator is not initialized yet") {
+		t.Fatalf("Up with a DHCP server but no random numbers yet: %v, want an error saying DHCP waited for the random number generator", err)
 	}
 }
 

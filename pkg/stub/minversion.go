@@ -10,11 +10,12 @@ import (
 // RollbackError is returned when a UKI is older than Policy.MinVersion,
 // or has no version to compare.
 type RollbackError struct {
-	File    string
+	File    string // the UKI as messages name it (a network UKI: its redacted URL)
 	Version string // "" when the UKI has none
-	Min     string
+	Min     string // Policy.MinVersion
 }
 
+// Error names the UKI, its version and the minimum, and what to do.
 func (e *RollbackError) Error() string {
 	if e.Version == "" {
 		return fmt.Sprintf("%s has no .uname and no version in its .osrel, so the minimum version %s cannot be checked: refused, as it could be a rollback; serve a UKI with a version, or drop #min-version", e.File, e.Min)

@@ -17,7 +17,7 @@ func BenchmarkOnePass(b *testing.B) {
 	key := ukitest.NewLeaf(b, "bench signer", false, ca)
 	img := ukitest.SignedUKI(b, authenticode.ImageDigest, key,
 		ukitest.S(".osrel", "ID=bench\n"), ukitest.S(".cmdline", "root=/dev/vda quiet"), ukitest.S(".uname", "6.12.0"),
-		ukitest.B(".linux", noise(48<<20, 1)), ukitest.B(".initrd", noise(16<<20, 2)))
+		ukitest.B(".linux", ukitest.Noise(48<<20, 1)), ukitest.B(".initrd", ukitest.Noise(16<<20, 2)))
 	esp := b.TempDir()
 	ukitest.WriteTree(b, esp, "EFI/Linux/bench.efi", img)
 	store := authenticode.NewStore()

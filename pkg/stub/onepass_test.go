@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"strings"
@@ -20,13 +19,6 @@ import (
 	"github.com/ukiboot/ukiboot/pkg/measure"
 	"github.com/ukiboot/ukiboot/pkg/uki"
 )
-
-// noise is n reproducible random bytes.
-func noise(n int, seed byte) []byte {
-	b := make([]byte, n)
-	rand.NewChaCha8([32]byte{seed}).Read(b)
-	return b
-}
 
 // passCorpus is every kind of UKI the one pass must treat as the copy
 // does: an ESP tree, the entry to boot, and whether the one pass takes
@@ -42,7 +34,7 @@ type passCase struct {
 
 func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
 	// More than a fanout chunk (1 MiB), so that chunks cross sections.
-	kernel, initrd, ucode := noise(1<<20+123, 1), noise(200000+77, 2), noise(5000, 3)
+	kernel, initrd, ucode := ukitest.Noise(1<<20+123, 1), ukitest.Noise(200000+77, 2), ukitest.Noise(5000, 3)
 	sign := func(secs ...ukitest.Section) []byte {
 		return ukitest.SignedUKI(t, authenticode.ImageDigest, key, secs...)
 	}
@@ -72,9 +64,9 @@ func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
 	ovl, _ := overlays.Build()
 	ovl = ukitest.PadTo8(ovl)
 	ovl = ukitest.AttachSignatures(ovl, ukitest.PKCS7(ukitest.SpecDigest(ovl, crypto.SHA256), crypto.SHA256, key))
-	addon := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".cmdline", "addon=1"), ukitest.B(".ucode", noise(300, 4)),
-		ukitest.B(".initrd", noise(7000, 5)), ukitest.B(".dtb", ukitest.FDT(ukitest.FDTProp{Name: "compatible", Value: ukitest.StringList("a,b")})))
-	addonInitrd := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".cmdline", "addon=2"), ukitest.B(".initrd", noise(3000, 6)))
+	addon := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".cmdline", "addon=1"), ukitest.B(".ucode", ukitest.Noise(300, 4)),
+		ukitest.B(".initrd", ukitest.Noise(7000, 5)), ukitest.B(".dtb", ukitest.FDT(ukitest.FDTProp{Name: "compatible", Value: ukitest.StringList("a,b")})))
+	addonInitrd := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".cmdline", "addon=2"), ukitest.B(".initrd", ukitest.Noise(3000, 6)))
 	twoSigs := ukitest.PadTo8(ukitest.UKI(with(I, L)...))
 	twoSigs = ukitest.AttachSignatures(twoSigs,
 		ukitest.PKCS7(ukitest.SpecDigest(twoSigs, crypto.SHA384), crypto.SHA384, stranger),
@@ -102,7 +94,7 @@ func passCorpus(t *testing.T, key, stranger *ukitest.Key) []passCase {
 		one("gaps", gapped), // the digest goes back in the file: hashed again from the private copy
 		{name: "memory overlaps (ukify 255 on a 252 stub)", files: map[string][]byte{"EFI/Linux/a.efi": ovl}, id: "a.efi"},
 		{name: "profiles with their own kernels", files: map[string][]byte{"EFI/Linux/a.efi": sign(with(I, L, ukitest.S(".profile", "ID=one\n"),
-			ukitest.B(".linux", noise(9000, 7)))...)}, id: "a.efi"},
+			ukitest.B(".linux", ukitest.Noise(9000, 7)))...)}, id: "a.efi"},
 	}
 	for i := range cases {
 		switch cases[i].name {
@@ -276,7 +268,7 @@ func samePlans(t *testing.T, tg Target, pol Policy) string {
 // copy, and the one pass takes it.
 func TestOnePassSameAsCopyObjcopy(t *testing.T) {
 	path := ukitest.ObjcopyUKI(t, t.TempDir(), []ukitest.Section{ukitest.S(".osrel", "ID=debian\n"), ukitest.S(".cmdline", "ro"),
-		ukitest.S(".uname", "6.1.0"), ukitest.B(".initrd", noise(300000, 13)), ukitest.B(".linux", noise(1<<20+5, 14))})
+		ukitest.S(".uname", "6.1.0"), ukitest.B(".initrd", ukitest.Noise(300000, 13)), ukitest.B(".linux", ukitest.Noise(1<<20+5, 14))})
 	img, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -342,9 +334,9 @@ func TestChangedWhileRead(t *testing.T) {
 	key := ukitest.NewLeaf(t, "signer", false, ca)
 	store := authenticode.NewStore()
 	store.DB.Certs = append(store.DB.Certs, ca.Cert)
-	kernel := noise(2<<20-100, 8) // VirtualSize 0x1fff9c: the flip makes it 0x1fffdc, still valid
+	kernel := ukitest.Noise(2<<20-100, 8) // VirtualSize 0x1fff9c: the flip makes it 0x1fffdc, still valid
 	img := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".osrel", "ID=flip\n"), ukitest.S(".cmdline", "ro"),
-		ukitest.B(".initrd", noise(1<<20, 9)), ukitest.B(".linux", kernel))
+		ukitest.B(".initrd", ukitest.Noise(1<<20, 9)), ukitest.B(".linux", kernel))
 	f, err := uki.Read(bytes.NewReader(img), int64(len(img)), "a.efi", uki.KindUKI)
 	if err != nil {
 		t.Fatal(err)
@@ -494,7 +486,7 @@ func waitGoroutines(t *testing.T, before int) {
 // cannot be parsed is refused with the reason Verify gives, after
 // reading its headers and table only.
 func TestOnePassRefusesEarly(t *testing.T) {
-	img := ukitest.AttachWinCerts(ukitest.PadTo8(ukitest.UKI(ukitest.S(".osrel", "ID=a\n"), ukitest.B(".linux", noise(1<<20, 10)))),
+	img := ukitest.AttachWinCerts(ukitest.PadTo8(ukitest.UKI(ukitest.S(".osrel", "ID=a\n"), ukitest.B(".linux", ukitest.Noise(1<<20, 10)))),
 		ukitest.WinCert(0x0002, []byte{0x30, 0x82, 0xff}))
 	esp := t.TempDir()
 	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", img)
@@ -524,7 +516,7 @@ func TestOnePassReadError(t *testing.T) {
 	store := authenticode.NewStore()
 	store.DB.Certs = append(store.DB.Certs, ca.Cert)
 	img := ukitest.SignedUKI(t, authenticode.ImageDigest, key, ukitest.S(".osrel", "ID=a\n"),
-		ukitest.B(".initrd", noise(1<<20, 11)), ukitest.B(".linux", noise(3<<20, 12)))
+		ukitest.B(".initrd", ukitest.Noise(1<<20, 11)), ukitest.B(".linux", ukitest.Noise(3<<20, 12)))
 	esp := t.TempDir()
 	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", img)
 	tg := passTarget(t, esp, "a.efi")
@@ -563,7 +555,7 @@ func TestOnePassReadError(t *testing.T) {
 func TestOnePassBoundsMemory(t *testing.T) {
 	esp := t.TempDir()
 	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", ukitest.UKI(ukitest.S(".osrel", "ID=a\n"),
-		ukitest.B(".big", make([]byte, maxKeptBytes+1)), ukitest.B(".linux", noise(4096, 15))))
+		ukitest.B(".big", make([]byte, maxKeptBytes+1)), ukitest.B(".linux", ukitest.Noise(4096, 15))))
 	tg := passTarget(t, esp, "a.efi")
 	if got := samePlans(t, tg, Policy{}); got != ranCopy {
 		t.Errorf("read by the %s: the one pass would keep more than %d bytes in memory", got, maxKeptBytes)
@@ -590,7 +582,7 @@ func TestOnePassZeroTailBoundedBeforeVerify(t *testing.T) {
 	const tail = 1 << 28 // 256 MiB here; the file allows ~4 GiB
 	img := ukitest.Image{SectionAlignment: tail, Sections: []ukitest.Section{
 		ukitest.S(".osrel", "ID=a\n"),
-		{Name: ".linux", Data: noise(4096, 20), VirtualSize: 4096 + tail},
+		{Name: ".linux", Data: ukitest.Noise(4096, 20), VirtualSize: 4096 + tail},
 	}}.Bytes()
 	esp := t.TempDir()
 	ukitest.WriteTree(t, esp, "EFI/Linux/a.efi", img)
@@ -625,7 +617,7 @@ func TestOnePassOddLayoutsSameAsCopy(t *testing.T) {
 	key := ukitest.NewLeaf(t, "signer", false, ca)
 	store := authenticode.NewStore()
 	store.DB.Certs = append(store.DB.Certs, ca.Cert)
-	k, i, u := noise(1<<20+17, 21), noise(70001, 22), noise(3001, 23)
+	k, i, u := ukitest.Noise(1<<20+17, 21), ukitest.Noise(70001, 22), ukitest.Noise(3001, 23)
 	sign := func(secs ...ukitest.Section) []byte {
 		return ukitest.SignedUKI(t, authenticode.ImageDigest, key, secs...)
 	}
@@ -636,7 +628,7 @@ func TestOnePassOddLayoutsSameAsCopy(t *testing.T) {
 		{"vs<raw", sign(ukitest.S(".osrel", "ID=a\n"), ukitest.Section{Name: ".ucode", Data: u, VirtualSize: 1001},
 			ukitest.Section{Name: ".initrd", Data: i, VirtualSize: 50001}, ukitest.Section{Name: ".linux", Data: k, VirtualSize: 1 << 19})},
 		{"raw 0 initrd", sign(ukitest.S(".osrel", "ID=a\n"), ukitest.B(".ucode", u), ukitest.Section{Name: ".initrd", VirtualSize: 100, RawSize: 0}, ukitest.B(".linux", k))},
-		{"trailer", ukitest.Image{Sections: []ukitest.Section{ukitest.S(".osrel", "ID=a\n"), ukitest.B(".initrd", i), ukitest.B(".linux", k)}, Trailer: noise(777, 24)}.Bytes()},
+		{"trailer", ukitest.Image{Sections: []ukitest.Section{ukitest.S(".osrel", "ID=a\n"), ukitest.B(".initrd", i), ukitest.B(".linux", k)}, Trailer: ukitest.Noise(777, 24)}.Bytes()},
 		{"ucode after initrd, tails", sign(ukitest.S(".osrel", "ID=a\n"), ukitest.Section{Name: ".initrd", Data: i, VirtualSize: uint32(len(i)) + 3},
 			ukitest.Section{Name: ".ucode", Data: u, VirtualSize: uint32(len(u)) + 1}, ukitest.B(".linux", k))},
 		{"initrd tail+ucode tail", sign(ukitest.S(".osrel", "ID=a\n"), ukitest.Section{Name: ".ucode", Data: u, VirtualSize: uint32(len(u)) + 2001},

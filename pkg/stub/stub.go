@@ -1,11 +1,12 @@
 // Package stub does what systemd-stub does before it starts the kernel,
 // in user space: from a Target (what to boot: the files on the entry's
 // partition and the paths and arguments of the entry; TargetOf makes one
-// from a bls.Entry) it builds the kernel image, the initrd
-// (with .ucode first, the UKI's .initrd, generated cpio archives of
-// credentials, system and configuration extensions and /.extra files, and
-// addon initrds last) and the command line that systemd-stub would hand
-// the kernel, and lists the TPM measurements that implies.
+// from a bls.Entry, NetTargetOf from a network entry) it builds the
+// kernel image, the initrd (with .ucode first, the UKI's .initrd,
+// generated cpio archives of credentials, system and configuration
+// extensions and /.extra files, and addon initrds last) and the command
+// line that systemd-stub would hand the kernel, and lists the TPM
+// measurements that implies.
 //
 // Everything is copied into private memory first (sealed memfds for the
 // kernel and the initrd, the Go heap for the UKI's small parts), so what

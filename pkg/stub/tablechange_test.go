@@ -57,9 +57,9 @@ func TestTableChangedToUncomputedAlgorithm(t *testing.T) {
 	other := ukitest.NewCA(t, "other CA", false)
 	for _, layout := range []string{"normal", "65 MiB kept"} {
 		secs := []ukitest.Section{ukitest.S(".osrel", "ID=swap\n"), ukitest.S(".cmdline", "ro"),
-			ukitest.B(".initrd", noise(300<<10, 9)), ukitest.B(".linux", noise(1<<20, 8))}
+			ukitest.B(".initrd", ukitest.Noise(300<<10, 9)), ukitest.B(".linux", ukitest.Noise(1<<20, 8))}
 		if layout == "65 MiB kept" {
-			secs = append(secs, ukitest.B(".extra", noise(65<<20, 5)))
+			secs = append(secs, ukitest.B(".extra", ukitest.Noise(65<<20, 5)))
 		}
 		img := ukitest.PadTo8(ukitest.UKI(secs...))
 		dA, _ := authenticode.ImageDigest(img, crypto.SHA256)

@@ -12,14 +12,16 @@ import (
 // Target is what Build needs to know of the entry to boot, and nothing
 // else: how to open the files on its partition, the paths it names, its
 // arguments, and the names the plan prints. TargetOf makes one from an
-// entry the scanner found.
+// entry the scanner found on a partition, NetTargetOf from a network
+// entry and the source that reads its UKI.
 type Target struct {
 	Entry PlanEntry
 	// Files opens the files on the entry's partition: the ones the entry
 	// names and the directories systemd-stub reads (/loader/addons,
-	// <uki>.extra.d, ...).
+	// <uki>.extra.d, ...). A network entry has no partition: its Files
+	// opens the UKI only.
 	Files Files
-	// UKI is the path on the partition of the UKI to boot, and Profile
+	// UKI is the path in Files of the UKI to boot, and Profile
 	// its profile number. When UKI is "", the entry boots Linux (a kernel)
 	// with the Initrd files, in order.
 	UKI     string

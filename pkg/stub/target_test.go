@@ -100,15 +100,7 @@ func TestTargetOf(t *testing.T) {
 		write(t, esp, f, []byte(f))
 	}
 	write(t, esp, "loader/entries/c+3-1.conf", []byte("title Counted\nlinux /vmlinuz\n"))
-	c, err := bls.Load([]string{esp}, bls.Options{Display: func(dir, name string) string { return "vda1 (ESP):" + name }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	byID := map[string]*bls.Entry{}
-	for _, e := range c.Entries {
-		byID[e.ID] = e
-	}
+	byID := loadByID(t, esp, bls.Options{Display: func(dir, name string) string { return "vda1 (ESP):" + name }})
 	// Which broken entries the scanner lists is pkg/bls's business: an
 	// invalid entry is made by hand.
 	byID["broken.conf"] = &bls.Entry{ID: "broken.conf", Status: bls.StatusInvalid, Err: errors.New("vda1 (ESP):/loader/entries/broken.conf: initrd /missing: no such file")}
@@ -200,15 +192,7 @@ func TestNetTargetOf(t *testing.T) {
 	url := bls.NetUKI{URL: "http://h/x/net.efi#min-version=1", Name: "http://h/x/net.efi", Headers: func() (io.ReaderAt, int64, error) {
 		return bytes.NewReader(img), int64(len(img)), nil
 	}}
-	c, err := bls.Load([]string{esp}, bls.Options{NetBoot: true, URLs: []bls.NetUKI{url}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	byID := map[string]*bls.Entry{}
-	for _, e := range c.Entries {
-		byID[e.ID] = e
-	}
+	byID := loadByID(t, esp, bls.Options{NetBoot: true, URLs: []bls.NetUKI{url}})
 	root, err := os.OpenRoot(served)
 	if err != nil {
 		t.Fatal(err)
@@ -257,4 +241,20 @@ func TestNetTargetOf(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadByID loads the entries of esp with o, by id; they are closed when
+// the test ends.
+func loadByID(t *testing.T, esp string, o bls.Options) map[string]*bls.Entry {
+	t.Helper()
+	c, err := bls.Load([]string{esp}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	byID := map[string]*bls.Entry{}
+	for _, e := range c.Entries {
+		byID[e.ID] = e
+	}
+	return byID
 }
