@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/ukiboot/ukiboot/internal/ukitest"
@@ -20,6 +21,7 @@ type streamFiles struct {
 	body []byte
 	err  error // after body; nil: io.EOF
 	eofN bool  // return the last bytes together with io.EOF
+	flip int64 // when not 0, a byte ReadAt (the Range pre-read) gives flipped
 	s    *streamStats
 }
 
@@ -47,7 +49,11 @@ func (s *streamFile) ReadAt(p []byte, off int64) (int, error) {
 		}
 		return len(p), nil
 	}
-	return s.File.ReadAt(p, off)
+	n, err := s.File.ReadAt(p, off)
+	if fl := s.f.flip; fl != 0 && fl >= off && fl < off+int64(n) {
+		p[fl-off] ^= 0x40
+	}
+	return n, err
 }
 
 func (s *streamFile) Stream() (io.ReadCloser, error) {
@@ -95,6 +101,7 @@ func TestStreamerHostile(t *testing.T) {
 		t.Fatal(err)
 	}
 	lin := int64(f.Section(".linux").PointerToRawData)
+	linEntry := f.Header.SectionTableOffset + int64(f.Section(".linux").Index)*40
 	flipped := bytes.Clone(img)
 	flipped[lin+1<<20] ^= 1
 	esp := t.TempDir()
@@ -105,28 +112,34 @@ func TestStreamerHostile(t *testing.T) {
 		body []byte
 		err  error
 		eofN bool
+		flip int64
 		boot bool
 	}{
-		{"the same bytes", img, nil, false, true},
-		{"the same bytes, io.EOF with the last", img, nil, true, true},
-		{"longer than Stat", append(bytes.Clone(img), bytes.Repeat([]byte{0x55}, 5000)...), nil, false, true},
-		{"shorter than Stat", img[:len(img)-8], nil, false, false},
-		{"shorter, io.EOF with data", img[:len(img)/2], nil, true, false},
-		{"bytes then an error", img[:len(img)/2], errors.New("connection reset"), false, false},
-		{"all bytes then an error", img, errors.New("connection reset"), false, true}, // LimitReader stops first
-		{"a kernel byte changed", flipped, nil, false, false},
+		{"the same bytes", img, nil, false, 0, true},
+		{"the pre-read sees another .linux VirtualSize", img, nil, false, linEntry + 8, true}, // refused as changed, or the copy decides
+		{"the pre-read sees another signature byte", img, nil, false, int64(f.Header.CertTable().VirtualAddress) + 100, true},
+		{"the same bytes, io.EOF with the last", img, nil, true, 0, true},
+		{"longer than Stat", append(bytes.Clone(img), bytes.Repeat([]byte{0x55}, 5000)...), nil, false, 0, true},
+		{"shorter than Stat", img[:len(img)-8], nil, false, 0, false},
+		{"shorter, io.EOF with data", img[:len(img)/2], nil, true, 0, false},
+		{"bytes then an error", img[:len(img)/2], errors.New("connection reset"), false, 0, false},
+		{"all bytes then an error", img, errors.New("connection reset"), false, 0, true}, // LimitReader stops first
+		{"a kernel byte changed", flipped, nil, false, 0, false},
 	} {
 		for _, pass := range []passMode{passAuto, passCopy} {
 			t.Run(fmt.Sprintf("%s/pass=%d", c.name, pass), func(t *testing.T) {
 				st := &streamStats{}
 				tg := tg
-				tg.Files = streamFiles{Files: tg.Files, uki: tg.UKI, body: c.body, err: c.err, eofN: c.eofN, s: st}
+				tg.Files = streamFiles{Files: tg.Files, uki: tg.UKI, body: c.body, err: c.err, eofN: c.eofN, flip: c.flip, s: st}
 				p, err := Build(tg, Policy{Verify: Verification{Mode: VerifyEnforce, Store: store}, pass: pass})
 				if st.streams > 1 {
 					t.Errorf("Stream called %d times", st.streams)
 				}
 				if st.readsAfter > 0 {
 					t.Errorf("%d ReadAt calls after Stream", st.readsAfter)
+				}
+				if c.flip != 0 && err != nil && strings.Contains(err.Error(), "changed while it was read") {
+					return
 				}
 				if !c.boot {
 					if err == nil {
