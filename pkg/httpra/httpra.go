@@ -103,9 +103,9 @@ func OpenTimeout(ctx context.Context, c *http.Client, rawURL string, max int64, 
 		return nil, fmt.Errorf("httpra: %q is not a URL: %v; give an absolute http:// or https:// URL", rawURL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("httpra: %s: not an absolute http:// or https:// URL; give one", display(u))
+		return nil, fmt.Errorf("httpra: %s: not an absolute http:// or https:// URL; give one", Display(u))
 	}
-	f := &File{ctx: ctx, client: limitRedirects(c), url: rawURL, name: display(u),
+	f := &File{ctx: ctx, client: limitRedirects(c), url: rawURL, name: Display(u),
 		timeout: timeout, blocks: map[int64][]byte{}}
 	resp, cancel, err := f.get(0, BlockSize-1)
 	if err != nil {
@@ -127,8 +127,9 @@ func OpenTimeout(ctx context.Context, c *http.Client, rawURL string, max int64, 
 	return f, nil
 }
 
-// display is u as messages name it: without user, password or fragment.
-func display(u *url.URL) string {
+// Display is u as messages name it: without user, password and
+// fragment (pkg/netboot's URL.String is it too).
+func Display(u *url.URL) string {
 	c := *u
 	c.User = nil
 	c.Fragment, c.RawFragment = "", ""

@@ -29,7 +29,7 @@ func limitRedirects(c *http.Client) *http.Client {
 			return fmt.Errorf("more than %d redirects (a loop?); point the URL at the file itself", MaxRedirects)
 		}
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-			return fmt.Errorf("redirected from https to %s: refused, it would drop TLS; point the URL at the file itself or fix the server", display(req.URL))
+			return fmt.Errorf("redirected from https to %s: refused, it would drop TLS; point the URL at the file itself or fix the server", Display(req.URL))
 		}
 		if own != nil {
 			return own(req, via)
@@ -80,7 +80,7 @@ func redactURLError(err error) {
 		return
 	}
 	if u, perr := url.Parse(ue.URL); perr == nil {
-		ue.URL = display(u)
+		ue.URL = Display(u)
 	} else {
 		ue.URL = "(the URL)"
 	}

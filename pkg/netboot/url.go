@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/ukiboot/ukiboot/pkg/httpra"
 )
 
 // URL is where a network UKI is served, and the oldest version it may
@@ -78,10 +80,7 @@ func (u URL) String() string {
 	if u.URL == nil {
 		return ""
 	}
-	c := *u.URL
-	c.User = nil
-	c.Fragment, c.RawFragment = "", ""
-	return c.String()
+	return httpra.Display(u.URL)
 }
 
 // request is the URL requests are sent to: with its user and password,
